@@ -1,0 +1,59 @@
+namespace EventStream.DeadLetters;
+
+/// <summary>Why an event was dead-lettered.</summary>
+public enum DeadLetterReason
+{
+    /// <summary>The stage handler failed (threw, timed out or returned null) and its retries were spent or the failure was permanent.</summary>
+    Failed = 0,
+
+    /// <summary>The pipeline was cancelled (disposed) while the event was in flight.</summary>
+    Canceled = 1,
+
+    /// <summary>The event arrived after its windows had closed.</summary>
+    Late = 2,
+}
+
+/// <summary>
+/// An event that could not be processed, with everything needed to understand and replay it.
+/// </summary>
+public sealed record DeadLetterEntry
+{
+    /// <summary>Gets the entry's unique id.</summary>
+    public required string Id { get; init; }
+
+    /// <summary>Gets the name of the pipeline the event was in.</summary>
+    public required string Pipeline { get; init; }
+
+    /// <summary>Gets the name of the stage that failed; replay re-enters the event there.</summary>
+    public required string Stage { get; init; }
+
+    /// <summary>Gets why the event was dead-lettered.</summary>
+    public DeadLetterReason Reason { get; init; }
+
+    /// <summary>Gets the full name of the last exception's type, if any.</summary>
+    public string? ExceptionType { get; init; }
+
+    /// <summary>Gets the last exception's message, if any.</summary>
+    public string? Message { get; init; }
+
+    /// <summary>Gets how many times the stage tried the event, replays included.</summary>
+    public int Attempts { get; init; }
+
+    /// <summary>Gets when the event first failed.</summary>
+    public DateTimeOffset FirstFailure { get; init; }
+
+    /// <summary>Gets when the event last failed.</summary>
+    public DateTimeOffset LastFailure { get; init; }
+
+    /// <summary>Gets how many times the entry has been replayed and failed again.</summary>
+    public int Replays { get; init; }
+
+    /// <summary>Gets the event as it entered the failing stage.</summary>
+    public object? Event { get; init; }
+}
+
+/// <summary>The outcome of replaying dead letters.</summary>
+/// <param name="Replayed">Entries whose event passed the stage that had failed; they left the store.</param>
+/// <param name="FailedAgain">Entries whose event failed again; they stay in the store, re-recorded.</param>
+/// <param name="Skipped">Entries that could not be replayed here (unknown stage, wrong event type, or already being replayed); they stay in the store.</param>
+public sealed record ReplayResult(int Replayed, int FailedAgain, int Skipped);

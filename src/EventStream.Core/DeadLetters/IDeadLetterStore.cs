@@ -1,0 +1,46 @@
+namespace EventStream.DeadLetters;
+
+/// <summary>
+/// Where events go when they cannot be processed. Implementations must never drop an entry: when full they either
+/// make <see cref="AddAsync"/> wait, or report <see cref="IsFull"/> so that pipelines stop admitting new events.
+/// </summary>
+public interface IDeadLetterStore
+{
+    /// <summary>
+    /// Gets whether the store is full and pipelines must reject new events (their ingest throws
+    /// <see cref="DeadLetterStoreFullException"/>) until entries are replayed or removed. Entries of events already
+    /// admitted are still recorded.
+    /// </summary>
+    bool IsFull { get; }
+
+    /// <summary>Records an entry. May wait for room, depending on the store.</summary>
+    /// <param name="entry">The entry.</param>
+    /// <param name="cancellationToken">Cancels the wait for room.</param>
+    /// <returns>A task that completes when the entry is recorded.</returns>
+    ValueTask AddAsync(DeadLetterEntry entry, CancellationToken cancellationToken = default);
+
+    /// <summary>Replaces an entry that exists (same <see cref="DeadLetterEntry.Id"/>), after a replay failed again.</summary>
+    /// <param name="entry">The updated entry.</param>
+    /// <param name="cancellationToken">A cancellation token.</param>
+    /// <returns>A task that completes when the entry is recorded.</returns>
+    ValueTask ReplaceAsync(DeadLetterEntry entry, CancellationToken cancellationToken = default);
+
+    /// <summary>Lists entries, oldest first.</summary>
+    /// <param name="pipeline">Only entries of this pipeline, or all when <see langword="null"/>.</param>
+    /// <param name="limit">The most entries to return.</param>
+    /// <param name="cancellationToken">A cancellation token.</param>
+    /// <returns>The entries.</returns>
+    ValueTask<IReadOnlyList<DeadLetterEntry>> ListAsync(string? pipeline = null, int limit = 100, CancellationToken cancellationToken = default);
+
+    /// <summary>Counts entries.</summary>
+    /// <param name="pipeline">Only entries of this pipeline, or all when <see langword="null"/>.</param>
+    /// <param name="cancellationToken">A cancellation token.</param>
+    /// <returns>The count.</returns>
+    ValueTask<long> CountAsync(string? pipeline = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Removes an entry.</summary>
+    /// <param name="id">The entry id.</param>
+    /// <param name="cancellationToken">A cancellation token.</param>
+    /// <returns><see langword="true"/> when the entry existed and was removed.</returns>
+    ValueTask<bool> RemoveAsync(string id, CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,38 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+
+namespace EventStream.Internal;
+
+/// <summary>A run of events that crosses a queue together; its array is pooled.</summary>
+internal sealed class Batch<T>
+{
+    private Batch(T[] items, long admittedAt)
+    {
+        Items = items;
+        AdmittedAt = admittedAt;
+    }
+
+    public T[] Items { get; }
+
+    public int Count { get; set; }
+
+    /// <summary>The <see cref="TimeProvider"/> timestamp at which the oldest event of the batch was admitted.</summary>
+    public long AdmittedAt { get; }
+
+    public bool IsFull => Count == Items.Length;
+
+    public static Batch<T> Rent(int size, long admittedAt) => new(ArrayPool<T>.Shared.Rent(size), admittedAt);
+
+    public void Add(T item) => Items[Count++] = item;
+
+    public void Return()
+    {
+        if (RuntimeHelpers.IsReferenceOrContainsReferences<T>())
+        {
+            Array.Clear(Items, 0, Count);
+        }
+
+        Count = 0;
+        ArrayPool<T>.Shared.Return(Items);
+    }
+}

@@ -1,0 +1,332 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+
+namespace EventStream.Internal;
+
+/// <summary>
+/// A run of stages served by one worker loop: a queue in front, the fused operators, and a side door for retries
+/// and replays. The worker finishes once its queue is completed and drained and no retry or replay is pending; then it
+/// completes the next segment's queue.
+/// </summary>
+internal abstract class Segment
+{
+    private readonly Channel<WorkItem> _work = Channel.CreateUnbounded<WorkItem>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = false });
+    private readonly ConcurrentDictionary<WorkItem, byte> _scheduled = new();
+    private readonly object _finishLock = new();
+    private int _pendingWork;
+    private bool _finished;
+
+    protected Segment(PipelineCore pipeline, StageRuntime head)
+    {
+        Pipeline = pipeline;
+        Head = head;
+    }
+
+    public PipelineCore Pipeline { get; }
+
+    /// <summary>The stage whose queue this segment reads.</summary>
+    public StageRuntime Head { get; }
+
+    /// <summary>Counts gathered by the worker, published after each batch.</summary>
+    public LocalCounts Counts;
+
+    /// <summary>Admission time of the batch or work item being processed (for latency, and inherited by output batches).</summary>
+    public long CurrentAdmittedAt { get; protected set; }
+
+    public bool IsSinkSegment { get; set; }
+
+    public Segment? Next { get; set; }
+
+    public abstract long QueueDepth { get; }
+
+    public abstract int Capacity { get; }
+
+    public abstract void CompleteInput();
+
+    /// <summary>Schedules a retry after <paramref name="delay"/> on the pipeline's clock.</summary>
+    public void Schedule(WorkItem item, TimeSpan delay)
+    {
+        Interlocked.Increment(ref _pendingWork);
+        if (delay <= TimeSpan.Zero)
+        {
+            _work.Writer.TryWrite(item);
+            return;
+        }
+
+        _scheduled.TryAdd(item, 0);
+        item.Timer = Pipeline.Time.CreateTimer(
+            static state =>
+            {
+                var (segment, work) = ((Segment, WorkItem))state!;
+                if (segment._scheduled.TryRemove(work, out _))
+                {
+                    work.Timer?.Dispose();
+                    segment._work.Writer.TryWrite(work);
+                }
+            },
+            (this, item),
+            delay,
+            Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>Injects a replayed dead letter; refused once the segment has finished.</summary>
+    public bool TryInject(WorkItem item)
+    {
+        lock (_finishLock)
+        {
+            if (_finished || Pipeline.Token.IsCancellationRequested)
+            {
+                return false;
+            }
+
+            Interlocked.Increment(ref _pendingWork);
+            _work.Writer.TryWrite(item);
+            return true;
+        }
+    }
+
+    public async Task RunAsync()
+    {
+        var token = Pipeline.Token;
+        try
+        {
+            while (true)
+            {
+                while (_work.Reader.TryRead(out var work))
+                {
+                    if (token.IsCancellationRequested)
+                    {
+                        Pipeline.AddLeftover(new Leftover(work.Stage, work.Item, work.AttemptsSoFar));
+                        Interlocked.Decrement(ref _pendingWork);
+                        continue;
+                    }
+
+                    CurrentAdmittedAt = work.AdmittedAt;
+                    await work.RunAsync().ConfigureAwait(false);
+                    Interlocked.Decrement(ref _pendingWork);
+                    await EndOfBatchAsync(1).ConfigureAwait(false);
+                }
+
+                token.ThrowIfCancellationRequested();
+                var completed = IsInputCompleted;
+                if (await TryProcessBatchAsync().ConfigureAwait(false))
+                {
+                    continue;
+                }
+
+                if (completed && TryFinish())
+                {
+                    break;
+                }
+
+                await WaitForWorkAsync(completed, token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            if (!Counts.IsEmpty)
+            {
+                Pipeline.Publish(ref Counts);
+            }
+
+            CollectOnCancel();
+            return;
+        }
+
+        Next?.CompleteInput();
+    }
+
+    protected abstract bool IsInputCompleted { get; }
+
+    protected abstract ValueTask<bool> TryProcessBatchAsync();
+
+    protected abstract ValueTask<bool> WaitForInputAsync(CancellationToken token);
+
+    protected abstract OperatorBase HeadOperator { get; }
+
+    /// <summary>After a cancellation: everything still queued, scheduled or held goes to the leftovers.</summary>
+    public virtual void CollectOnCancel()
+    {
+        foreach (var pair in _scheduled)
+        {
+            if (_scheduled.TryRemove(pair.Key, out _))
+            {
+                pair.Key.Timer?.Dispose();
+                Pipeline.AddLeftover(new Leftover(pair.Key.Stage, pair.Key.Item, pair.Key.AttemptsSoFar));
+            }
+        }
+
+        while (_work.Reader.TryRead(out var work))
+        {
+            Pipeline.AddLeftover(new Leftover(work.Stage, work.Item, work.AttemptsSoFar));
+        }
+    }
+
+    protected async ValueTask EndOfBatchAsync(int events)
+    {
+        await HeadOperator.FlushAsync().ConfigureAwait(false);
+        if (IsSinkSegment && events > 0)
+        {
+            Pipeline.RecordLatency(CurrentAdmittedAt);
+        }
+
+        if (!Counts.IsEmpty)
+        {
+            Pipeline.Publish(ref Counts);
+        }
+    }
+
+    private bool TryFinish()
+    {
+        lock (_finishLock)
+        {
+            if (Volatile.Read(ref _pendingWork) != 0 || _work.Reader.TryPeek(out _))
+            {
+                return false;
+            }
+
+            _finished = true;
+            return true;
+        }
+    }
+
+    private async ValueTask WaitForWorkAsync(bool inputCompleted, CancellationToken token)
+    {
+        if (inputCompleted)
+        {
+            await _work.Reader.WaitToReadAsync(token).ConfigureAwait(false);
+            return;
+        }
+
+        var input = WaitForInputAsync(token);
+        if (input.IsCompleted)
+        {
+            await input.ConfigureAwait(false);
+            return;
+        }
+
+        var work = _work.Reader.WaitToReadAsync(token);
+        if (work.IsCompleted)
+        {
+            await work.ConfigureAwait(false);
+            return;
+        }
+
+        await Task.WhenAny(input.AsTask(), work.AsTask()).ConfigureAwait(false);
+        token.ThrowIfCancellationRequested();
+    }
+}
+
+internal sealed class Segment<T> : Segment
+{
+    private Operator<T> _head = null!;
+
+    public Segment(PipelineCore pipeline, StageRuntime head, StageQueue<T> queue)
+        : base(pipeline, head)
+    {
+        Queue = queue;
+    }
+
+    public StageQueue<T> Queue { get; }
+
+    public Operator<T> Operator
+    {
+        get => _head;
+        set => _head = value;
+    }
+
+    public override long QueueDepth => Queue.Count;
+
+    public override int Capacity => Queue.Capacity;
+
+    protected override OperatorBase HeadOperator => _head;
+
+    protected override bool IsInputCompleted => Queue.IsCompleted;
+
+    public override void CompleteInput() => Queue.Complete();
+
+    public override void CollectOnCancel()
+    {
+        base.CollectOnCancel();
+        var items = new List<T>();
+        Queue.DrainTo(items);
+        foreach (var item in items)
+        {
+            Pipeline.AddLeftover(new Leftover(Head, item, 0));
+        }
+    }
+
+    protected override ValueTask<bool> WaitForInputAsync(CancellationToken token) => Queue.WaitToReadAsync(token);
+
+    protected override ValueTask<bool> TryProcessBatchAsync()
+    {
+        if (!Queue.TryTake(out var batch))
+        {
+            return new ValueTask<bool>(false);
+        }
+
+        CurrentAdmittedAt = batch.AdmittedAt;
+        var items = batch.Items;
+        var count = batch.Count;
+        var head = _head;
+        var token = Pipeline.Token;
+        for (var i = 0; i < count; i++)
+        {
+            if (token.IsCancellationRequested)
+            {
+                return Abandon(batch, i);
+            }
+
+            var pending = head.ProcessAsync(items[i], null);
+            if (!pending.IsCompletedSuccessfully)
+            {
+                return ContinueBatchAsync(pending, batch, i + 1);
+            }
+        }
+
+        return FinishBatchAsync(batch);
+    }
+
+    private async ValueTask<bool> ContinueBatchAsync(ValueTask pending, Batch<T> batch, int from)
+    {
+        await pending.ConfigureAwait(false);
+        var items = batch.Items;
+        var token = Pipeline.Token;
+        for (var i = from; i < batch.Count; i++)
+        {
+            if (token.IsCancellationRequested)
+            {
+                return await Abandon(batch, i).ConfigureAwait(false);
+            }
+
+            await _head.ProcessAsync(items[i], null).ConfigureAwait(false);
+        }
+
+        return await FinishBatchAsync(batch).ConfigureAwait(false);
+    }
+
+    private ValueTask<bool> FinishBatchAsync(Batch<T> batch)
+    {
+        var count = batch.Count;
+        batch.Return();
+        var end = EndOfBatchAsync(count);
+        return end.IsCompletedSuccessfully ? new ValueTask<bool>(true) : AwaitEndAsync(end);
+
+        static async ValueTask<bool> AwaitEndAsync(ValueTask end)
+        {
+            await end.ConfigureAwait(false);
+            return true;
+        }
+    }
+
+    private ValueTask<bool> Abandon(Batch<T> batch, int from)
+    {
+        for (var i = from; i < batch.Count; i++)
+        {
+            Pipeline.AddLeftover(new Leftover(Head, batch.Items[i], 0));
+        }
+
+        batch.Return();
+        return ValueTask.FromException<bool>(new OperationCanceledException(Pipeline.Token));
+    }
+}

@@ -1,0 +1,66 @@
+namespace EventStream.Metrics;
+
+/// <summary>
+/// A snapshot of a pipeline's metrics. The counts obey
+/// <c>Accepted + FannedOut + Replayed = Delivered + Filtered + DeadLettered + InFlight</c> at every instant the
+/// snapshot is consistent (after completion, <see cref="InFlight"/> is 0).
+/// </summary>
+public sealed record PipelineMetrics
+{
+    /// <summary>Gets the pipeline name.</summary>
+    public required string Pipeline { get; init; }
+
+    /// <summary>Gets when the snapshot was taken, on the pipeline's clock.</summary>
+    public DateTimeOffset Timestamp { get; init; }
+
+    /// <summary>Gets the events admitted by the producer doors. Filtered events are counted here and in <see cref="Filtered"/>.</summary>
+    public long Accepted { get; init; }
+
+    /// <summary>Gets the events refused by the producer doors (backpressure, full dead-letter store, <c>TryWrite</c> returning false).</summary>
+    public long Rejected { get; init; }
+
+    /// <summary>Gets the events a filter dropped, or a fan-out expanded to nothing.</summary>
+    public long Filtered { get; init; }
+
+    /// <summary>Gets the events a sink accepted.</summary>
+    public long Delivered { get; init; }
+
+    /// <summary>Gets the events recorded in the dead-letter store (a replay that fails again counts again).</summary>
+    public long DeadLettered { get; init; }
+
+    /// <summary>Gets the retries scheduled.</summary>
+    public long Retries { get; init; }
+
+    /// <summary>Gets the dead letters re-injected by replay.</summary>
+    public long Replayed { get; init; }
+
+    /// <summary>Gets the extra events made by fan-out stages (an event expanded to <c>k</c> events adds <c>k − 1</c>).</summary>
+    public long FannedOut { get; init; }
+
+    /// <summary>Gets the events admitted and not yet delivered, filtered or dead-lettered.</summary>
+    public long InFlight { get; init; }
+
+    /// <summary>Gets the events finished (delivered, filtered or dead-lettered) per second over the recent metrics interval.</summary>
+    public double ThroughputPerSecond { get; init; }
+
+    /// <summary>Gets the median end-to-end latency, admission to sink, over recent batches.</summary>
+    public TimeSpan LatencyP50 { get; init; }
+
+    /// <summary>Gets the 95th percentile of end-to-end latency over recent batches.</summary>
+    public TimeSpan LatencyP95 { get; init; }
+
+    /// <summary>Gets the 99th percentile of end-to-end latency over recent batches.</summary>
+    public TimeSpan LatencyP99 { get; init; }
+
+    /// <summary>Gets the stages, in pipeline order.</summary>
+    public required IReadOnlyList<StageMetrics> Stages { get; init; }
+}
+
+/// <summary>Metrics of one stage.</summary>
+/// <param name="Name">The stage name.</param>
+/// <param name="Kind">The stage kind: transform, filter, enrich, fan-out or sink.</param>
+/// <param name="QueueDepth">Events waiting in the queue in front of the stage; 0 for a stage fused into the loop before it.</param>
+/// <param name="Capacity">The queue's capacity, or <see langword="null"/> for a fused stage (no queue).</param>
+/// <param name="Retries">Retries this stage scheduled.</param>
+/// <param name="DeadLettered">Events this stage dead-lettered.</param>
+public sealed record StageMetrics(string Name, string Kind, long QueueDepth, int? Capacity, long Retries, long DeadLettered);

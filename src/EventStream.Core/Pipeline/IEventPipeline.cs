@@ -1,0 +1,85 @@
+using EventStream.DeadLetters;
+using EventStream.Metrics;
+
+namespace EventStream;
+
+/// <summary>
+/// A running pipeline that takes events of type <typeparamref name="T"/>. Built by
+/// <see cref="PipelineBuilder{TIn, TOut}.Build"/>; its workers start at once. Thread-safe: any number of producers may write
+/// concurrently.
+/// </summary>
+/// <typeparam name="T">The input event type.</typeparam>
+/// <remarks>
+/// Every event admitted ends exactly once as delivered to the sink, filtered, or dead-lettered:
+/// <c>Accepted + FannedOut + Replayed = Delivered + Filtered + DeadLettered</c> once the pipeline has completed.
+/// Disposing the pipeline before it completes cancels it; the events it still holds are dead-lettered with reason
+/// <see cref="DeadLetterReason.Canceled"/>.
+/// </remarks>
+public interface IEventPipeline<T> : IAsyncDisposable
+{
+    /// <summary>Gets the pipeline name.</summary>
+    string Name { get; }
+
+    /// <summary>Gets the dead-letter store the pipeline records into.</summary>
+    IDeadLetterStore DeadLetters { get; }
+
+    /// <summary>Gets a task that completes when the pipeline has drained after <see cref="Complete"/>, or is cancelled by disposal.</summary>
+    Task Completion { get; }
+
+    /// <summary>Writes an event if the input queue has room; never waits.</summary>
+    /// <param name="item">The event.</param>
+    /// <returns><see langword="true"/> when the event was admitted.</returns>
+    /// <exception cref="InvalidOperationException">The pipeline has been completed.</exception>
+    bool TryWrite(T item);
+
+    /// <summary>Writes an event, waiting while the input queue is full (backpressure).</summary>
+    /// <param name="item">The event.</param>
+    /// <param name="cancellationToken">Cancels the wait; a cancelled write admitted nothing.</param>
+    /// <returns>A task that completes when the event is admitted.</returns>
+    /// <exception cref="InvalidOperationException">The pipeline has been completed.</exception>
+    /// <exception cref="DeadLetterStoreFullException">The dead-letter store is full and rejects ingest.</exception>
+    ValueTask WriteAsync(T item, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Writes events in batches of <see cref="PipelineOptions.BatchSize"/>, waiting for room before each batch. When cancelled,
+    /// the batches written before the cancellation stay admitted (see <see cref="Metrics.PipelineMetrics.Accepted"/>).
+    /// </summary>
+    /// <param name="items">The events.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>A task that completes when every event is admitted.</returns>
+    ValueTask WriteBatchAsync(ReadOnlyMemory<T> items, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The non-waiting door for HTTP-style producers: admits the whole batch, or — once the events in flight would pass
+    /// <see cref="PipelineOptions.BackpressureThreshold"/> — rejects the whole batch with a
+    /// <see cref="BackpressureException"/> whose <see cref="BackpressureException.RetryAfter"/> is estimated from the
+    /// measured drain rate. The input capacity does not apply to this door; the threshold does.
+    /// </summary>
+    /// <param name="items">The events.</param>
+    /// <exception cref="BackpressureException">Too many events in flight; nothing was admitted.</exception>
+    /// <exception cref="DeadLetterStoreFullException">The dead-letter store is full and rejects ingest; nothing was admitted.</exception>
+    /// <exception cref="InvalidOperationException">The pipeline has been completed.</exception>
+    void Ingest(ReadOnlySpan<T> items);
+
+    /// <summary>Stops admitting events. The pipeline drains what it holds, retries included; then <see cref="Completion"/> completes.</summary>
+    void Complete();
+
+    /// <summary>Completes the pipeline and waits until it has drained.</summary>
+    /// <param name="cancellationToken">Stops waiting and cancels the pipeline, dead-lettering what it still holds.</param>
+    /// <returns>A task that completes when the pipeline has drained.</returns>
+    Task CompleteAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Takes a snapshot of the pipeline's metrics.</summary>
+    /// <returns>The snapshot.</returns>
+    PipelineMetrics GetMetrics();
+
+    /// <summary>
+    /// Replays this pipeline's dead letters, oldest first: each event re-enters the stage that failed. An entry leaves the
+    /// store only once its event has passed that stage; if it fails again it stays, re-recorded with the new failure.
+    /// </summary>
+    /// <param name="maxCount">The most entries to replay.</param>
+    /// <param name="cancellationToken">Stops waiting for outcomes (replayed events go on).</param>
+    /// <returns>How many were replayed, failed again, or skipped.</returns>
+    /// <exception cref="InvalidOperationException">The pipeline has completed or was cancelled.</exception>
+    Task<ReplayResult> ReplayDeadLettersAsync(int maxCount = int.MaxValue, CancellationToken cancellationToken = default);
+}

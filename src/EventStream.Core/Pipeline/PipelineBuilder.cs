@@ -1,0 +1,152 @@
+using EventStream.Internal;
+
+namespace EventStream;
+
+/// <summary>Starts a pipeline definition.</summary>
+public static class PipelineBuilder
+{
+    /// <summary>Starts a pipeline that takes events of type <typeparamref name="T"/>.</summary>
+    /// <typeparam name="T">The input event type.</typeparam>
+    /// <param name="name">The pipeline name, used in metrics, logs and dead letters.</param>
+    /// <param name="options">The pipeline options; <see langword="null"/> for the defaults. They are copied.</param>
+    /// <returns>A builder to add stages to.</returns>
+    public static PipelineBuilder<T, T> Create<T>(string name, PipelineOptions? options = null) =>
+        new(new PipelineDefinition(name, (options ?? new PipelineOptions()).Clone()), 0);
+
+    /// <summary>Starts a pipeline that takes events of type <typeparamref name="T"/>, configuring its options in place.</summary>
+    /// <typeparam name="T">The input event type.</typeparam>
+    /// <param name="name">The pipeline name, used in metrics, logs and dead letters.</param>
+    /// <param name="configure">Sets the options.</param>
+    /// <returns>A builder to add stages to.</returns>
+    public static PipelineBuilder<T, T> Create<T>(string name, Action<PipelineOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        var options = new PipelineOptions();
+        configure(options);
+        return Create<T>(name, options);
+    }
+}
+
+/// <summary>
+/// Adds typed stages to a pipeline that takes <typeparamref name="TIn"/> and, so far, produces <typeparamref name="TOut"/>.
+/// Each call returns the builder for the next call; chain them. Problems are collected and reported together by
+/// <see cref="Build"/>, in one <see cref="PipelineConfigurationException"/>.
+/// </summary>
+/// <typeparam name="TIn">The pipeline's input type.</typeparam>
+/// <typeparam name="TOut">The output type of the last stage added.</typeparam>
+public sealed class PipelineBuilder<TIn, TOut>
+{
+    private readonly PipelineDefinition _definition;
+    private readonly int _position;
+
+    internal PipelineBuilder(PipelineDefinition definition, int position)
+    {
+        _definition = definition;
+        _position = position;
+    }
+
+    /// <summary>Adds a synchronous transform (<typeparamref name="TOut"/> → <typeparamref name="TNext"/>), fused into the loop before it.</summary>
+    /// <typeparam name="TNext">The output type.</typeparam>
+    /// <param name="name">The stage name, unique in the pipeline.</param>
+    /// <param name="transform">The transform. Throwing retries, then dead-letters the event.</param>
+    /// <param name="options">The stage options.</param>
+    /// <returns>The builder for the next stage.</returns>
+    public PipelineBuilder<TIn, TNext> Transform<TNext>(string name, Func<TOut, TNext> transform, StageOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(transform);
+        return Add<TNext>(name, StageKind.Transform, options, (rt, next) => new TransformOperator<TOut, TNext>(rt, next!, transform));
+    }
+
+    /// <summary>Adds a filter: events for which <paramref name="predicate"/> is false are dropped and counted as filtered.</summary>
+    /// <param name="name">The stage name, unique in the pipeline.</param>
+    /// <param name="predicate">Keeps an event when true.</param>
+    /// <param name="options">The stage options.</param>
+    /// <returns>The builder for the next stage.</returns>
+    public PipelineBuilder<TIn, TOut> Filter(string name, Func<TOut, bool> predicate, StageOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(predicate);
+        return Add<TOut>(name, StageKind.Filter, options, (rt, next) => new FilterOperator<TOut>(rt, next!, predicate));
+    }
+
+    /// <summary>
+    /// Adds an async enrichment (I/O such as a lookup), with a queue in front of it. With
+    /// <see cref="StageOptions.Parallelism"/> above 1, that many calls run at once and results keep their input order.
+    /// Each call gets a token that is cancelled when the call passes its timeout or the pipeline is cancelled.
+    /// </summary>
+    /// <typeparam name="TNext">The output type.</typeparam>
+    /// <param name="name">The stage name, unique in the pipeline.</param>
+    /// <param name="enrich">The enrichment.</param>
+    /// <param name="options">The stage options.</param>
+    /// <returns>The builder for the next stage.</returns>
+    public PipelineBuilder<TIn, TNext> Enrich<TNext>(string name, Func<TOut, CancellationToken, ValueTask<TNext>> enrich, StageOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(enrich);
+        var parallelism = options?.Parallelism ?? 1;
+        return Add<TNext>(name, StageKind.Enrich, options, (rt, next) => parallelism > 1
+            ? new ParallelEnrichOperator<TOut, TNext>(rt, next!, enrich, parallelism)
+            : new EnrichOperator<TOut, TNext>(rt, next!, enrich));
+    }
+
+    /// <summary>
+    /// Adds a fan-out: each event becomes zero or more events. The results are gathered before any is passed on, so a
+    /// handler that throws half-way emits nothing. An event that becomes none counts as filtered.
+    /// </summary>
+    /// <typeparam name="TNext">The output type.</typeparam>
+    /// <param name="name">The stage name, unique in the pipeline.</param>
+    /// <param name="fanOut">The expansion.</param>
+    /// <param name="options">The stage options.</param>
+    /// <returns>The builder for the next stage.</returns>
+    public PipelineBuilder<TIn, TNext> FanOut<TNext>(string name, Func<TOut, IEnumerable<TNext>> fanOut, StageOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(fanOut);
+        return Add<TNext>(name, StageKind.FanOut, options, (rt, next) => new FanOutOperator<TOut, TNext>(rt, next!, fanOut));
+    }
+
+    /// <summary>Adds the terminal async sink, with a queue in front of it. It must be the last stage.</summary>
+    /// <param name="name">The stage name, unique in the pipeline.</param>
+    /// <param name="sink">Receives each event; completing counts the event as delivered.</param>
+    /// <param name="options">The stage options.</param>
+    /// <returns>The builder, for <see cref="Build"/>.</returns>
+    public PipelineBuilder<TIn, TOut> Sink(string name, Func<TOut, CancellationToken, ValueTask> sink, StageOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(sink);
+        return Add<TOut>(name, StageKind.Sink, options, (rt, _) => new SinkOperator<TOut>(rt, sink));
+    }
+
+    /// <summary>Adds the terminal synchronous sink, with a queue in front of it. It must be the last stage.</summary>
+    /// <param name="name">The stage name, unique in the pipeline.</param>
+    /// <param name="sink">Receives each event; returning counts the event as delivered.</param>
+    /// <param name="options">The stage options.</param>
+    /// <returns>The builder, for <see cref="Build"/>.</returns>
+    public PipelineBuilder<TIn, TOut> Sink(string name, Action<TOut> sink, StageOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(sink);
+        return Sink(name, (item, _) =>
+        {
+            sink(item);
+            return default;
+        }, options);
+    }
+
+    /// <summary>Validates the whole definition and starts the pipeline. A builder builds once.</summary>
+    /// <returns>The running pipeline.</returns>
+    /// <exception cref="PipelineConfigurationException">The definition has problems; the message names each one.</exception>
+    public IEventPipeline<TIn> Build()
+    {
+        var problems = _definition.Validate();
+        if (problems.Count != 0)
+        {
+            throw new PipelineConfigurationException(_definition.Name ?? "(unnamed)", problems);
+        }
+
+        _definition.Built = true;
+        return _definition.Start<TIn>();
+    }
+
+    private PipelineBuilder<TIn, TNext> Add<TNext>(string name, StageKind kind, StageOptions? options, Func<StageRuntime, Operator<TNext>?, Operator<TOut>> factory)
+    {
+        var definition = new StageDefinition<TOut, TNext>(name, kind, options?.Clone() ?? new StageOptions(), _position, factory);
+        _definition.Stages.Add(definition);
+        return new PipelineBuilder<TIn, TNext>(_definition, _position + 1);
+    }
+}

@@ -1,0 +1,88 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace EventStream.Retry;
+
+/// <summary>
+/// How a stage retries an event whose handler failed. A retried event waits on a timer (from the pipeline's
+/// <see cref="TimeProvider"/>) while the events behind it go on; it re-enters the failing stage only, so earlier
+/// stages do not repeat their side effects. When the attempts are spent, or <see cref="ShouldRetry"/> says the
+/// failure is permanent, the event goes to the dead-letter store.
+/// </summary>
+public sealed class RetryOptions
+{
+    /// <summary>Gets or sets the total number of attempts, the first one included. 1 disables retries.</summary>
+    /// <value>The default value is 3 (<see cref="RetryConstants.DefaultMaxAttempts"/>).</value>
+    [Range(1, 100)]
+    public int MaxAttempts { get; set; } = RetryConstants.DefaultMaxAttempts;
+
+    /// <summary>Gets or sets the delay before the first retry; later delays grow by <see cref="BackoffMultiplier"/>.</summary>
+    /// <value>The default value is 100 ms (<see cref="RetryConstants.DefaultBaseDelay"/>).</value>
+    public TimeSpan BaseDelay { get; set; } = RetryConstants.DefaultBaseDelay;
+
+    /// <summary>Gets or sets the cap on a single delay.</summary>
+    /// <value>The default value is 30 s (<see cref="RetryConstants.DefaultMaxDelay"/>).</value>
+    public TimeSpan MaxDelay { get; set; } = RetryConstants.DefaultMaxDelay;
+
+    /// <summary>Gets or sets the factor by which the delay grows per attempt (exponential back-off).</summary>
+    /// <value>The default value is 2 (<see cref="RetryConstants.DefaultBackoffMultiplier"/>).</value>
+    [Range(1.0, 100.0)]
+    public double BackoffMultiplier { get; set; } = RetryConstants.DefaultBackoffMultiplier;
+
+    /// <summary>
+    /// Gets or sets whether each delay is randomised, uniformly within ±25 %, so that events failing together do not retry
+    /// together.
+    /// </summary>
+    /// <value>The default value is <see langword="true"/>.</value>
+    public bool UseJitter { get; set; } = true;
+
+    /// <summary>Gets or sets which failures are retried; the others are dead-lettered at once.</summary>
+    /// <value>The default value is <see cref="RetryConstants.IsTransient"/>.</value>
+    public Func<Exception, bool> ShouldRetry { get; set; } = RetryConstants.IsTransient;
+
+    /// <summary>Gets options that never retry.</summary>
+    public static RetryOptions None => new() { MaxAttempts = 1 };
+
+    internal RetryOptions Clone() => (RetryOptions)MemberwiseClone();
+
+    internal IEnumerable<string> Validate(string owner)
+    {
+        if (MaxAttempts < 1)
+        {
+            yield return $"{owner}: Retry.MaxAttempts must be at least 1 (was {MaxAttempts}).";
+        }
+
+        if (BaseDelay < TimeSpan.Zero)
+        {
+            yield return $"{owner}: Retry.BaseDelay must not be negative (was {BaseDelay}).";
+        }
+
+        if (MaxDelay < BaseDelay)
+        {
+            yield return $"{owner}: Retry.MaxDelay ({MaxDelay}) must not be less than Retry.BaseDelay ({BaseDelay}).";
+        }
+
+        if (!(BackoffMultiplier >= 1.0))
+        {
+            yield return $"{owner}: Retry.BackoffMultiplier must be at least 1 (was {BackoffMultiplier}).";
+        }
+
+        if (ShouldRetry is null)
+        {
+            yield return $"{owner}: Retry.ShouldRetry must not be null.";
+        }
+    }
+
+    /// <summary>The delay before attempt <paramref name="nextAttempt"/> (2 for the first retry).</summary>
+    internal TimeSpan GetDelay(int nextAttempt)
+    {
+        var exponent = Math.Max(0, nextAttempt - 2);
+        var ms = BaseDelay.TotalMilliseconds * Math.Pow(BackoffMultiplier, exponent);
+        ms = Math.Min(ms, MaxDelay.TotalMilliseconds);
+        if (UseJitter)
+        {
+            ms *= 0.75 + (Random.Shared.NextDouble() * 0.5);
+        }
+
+        return TimeSpan.FromMilliseconds(Math.Max(0, ms));
+    }
+}
