@@ -1,0 +1,152 @@
+using System.Diagnostics.Metrics;
+using EventStream.DeadLetters;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace EventStream.DependencyInjection;
+
+/// <summary>Registers event pipelines in a host's service collection.</summary>
+public static class EventPipelineServiceCollectionExtensions
+{
+    /// <summary>The name of the pipeline registered without one.</summary>
+    public const string DefaultName = "default";
+
+    /// <summary>Registers the pipeline named <see cref="DefaultName"/>; see <see cref="AddEventPipeline{T}(IServiceCollection, string, Func{PipelineBuilder{T, T}, IServiceProvider, IEventPipeline{T}})"/>.</summary>
+    /// <typeparam name="T">The input event type.</typeparam>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Adds the stages and calls <c>Build()</c>.</param>
+    /// <returns>A builder to configure the registration further.</returns>
+    public static EventPipelineServiceBuilder<T> AddEventPipeline<T>(this IServiceCollection services, Func<PipelineBuilder<T, T>, IServiceProvider, IEventPipeline<T>> configure) =>
+        services.AddEventPipeline(DefaultName, configure);
+
+    /// <summary>
+    /// Registers a named pipeline: a keyed singleton <see cref="IEventPipeline{T}"/> (key: the name; the first pipeline of a
+    /// type is also registered without a key), its <see cref="PipelineOptions"/> as named options validated at start-up,
+    /// and a hosted service that starts the pipeline with the host and drains it on shutdown (within
+    /// <see cref="PipelineOptions.DrainTimeout"/>, then cancels it). The pipeline takes the host's
+    /// <see cref="TimeProvider"/>, <see cref="ILoggerFactory"/>, <see cref="IMeterFactory"/> and
+    /// <see cref="IDeadLetterStore"/> (keyed by the name, or unkeyed) unless the options set their own.
+    /// </summary>
+    /// <typeparam name="T">The input event type.</typeparam>
+    /// <param name="services">The service collection.</param>
+    /// <param name="name">The pipeline name, unique per service collection.</param>
+    /// <param name="configure">Adds the stages to the builder it is given (made from the named options) and calls <c>Build()</c>.</param>
+    /// <returns>A builder to configure the registration further.</returns>
+    /// <exception cref="InvalidOperationException">A pipeline with this name is already registered.</exception>
+    public static EventPipelineServiceBuilder<T> AddEventPipeline<T>(this IServiceCollection services, string name, Func<PipelineBuilder<T, T>, IServiceProvider, IEventPipeline<T>> configure)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(configure);
+
+        var marker = new PipelineRegistration(name);
+        if (services.Any(d => d.ServiceType == typeof(PipelineRegistration) && Equals(d.ImplementationInstance, marker)))
+        {
+            throw new InvalidOperationException($"An event pipeline named '{name}' is already registered; pipeline names must be unique.");
+        }
+
+        services.AddSingleton(marker);
+        services.AddOptions<PipelineOptions>(name).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PipelineOptions>, PipelineOptionsValidator>());
+
+        services.AddKeyedSingleton<IEventPipeline<T>>(name, (sp, _) =>
+        {
+            var options = sp.GetRequiredService<IOptionsMonitor<PipelineOptions>>().Get(name).Clone();
+            if (ReferenceEquals(options.TimeProvider, TimeProvider.System) && sp.GetService<TimeProvider>() is { } time)
+            {
+                options.TimeProvider = time;
+            }
+
+            options.LoggerFactory ??= sp.GetService<ILoggerFactory>();
+            options.MeterFactory ??= sp.GetService<IMeterFactory>();
+            options.DeadLetterStore ??= sp.GetKeyedService<IDeadLetterStore>(name) ?? sp.GetService<IDeadLetterStore>();
+            return configure(PipelineBuilder.Create<T>(name, options), sp)
+                ?? throw new InvalidOperationException($"The configure delegate of event pipeline '{name}' returned null; it must return builder...Build().");
+        });
+        services.TryAddSingleton(sp => sp.GetRequiredKeyedService<IEventPipeline<T>>(name));
+        services.AddSingleton<IHostedService>(sp => new EventPipelineHostedService<T>(name, sp));
+        return new EventPipelineServiceBuilder<T>(services, name);
+    }
+
+    private sealed record PipelineRegistration(string Name);
+}
+
+/// <summary>Configures a pipeline registered with <c>AddEventPipeline</c>; backends add their own extensions to it.</summary>
+/// <typeparam name="T">The input event type.</typeparam>
+public sealed class EventPipelineServiceBuilder<T>
+{
+    internal EventPipelineServiceBuilder(IServiceCollection services, string name)
+    {
+        Services = services;
+        Name = name;
+    }
+
+    /// <summary>Gets the service collection.</summary>
+    public IServiceCollection Services { get; }
+
+    /// <summary>Gets the pipeline name (the options name and the service key).</summary>
+    public string Name { get; }
+
+    /// <summary>Configures the pipeline's options (after any configuration binding registered before).</summary>
+    /// <param name="configure">Sets the options.</param>
+    /// <returns>This builder.</returns>
+    public EventPipelineServiceBuilder<T> ConfigureOptions(Action<PipelineOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        Services.Configure(Name, configure);
+        return this;
+    }
+}
+
+/// <summary>Validates <see cref="PipelineOptions"/> at start-up, reporting every problem at once.</summary>
+internal sealed class PipelineOptionsValidator : IValidateOptions<PipelineOptions>
+{
+    public ValidateOptionsResult Validate(string? name, PipelineOptions options)
+    {
+        var problems = options.Validate().Select(p => $"Event pipeline '{name}': {p}").ToList();
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
+}
+
+/// <summary>Starts a pipeline with the host and drains it when the host stops.</summary>
+internal sealed class EventPipelineHostedService<T> : IHostedService
+{
+    private readonly string _name;
+    private readonly IServiceProvider _services;
+    private IEventPipeline<T>? _pipeline;
+
+    public EventPipelineHostedService(string name, IServiceProvider services)
+    {
+        _name = name;
+        _services = services;
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _pipeline = _services.GetRequiredKeyedService<IEventPipeline<T>>(_name);
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_pipeline is null)
+        {
+            return;
+        }
+
+        var drainTimeout = _services.GetRequiredService<IOptionsMonitor<PipelineOptions>>().Get(_name).DrainTimeout;
+        using var drain = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        drain.CancelAfter(drainTimeout);
+        try
+        {
+            await _pipeline.CompleteAsync(drain.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Drain took too long: CompleteAsync cancelled the pipeline and dead-lettered what it still held.
+        }
+    }
+}

@@ -1,0 +1,48 @@
+using EventStream.Metrics;
+using Microsoft.Extensions.Time.Testing;
+
+namespace EventStream.Tests;
+
+internal static class TestSupport
+{
+    /// <summary>Waits (on the real clock, bounded) until a condition holds; fails the test otherwise.</summary>
+    public static async Task Eventually(Func<bool> condition, string what, int timeoutMs = 10_000)
+    {
+        var deadline = Environment.TickCount64 + timeoutMs;
+        while (!condition())
+        {
+            if (Environment.TickCount64 > deadline)
+            {
+                throw new TimeoutException($"Timed out waiting for: {what}");
+            }
+
+            await Task.Delay(5);
+        }
+    }
+
+    /// <summary>Advances a fake clock in steps until <paramref name="task"/> completes (bounded by real time).</summary>
+    public static async Task DriveUntil(this FakeTimeProvider time, Task task, TimeSpan step, int timeoutMs = 20_000)
+    {
+        var deadline = Environment.TickCount64 + timeoutMs;
+        while (!task.IsCompleted)
+        {
+            if (Environment.TickCount64 > deadline)
+            {
+                throw new TimeoutException("The pipeline did not finish while the fake clock was driven.");
+            }
+
+            time.Advance(step);
+            await Task.Delay(1);
+        }
+
+        await task;
+    }
+
+    public static void ShouldBeBalanced(this PipelineMetrics m)
+    {
+        m.InFlight.Should().Be(0);
+        (m.Accepted + m.FannedOut + m.Replayed).Should().Be(
+            m.Delivered + m.Filtered + m.DeadLettered,
+            "every admitted event ends delivered, filtered or dead-lettered exactly once ({0})", m);
+    }
+}
