@@ -56,7 +56,7 @@ public class MetricsTests
             .Transform("t", x => x == 3 ? throw new IOException("x") : x)
             .Filter("f", _ => true)
             .Enrich("e", (x, _) => ValueTask.FromResult(x), new StageOptions { Capacity = 7 })
-            .Sink("s", _ => { })
+            .Sink("s", _ => { }, new StageOptions { Parallelism = 1 })
             .Build();
         pipeline.Ingest(new[] { 1, 2, 3 });
         await pipeline.CompleteAsync();
@@ -66,7 +66,7 @@ public class MetricsTests
             ("t", "transform", (int?)10_000),
             ("f", "filter", null),
             ("e", "enrich", 7),
-            ("s", "sink", 10_000));
+            ("s", "sink", null));
         stages[0].DeadLettered.Should().Be(1);
     }
 

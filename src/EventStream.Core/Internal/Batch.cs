@@ -12,6 +12,9 @@ internal sealed class Batch<T>
         AdmittedAt = admittedAt;
     }
 
+    /// <summary>An empty batch that only wakes the reader.</summary>
+    public static Batch<T> WakeUp { get; } = new([], 0);
+
     public T[] Items { get; }
 
     public int Count { get; set; }

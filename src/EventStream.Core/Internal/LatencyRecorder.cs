@@ -1,20 +1,25 @@
 namespace EventStream.Internal;
 
-/// <summary>The most recent end-to-end latencies (one sample per delivered batch), for percentiles.</summary>
+/// <summary>
+/// Recent end-to-end latencies for percentiles: one sample per delivered batch, weighted by the events it delivered,
+/// so a lone retried event counts as one event, not as a whole batch.
+/// </summary>
 internal sealed class LatencyRecorder
 {
     private readonly object _lock = new();
-    private readonly double[] _samples = new double[4096];
+    private readonly double[] _milliseconds = new double[4096];
+    private readonly long[] _weights = new long[4096];
     private int _next;
     private int _count;
 
-    public void Record(double milliseconds)
+    public void Record(double milliseconds, long events)
     {
         lock (_lock)
         {
-            _samples[_next] = milliseconds;
-            _next = (_next + 1) % _samples.Length;
-            if (_count < _samples.Length)
+            _milliseconds[_next] = milliseconds;
+            _weights[_next] = events;
+            _next = (_next + 1) % _milliseconds.Length;
+            if (_count < _milliseconds.Length)
             {
                 _count++;
             }
@@ -23,7 +28,8 @@ internal sealed class LatencyRecorder
 
     public (TimeSpan P50, TimeSpan P95, TimeSpan P99) Percentiles()
     {
-        double[] copy;
+        double[] ms;
+        long[] weights;
         lock (_lock)
         {
             if (_count == 0)
@@ -31,17 +37,33 @@ internal sealed class LatencyRecorder
                 return default;
             }
 
-            copy = new double[_count];
-            Array.Copy(_samples, copy, _count);
+            ms = _milliseconds[.._count];
+            weights = _weights[.._count];
         }
 
-        Array.Sort(copy);
-        return (At(copy, 0.50), At(copy, 0.95), At(copy, 0.99));
+        Array.Sort(ms, weights);
+        long total = 0;
+        foreach (var w in weights)
+        {
+            total += w;
+        }
+
+        return (At(ms, weights, total, 0.50), At(ms, weights, total, 0.95), At(ms, weights, total, 0.99));
     }
 
-    private static TimeSpan At(double[] sorted, double q)
+    private static TimeSpan At(double[] sorted, long[] weights, long total, double q)
     {
-        var index = (int)Math.Ceiling(q * sorted.Length) - 1;
-        return TimeSpan.FromMilliseconds(sorted[Math.Clamp(index, 0, sorted.Length - 1)]);
+        var rank = Math.Max(1, (long)Math.Ceiling(q * total));
+        long seen = 0;
+        for (var i = 0; i < sorted.Length; i++)
+        {
+            seen += weights[i];
+            if (seen >= rank)
+            {
+                return TimeSpan.FromMilliseconds(sorted[i]);
+            }
+        }
+
+        return TimeSpan.FromMilliseconds(sorted[^1]);
     }
 }

@@ -260,6 +260,7 @@ internal sealed class ParallelEnrichOperator<TIn, TOut> : StageOperator<TIn, TOu
 {
     private readonly Func<TIn, CancellationToken, ValueTask<TOut>> _enrich;
     private readonly Queue<InFlight> _window = new();
+    private readonly Stack<HandlerToken> _tokens = new();
     private readonly int _parallelism;
 
     public ParallelEnrichOperator(StageRuntime stage, Operator<TOut> next, Func<TIn, CancellationToken, ValueTask<TOut>> enrich, int parallelism)
@@ -271,8 +272,22 @@ internal sealed class ParallelEnrichOperator<TIn, TOut> : StageOperator<TIn, TOu
 
     public override ValueTask ProcessAsync(TIn item, RetryState? state)
     {
-        var token = new HandlerToken(Stage.Pipeline.Token);
-        _window.Enqueue(new InFlight(item, state, InvokeAsync(item, token)));
+        // One token per slot, reused while it is not cancelled (a timeout replaces it), so a call costs no registration.
+        var token = _tokens.Count > 0 ? _tokens.Pop() : new HandlerToken(Stage.Pipeline.Token);
+        ValueTask<TOut> call;
+        try
+        {
+            var pending = _enrich(item, token.Token);
+            call = pending.IsCompleted ? pending : Stage.AwaitWithTimeoutAsync(pending, token);
+        }
+#pragma warning disable CA1031 // User code: any failure is retried or dead-lettered.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            call = ValueTask.FromException<TOut>(ex);
+        }
+
+        _window.Enqueue(new InFlight(item, state, token, call));
         return _window.Count >= _parallelism ? DrainAsync(_parallelism - 1) : default;
     }
 
@@ -290,12 +305,6 @@ internal sealed class ParallelEnrichOperator<TIn, TOut> : StageOperator<TIn, TOu
         }
     }
 
-    private async Task<TOut> InvokeAsync(TIn item, HandlerToken token)
-    {
-        var pending = _enrich(item, token.Token);
-        return pending.IsCompletedSuccessfully ? pending.Result : await Stage.AwaitWithTimeoutAsync(pending, token).ConfigureAwait(false);
-    }
-
     private async ValueTask DrainAsync(int keep)
     {
         while (_window.Count > keep)
@@ -311,16 +320,18 @@ internal sealed class ParallelEnrichOperator<TIn, TOut> : StageOperator<TIn, TOu
 #pragma warning restore CA1031
             {
                 _window.Dequeue();
+                _tokens.Push(head.Token);
                 await Stage.FailAsync(this, head.Item, ex, head.State).ConfigureAwait(false);
                 continue;
             }
 
             _window.Dequeue();
+            _tokens.Push(head.Token);
             await Continue(head.Item, result, head.State).ConfigureAwait(false);
         }
     }
 
-    private readonly record struct InFlight(TIn Item, RetryState? State, Task<TOut> Call);
+    private readonly record struct InFlight(TIn Item, RetryState? State, HandlerToken Token, ValueTask<TOut> Call);
 }
 
 internal sealed class SinkOperator<T> : StageOperator<T, T>

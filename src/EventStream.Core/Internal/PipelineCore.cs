@@ -85,10 +85,10 @@ internal abstract class PipelineCore
         counts = default;
     }
 
-    public void RecordLatency(long admittedAt)
+    public void RecordLatency(long admittedAt, long events)
     {
         var ms = Time.GetElapsedTime(admittedAt).TotalMilliseconds;
-        _latency.Record(ms);
+        _latency.Record(ms, events);
         Instruments.Latency(ms);
     }
 

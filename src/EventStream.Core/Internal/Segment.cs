@@ -10,7 +10,7 @@ namespace EventStream.Internal;
 /// </summary>
 internal abstract class Segment
 {
-    private readonly Channel<WorkItem> _work = Channel.CreateUnbounded<WorkItem>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = false });
+    private readonly Channel<WorkItem> _work = Channel.CreateUnbounded<WorkItem>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
     private readonly ConcurrentDictionary<WorkItem, byte> _scheduled = new();
     private readonly object _finishLock = new();
     private int _pendingWork;
@@ -43,13 +43,22 @@ internal abstract class Segment
 
     public abstract void CompleteInput();
 
+    /// <summary>Wakes the worker if it waits on its input queue.</summary>
+    protected abstract void WakeInput();
+
+    private void Post(WorkItem item)
+    {
+        _work.Writer.TryWrite(item);
+        WakeInput();
+    }
+
     /// <summary>Schedules a retry after <paramref name="delay"/> on the pipeline's clock.</summary>
     public void Schedule(WorkItem item, TimeSpan delay)
     {
         Interlocked.Increment(ref _pendingWork);
         if (delay <= TimeSpan.Zero)
         {
-            _work.Writer.TryWrite(item);
+            Post(item);
             return;
         }
 
@@ -61,7 +70,7 @@ internal abstract class Segment
                 if (segment._scheduled.TryRemove(work, out _))
                 {
                     work.Timer?.Dispose();
-                    segment._work.Writer.TryWrite(work);
+                    segment.Post(work);
                 }
             },
             (this, item),
@@ -80,7 +89,7 @@ internal abstract class Segment
             }
 
             Interlocked.Increment(ref _pendingWork);
-            _work.Writer.TryWrite(item);
+            Post(item);
             return true;
         }
     }
@@ -104,7 +113,7 @@ internal abstract class Segment
                     CurrentAdmittedAt = work.AdmittedAt;
                     await work.RunAsync().ConfigureAwait(false);
                     Interlocked.Decrement(ref _pendingWork);
-                    await EndOfBatchAsync(1).ConfigureAwait(false);
+                    await EndOfBatchAsync().ConfigureAwait(false);
                 }
 
                 token.ThrowIfCancellationRequested();
@@ -162,12 +171,12 @@ internal abstract class Segment
         }
     }
 
-    protected async ValueTask EndOfBatchAsync(int events)
+    protected async ValueTask EndOfBatchAsync()
     {
         await HeadOperator.FlushAsync().ConfigureAwait(false);
-        if (IsSinkSegment && events > 0)
+        if (IsSinkSegment && Counts.Delivered > 0)
         {
-            Pipeline.RecordLatency(CurrentAdmittedAt);
+            Pipeline.RecordLatency(CurrentAdmittedAt, Counts.Delivered);
         }
 
         if (!Counts.IsEmpty)
@@ -192,28 +201,16 @@ internal abstract class Segment
 
     private async ValueTask WaitForWorkAsync(bool inputCompleted, CancellationToken token)
     {
+        // One wait at a time, on one pooled waiter: side work wakes the input queue (see Post), so no WhenAny is needed.
+        // Once the input is completed only side work (pending retries and replays) can arrive.
         if (inputCompleted)
         {
             await _work.Reader.WaitToReadAsync(token).ConfigureAwait(false);
-            return;
         }
-
-        var input = WaitForInputAsync(token);
-        if (input.IsCompleted)
+        else
         {
-            await input.ConfigureAwait(false);
-            return;
+            await WaitForInputAsync(token).ConfigureAwait(false);
         }
-
-        var work = _work.Reader.WaitToReadAsync(token);
-        if (work.IsCompleted)
-        {
-            await work.ConfigureAwait(false);
-            return;
-        }
-
-        await Task.WhenAny(input.AsTask(), work.AsTask()).ConfigureAwait(false);
-        token.ThrowIfCancellationRequested();
     }
 }
 
@@ -244,6 +241,8 @@ internal sealed class Segment<T> : Segment
     protected override bool IsInputCompleted => Queue.IsCompleted;
 
     public override void CompleteInput() => Queue.Complete();
+
+    protected override void WakeInput() => Queue.Wake();
 
     public override void CollectOnCancel()
     {
@@ -307,9 +306,8 @@ internal sealed class Segment<T> : Segment
 
     private ValueTask<bool> FinishBatchAsync(Batch<T> batch)
     {
-        var count = batch.Count;
         batch.Return();
-        var end = EndOfBatchAsync(count);
+        var end = EndOfBatchAsync();
         return end.IsCompletedSuccessfully ? new ValueTask<bool>(true) : AwaitEndAsync(end);
 
         static async ValueTask<bool> AwaitEndAsync(ValueTask end)

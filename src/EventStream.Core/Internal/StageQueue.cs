@@ -10,7 +10,8 @@ namespace EventStream.Internal;
 internal sealed class StageQueue<T>
 {
     private readonly object _lock = new();
-    private readonly Channel<Batch<T>> _channel = Channel.CreateUnbounded<Batch<T>>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = false });
+    // Single reader: the segment's worker. Its wait is pooled by the channel, so an idle worker waking costs no allocation.
+    private readonly Channel<Batch<T>> _channel = Channel.CreateUnbounded<Batch<T>>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
     private readonly LinkedList<Waiter> _waiters = new();
     private readonly int _batchSize;
     private readonly TimeProvider _time;
@@ -115,11 +116,19 @@ internal sealed class StageQueue<T>
         }
     }
 
+    /// <summary>Wakes the reader without giving it events (it has side work: a retry or a replay).</summary>
+    public void Wake() => _channel.Writer.TryWrite(Batch<T>.WakeUp);
+
     /// <summary>Takes the next batch, or the open batch when the queue is otherwise empty.</summary>
     public bool TryTake(out Batch<T> batch)
     {
-        if (_channel.Reader.TryRead(out batch!))
+        while (_channel.Reader.TryRead(out batch!))
         {
+            if (ReferenceEquals(batch, Batch<T>.WakeUp))
+            {
+                continue;
+            }
+
             Release(batch.Count);
             return true;
         }
@@ -197,6 +206,11 @@ internal sealed class StageQueue<T>
             _channel.Writer.TryComplete();
             while (_channel.Reader.TryRead(out var batch))
             {
+                if (ReferenceEquals(batch, Batch<T>.WakeUp))
+                {
+                    continue;
+                }
+
                 for (var i = 0; i < batch.Count; i++)
                 {
                     sink.Add(batch.Items[i]);

@@ -45,7 +45,7 @@ public sealed class PipelineBuilder<TIn, TOut>
         _position = position;
     }
 
-    /// <summary>Adds a synchronous transform (<typeparamref name="TOut"/> → <typeparamref name="TNext"/>), fused into the loop before it.</summary>
+    /// <summary>Adds a synchronous transform (<typeparamref name="TOut"/> → <typeparamref name="TNext"/>).</summary>
     /// <typeparam name="TNext">The output type.</typeparam>
     /// <param name="name">The stage name, unique in the pipeline.</param>
     /// <param name="transform">The transform. Throwing retries, then dead-letters the event.</param>
@@ -69,8 +69,9 @@ public sealed class PipelineBuilder<TIn, TOut>
     }
 
     /// <summary>
-    /// Adds an async enrichment (I/O such as a lookup), with a queue in front of it. With
-    /// <see cref="StageOptions.Parallelism"/> above 1, that many calls run at once and results keep their input order.
+    /// Adds an async enrichment (I/O such as a lookup). A call that completes synchronously (a cache hit) costs no more
+    /// than a transform. With <see cref="StageOptions.Parallelism"/> above 1 the stage runs behind a queue of its own,
+    /// that many calls run at once, and results keep their input order.
     /// Each call gets a token that is cancelled when the call passes its timeout or the pipeline is cancelled.
     /// </summary>
     /// <typeparam name="TNext">The output type.</typeparam>
@@ -102,7 +103,7 @@ public sealed class PipelineBuilder<TIn, TOut>
         return Add<TNext>(name, StageKind.FanOut, options, (rt, next) => new FanOutOperator<TOut, TNext>(rt, next!, fanOut));
     }
 
-    /// <summary>Adds the terminal async sink, with a queue in front of it. It must be the last stage.</summary>
+    /// <summary>Adds the terminal async sink. It must be the last stage. Set <see cref="StageOptions.Capacity"/> to run it on a worker of its own.</summary>
     /// <param name="name">The stage name, unique in the pipeline.</param>
     /// <param name="sink">Receives each event; completing counts the event as delivered.</param>
     /// <param name="options">The stage options.</param>
@@ -113,7 +114,7 @@ public sealed class PipelineBuilder<TIn, TOut>
         return Add<TOut>(name, StageKind.Sink, options, (rt, _) => new SinkOperator<TOut>(rt, sink));
     }
 
-    /// <summary>Adds the terminal synchronous sink, with a queue in front of it. It must be the last stage.</summary>
+    /// <summary>Adds the terminal synchronous sink. It must be the last stage. Set <see cref="StageOptions.Capacity"/> to run it on a worker of its own.</summary>
     /// <param name="name">The stage name, unique in the pipeline.</param>
     /// <param name="sink">Receives each event; returning counts the event as delivered.</param>
     /// <param name="options">The stage options.</param>

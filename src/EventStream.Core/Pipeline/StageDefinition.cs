@@ -22,8 +22,11 @@ internal abstract class StageDefinition
     /// <summary>How many stages the builder had when this one was added (to detect branching).</summary>
     public int Position { get; }
 
-    /// <summary>Async stages always start a segment; sync ones only when they ask for a queue.</summary>
-    public bool HasQueue => Kind is StageKind.Enrich or StageKind.Sink || Options.Capacity.HasValue;
+    /// <summary>
+    /// Stages chain into the loop before them (as Flink chains operators) unless they ask for a queue of their own:
+    /// an explicit capacity, or an enrich stage with parallelism.
+    /// </summary>
+    public bool HasQueue => Options.Capacity.HasValue || Options.Parallelism > 1;
 
     public abstract Segment CreateSegment(PipelineCore pipeline, StageRuntime runtime, int capacity, PipelineCounters? admissions);
 
