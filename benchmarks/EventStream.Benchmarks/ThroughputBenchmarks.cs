@@ -18,13 +18,17 @@ public class ThroughputBenchmarks
     public const int EventCount = 5_000_000;
 
     private Workload _workload = null!;
+
+    /// <summary>Reference: the design's weight (fused loop ~50M/s there). UrlLookup: a URL string lookup per event on top.</summary>
+    [Params(WorkloadWeight.Reference, WorkloadWeight.UrlLookup)]
+    public WorkloadWeight Weight { get; set; }
     private UrlMinuteCounts _sink = null!;
     private UrlMinuteCounts.Fingerprint _expected;
 
     [GlobalSetup]
     public void Setup()
     {
-        _workload = Workload.Create(EventCount);
+        _workload = Workload.Create(EventCount, Weight);
         _sink = new UrlMinuteCounts();
         Variants.Fused(_workload, _sink);
         _expected = _sink.GetFingerprint();
@@ -50,6 +54,9 @@ public class ThroughputBenchmarks
 
     [Benchmark]
     public Task EventStream() => Variants.EventStreamAsync(_workload, _sink);
+
+    [Benchmark(Description = "EventStream, sink on its own worker")]
+    public Task EventStreamTwoSegments() => Variants.EventStreamTwoSegmentsAsync(_workload, _sink);
 
     [Benchmark]
     public void SystemReactive() => Variants.Rx(_workload, _sink);

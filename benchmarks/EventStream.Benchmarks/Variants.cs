@@ -19,8 +19,21 @@ public static class Variants
     /// <summary>Events per producer call to <c>WriteBatchAsync</c>.</summary>
     public const int ProducerChunk = 4_096;
 
-    /// <summary>EventStream: transform and filter fused in one loop; enrich and sink each behind a bounded queue.</summary>
-    public static async Task<Metrics.PipelineMetrics> EventStreamAsync(Workload workload, UrlMinuteCounts sink)
+    /// <summary>
+    /// EventStream with its defaults: the four stages chained into one loop behind the bounded input queue (the
+    /// enrich lookup completes synchronously, so it costs no more than a transform).
+    /// </summary>
+    public static Task<Metrics.PipelineMetrics> EventStreamAsync(Workload workload, UrlMinuteCounts sink) =>
+        EventStreamAsync(workload, sink, sinkCapacity: null);
+
+    /// <summary>
+    /// EventStream with the sink on a worker of its own (<c>StageOptions.Capacity</c> starts a new segment), so the
+    /// two segments run on both cores.
+    /// </summary>
+    public static Task<Metrics.PipelineMetrics> EventStreamTwoSegmentsAsync(Workload workload, UrlMinuteCounts sink) =>
+        EventStreamAsync(workload, sink, sinkCapacity: Capacity);
+
+    private static async Task<Metrics.PipelineMetrics> EventStreamAsync(Workload workload, UrlMinuteCounts sink, int? sinkCapacity)
     {
         var pipeline = PipelineBuilder.Create<ClickEvent>("clicks", o =>
             {
@@ -30,7 +43,7 @@ public static class Variants
             .Transform("normalise", workload.Normalise)
             .Filter("drop-bots", workload.Keep)
             .Enrich("region", workload.Enrich)
-            .Sink("count", sink.Add)
+            .Sink("count", sink.Add, new StageOptions { Capacity = sinkCapacity })
             .Build();
         await using (pipeline)
         {

@@ -334,6 +334,38 @@ internal sealed class ParallelEnrichOperator<TIn, TOut> : StageOperator<TIn, TOu
     private readonly record struct InFlight(TIn Item, RetryState? State, HandlerToken Token, ValueTask<TOut> Call);
 }
 
+/// <summary>A synchronous sink: one delegate call per event, nothing to await.</summary>
+internal sealed class SyncSinkOperator<T> : StageOperator<T, T>
+{
+    private readonly Action<T> _sink;
+
+    public SyncSinkOperator(StageRuntime stage, Action<T> sink)
+        : base(stage, null)
+    {
+        _sink = sink;
+    }
+
+    public override ValueTask FlushAsync() => default;
+
+    public override ValueTask ProcessAsync(T item, RetryState? state)
+    {
+        try
+        {
+            _sink(item);
+        }
+#pragma warning disable CA1031 // User code: any failure is retried or dead-lettered.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            return Stage.FailAsync(this, item, ex, state);
+        }
+
+        Stage.Segment.Counts.Delivered++;
+        state?.Ticket?.Succeeded();
+        return default;
+    }
+}
+
 internal sealed class SinkOperator<T> : StageOperator<T, T>
 {
     private readonly Func<T, CancellationToken, ValueTask> _sink;

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Threading.Channels;
 
 namespace EventStream.Internal;
@@ -8,18 +7,22 @@ namespace EventStream.Internal;
 /// and replays. The worker finishes once its queue is completed and drained and no retry or replay is pending; then it
 /// completes the next segment's queue.
 /// </summary>
+#pragma warning disable CA1001 // The delay queue is disposed by the worker when it ends (RunAsync), not by an owner.
 internal abstract class Segment
+#pragma warning restore CA1001
 {
     private readonly Channel<WorkItem> _work = Channel.CreateUnbounded<WorkItem>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
-    private readonly ConcurrentDictionary<WorkItem, byte> _scheduled = new();
+    private readonly DelayQueue _delayed;
     private readonly object _finishLock = new();
     private int _pendingWork;
+    private long _deliveredRecorded;
     private bool _finished;
 
     protected Segment(PipelineCore pipeline, StageRuntime head)
     {
         Pipeline = pipeline;
         Head = head;
+        _delayed = new DelayQueue(pipeline.Time, Post);
     }
 
     public PipelineCore Pipeline { get; }
@@ -46,9 +49,13 @@ internal abstract class Segment
     /// <summary>Wakes the worker if it waits on its input queue.</summary>
     protected abstract void WakeInput();
 
-    private void Post(WorkItem item)
+    private void Post(List<WorkItem> items)
     {
-        _work.Writer.TryWrite(item);
+        foreach (var item in items)
+        {
+            _work.Writer.TryWrite(item);
+        }
+
         WakeInput();
     }
 
@@ -58,24 +65,11 @@ internal abstract class Segment
         Interlocked.Increment(ref _pendingWork);
         if (delay <= TimeSpan.Zero)
         {
-            Post(item);
+            Post([item]);
             return;
         }
 
-        _scheduled.TryAdd(item, 0);
-        item.Timer = Pipeline.Time.CreateTimer(
-            static state =>
-            {
-                var (segment, work) = ((Segment, WorkItem))state!;
-                if (segment._scheduled.TryRemove(work, out _))
-                {
-                    work.Timer?.Dispose();
-                    segment.Post(work);
-                }
-            },
-            (this, item),
-            delay,
-            Timeout.InfiniteTimeSpan);
+        _delayed.Schedule(item, delay);
     }
 
     /// <summary>Injects a replayed dead letter; refused once the segment has finished.</summary>
@@ -89,7 +83,7 @@ internal abstract class Segment
             }
 
             Interlocked.Increment(ref _pendingWork);
-            Post(item);
+            Post([item]);
             return true;
         }
     }
@@ -101,6 +95,8 @@ internal abstract class Segment
         {
             while (true)
             {
+                // Due retries and replays first, all of them, then one flush: they travel on as a batch.
+                var ranWork = false;
                 while (_work.Reader.TryRead(out var work))
                 {
                     if (token.IsCancellationRequested)
@@ -113,6 +109,12 @@ internal abstract class Segment
                     CurrentAdmittedAt = work.AdmittedAt;
                     await work.RunAsync().ConfigureAwait(false);
                     Interlocked.Decrement(ref _pendingWork);
+                    RecordLatency();
+                    ranWork = true;
+                }
+
+                if (ranWork)
+                {
                     await EndOfBatchAsync().ConfigureAwait(false);
                 }
 
@@ -139,9 +141,11 @@ internal abstract class Segment
             }
 
             CollectOnCancel();
+            _delayed.Dispose();
             return;
         }
 
+        _delayed.Dispose();
         Next?.CompleteInput();
     }
 
@@ -156,13 +160,9 @@ internal abstract class Segment
     /// <summary>After a cancellation: everything still queued, scheduled or held goes to the leftovers.</summary>
     public virtual void CollectOnCancel()
     {
-        foreach (var pair in _scheduled)
+        foreach (var work in _delayed.DrainAll())
         {
-            if (_scheduled.TryRemove(pair.Key, out _))
-            {
-                pair.Key.Timer?.Dispose();
-                Pipeline.AddLeftover(new Leftover(pair.Key.Stage, pair.Key.Item, pair.Key.AttemptsSoFar));
-            }
+            Pipeline.AddLeftover(new Leftover(work.Stage, work.Item, work.AttemptsSoFar));
         }
 
         while (_work.Reader.TryRead(out var work))
@@ -171,18 +171,28 @@ internal abstract class Segment
         }
     }
 
+    /// <summary>Records the latency of what the sink delivered since the last record, weighted by those events.</summary>
+    protected void RecordLatency()
+    {
+        var delivered = Counts.Delivered - _deliveredRecorded;
+        if (IsSinkSegment && delivered > 0)
+        {
+            Pipeline.RecordLatency(CurrentAdmittedAt, delivered);
+        }
+
+        _deliveredRecorded = Counts.Delivered;
+    }
+
     protected async ValueTask EndOfBatchAsync()
     {
         await HeadOperator.FlushAsync().ConfigureAwait(false);
-        if (IsSinkSegment && Counts.Delivered > 0)
-        {
-            Pipeline.RecordLatency(CurrentAdmittedAt, Counts.Delivered);
-        }
-
+        RecordLatency();
         if (!Counts.IsEmpty)
         {
             Pipeline.Publish(ref Counts);
         }
+
+        _deliveredRecorded = 0;
     }
 
     private bool TryFinish()

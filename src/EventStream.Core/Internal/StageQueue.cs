@@ -293,6 +293,14 @@ internal sealed class StageQueue<T>
     private void ReleaseLocked(int n)
     {
         _count -= n;
+
+        // Hysteresis: a waiting writer is let in once the queue has drained to half its capacity, not as soon as one
+        // batch fits, so a producer that outruns the worker is woken once per half-queue instead of once per batch.
+        if (_count > Capacity / 2)
+        {
+            return;
+        }
+
         while (_waiters.First is { } node && FitsLocked(node.Value.Count) && !_completed)
         {
             var waiter = node.Value;

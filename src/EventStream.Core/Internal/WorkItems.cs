@@ -52,8 +52,6 @@ internal abstract class WorkItem
 
     public long AdmittedAt { get; }
 
-    public ITimer? Timer { get; set; }
-
     public abstract object? Item { get; }
 
     public abstract int AttemptsSoFar { get; }

@@ -122,11 +122,7 @@ public sealed class PipelineBuilder<TIn, TOut>
     public PipelineBuilder<TIn, TOut> Sink(string name, Action<TOut> sink, StageOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(sink);
-        return Sink(name, (item, _) =>
-        {
-            sink(item);
-            return default;
-        }, options);
+        return Add<TOut>(name, StageKind.Sink, options, (rt, _) => new SyncSinkOperator<TOut>(rt, sink));
     }
 
     /// <summary>Validates the whole definition and starts the pipeline. A builder builds once.</summary>
