@@ -41,8 +41,8 @@ internal static class TestSupport
     public static void ShouldBeBalanced(this PipelineMetrics m)
     {
         m.InFlight.Should().Be(0);
-        (m.Accepted + m.FannedOut + m.Replayed).Should().Be(
-            m.Delivered + m.Filtered + m.DeadLettered,
-            "every admitted event ends delivered, filtered or dead-lettered exactly once ({0})", m);
+        (m.Accepted + m.FannedOut + m.Replayed + m.WindowResults).Should().Be(
+            m.Delivered + m.Filtered + m.DeadLettered + m.Late + m.Windowed,
+            "every admitted event ends delivered, filtered, dead-lettered, late or windowed exactly once ({0})", m);
     }
 }

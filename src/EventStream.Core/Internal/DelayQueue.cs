@@ -2,10 +2,16 @@ namespace EventStream.Internal;
 
 /// <summary>
 /// Retries waiting for their back-off, for one segment: a priority queue by due time and one timer armed for the
-/// earliest. When it fires, every due item is handed over at once, so retries re-enter the loop as a batch.
+/// earliest. When it fires, every due item is handed over at once, so retries re-enter the loop as a batch. After a
+/// firing the timer is re-armed no sooner than <see cref="Coalescing"/> later: under a steady stream of failures the
+/// retries go back in batches a few milliseconds apart instead of one timer wake-up (and thread hand-off) each. A
+/// retry therefore waits its delay, and at most <see cref="Coalescing"/> more.
 /// </summary>
 internal sealed class DelayQueue : IDisposable
 {
+    /// <summary>The least time between two firings while retries keep coming.</summary>
+    public static readonly TimeSpan Coalescing = TimeSpan.FromMilliseconds(5);
+
     private readonly object _lock = new();
     private readonly PriorityQueue<WorkItem, long> _queue = new();
     private readonly TimeProvider _time;
@@ -93,7 +99,14 @@ internal sealed class DelayQueue : IDisposable
             if (_queue.TryPeek(out _, out var next))
             {
                 _armedFor = next;
-                _timer.Change(TimeSpan.FromTicks(Math.Max(1, (long)Math.Ceiling((next - now) * (double)TimeSpan.TicksPerSecond / _time.TimestampFrequency))), Timeout.InfiniteTimeSpan);
+                var wait = TimeSpan.FromTicks(Math.Max(1, (long)Math.Ceiling((next - now) * (double)TimeSpan.TicksPerSecond / _time.TimestampFrequency)));
+                if (wait < Coalescing)
+                {
+                    wait = Coalescing;
+                    _armedFor = now + ToTicks(wait);
+                }
+
+                _timer.Change(wait, Timeout.InfiniteTimeSpan);
             }
             else
             {

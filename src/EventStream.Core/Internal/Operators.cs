@@ -15,6 +15,14 @@ internal abstract class OperatorBase
     public virtual void CollectLeftovers(List<Leftover> leftovers)
     {
     }
+
+    /// <summary>The segment's input is complete and drained: emit what is held back (windows fire) and pass it on.</summary>
+    public virtual ValueTask CompleteAsync() => default;
+
+    /// <summary>The pipeline has finished or was cancelled: stop timers.</summary>
+    public virtual void Stop()
+    {
+    }
 }
 
 internal abstract class Operator<T> : OperatorBase
@@ -36,6 +44,8 @@ internal abstract class StageOperator<TIn, TOut> : Operator<TIn>
     protected Operator<TOut> Next { get; }
 
     public override ValueTask FlushAsync() => Next.FlushAsync();
+
+    public override ValueTask CompleteAsync() => Next is null ? default : Next.CompleteAsync();
 
     /// <summary>The handler succeeded: settle a replay and pass the result on.</summary>
     protected ValueTask Continue(TIn item, TOut result, RetryState? state)

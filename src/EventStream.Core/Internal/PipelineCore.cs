@@ -80,7 +80,23 @@ internal abstract class PipelineCore
             Interlocked.Add(ref c.FannedOut, counts.FannedOut);
         }
 
-        _throughput.Add(counts.Delivered + counts.Filtered + counts.DeadLettered);
+        // Window results before the events they came from, so a concurrent snapshot never sees negative in-flight.
+        if (counts.WindowResults != 0)
+        {
+            Interlocked.Add(ref c.WindowResults, counts.WindowResults);
+        }
+
+        if (counts.Late != 0)
+        {
+            Interlocked.Add(ref c.Late, counts.Late);
+        }
+
+        if (counts.Windowed != 0)
+        {
+            Interlocked.Add(ref c.Windowed, counts.Windowed);
+        }
+
+        _throughput.Add(counts.Delivered + counts.Filtered + counts.DeadLettered + counts.Late + counts.Windowed);
         Instruments.Publish(counts);
         counts = default;
     }
@@ -166,6 +182,11 @@ internal abstract class PipelineCore
         }
 
         Interlocked.Add(ref Counters.DeadLettered, all.Length);
+        foreach (var op in Operators)
+        {
+            op.Stop();
+        }
+
         _throughput.Add(all.Length);
         Log.Canceled(all.Length);
     }
@@ -178,22 +199,40 @@ internal abstract class PipelineCore
         foreach (var stage in Stages)
         {
             var ownsQueue = ReferenceEquals(stage.Segment.Head, stage);
+            var watermark = stage.Watermark?.Invoke();
             stages.Add(new StageMetrics(
                 stage.Name,
                 KindName(stage.Kind),
                 ownsQueue ? stage.Segment.QueueDepth : 0,
                 ownsQueue ? stage.Segment.Capacity : null,
                 stage.Retries,
-                stage.DeadLettered));
+                stage.DeadLettered)
+            {
+                Watermark = watermark is { } w && w != long.MinValue && w != long.MaxValue ? DateTimeOffset.FromUnixTimeMilliseconds(w) : null,
+            });
         }
 
         // Read the finishing counts before the starting ones, so a concurrent snapshot never shows negative in-flight.
         var delivered = Volatile.Read(ref c.Delivered);
         var filtered = Volatile.Read(ref c.Filtered);
         var deadLettered = Volatile.Read(ref c.DeadLettered);
+        var late = Volatile.Read(ref c.Late);
+        var windowed = Volatile.Read(ref c.Windowed);
+        var windowResults = Volatile.Read(ref c.WindowResults);
         var fannedOut = Volatile.Read(ref c.FannedOut);
         var replayed = Volatile.Read(ref c.Replayed);
         var accepted = Volatile.Read(ref c.Admitted);
+        TimeSpan? watermarkLag = null;
+        var nowMs = Time.GetUtcNow().ToUnixTimeMilliseconds();
+        foreach (var stage in Stages)
+        {
+            if (stage.Watermark?.Invoke() is { } w && w != long.MinValue && w != long.MaxValue)
+            {
+                var lag = TimeSpan.FromMilliseconds(Math.Max(0, nowMs - w));
+                watermarkLag = watermarkLag is null || lag > watermarkLag ? lag : watermarkLag;
+            }
+        }
+
         return new PipelineMetrics
         {
             Pipeline = Name,
@@ -206,7 +245,11 @@ internal abstract class PipelineCore
             Retries = Volatile.Read(ref c.Retries),
             Replayed = replayed,
             FannedOut = fannedOut,
-            InFlight = Math.Max(0, accepted + fannedOut + replayed - delivered - filtered - deadLettered),
+            Late = late,
+            Windowed = windowed,
+            WindowResults = windowResults,
+            WatermarkLag = watermarkLag,
+            InFlight = Math.Max(0, accepted + fannedOut + replayed + windowResults - delivered - filtered - deadLettered - late - windowed),
             ThroughputPerSecond = _throughput.PerSecond(),
             LatencyP50 = p50,
             LatencyP95 = p95,
@@ -235,6 +278,7 @@ internal abstract class PipelineCore
         StageKind.Filter => "filter",
         StageKind.Enrich => "enrich",
         StageKind.FanOut => "fan-out",
+        StageKind.Window => "window",
         _ => "sink",
     };
 }

@@ -16,6 +16,7 @@ internal abstract class Segment
     private readonly object _finishLock = new();
     private int _pendingWork;
     private long _deliveredRecorded;
+    private bool _operatorsCompleted;
     private bool _finished;
 
     protected Segment(PipelineCore pipeline, StageRuntime head)
@@ -72,6 +73,9 @@ internal abstract class Segment
         _delayed.Schedule(item, delay);
     }
 
+    /// <summary>Posts a tick (not waited for at completion).</summary>
+    public void PostTick(WorkItem item) => Post([item]);
+
     /// <summary>Injects a replayed dead letter; refused once the segment has finished.</summary>
     public bool TryInject(WorkItem item)
     {
@@ -101,14 +105,22 @@ internal abstract class Segment
                 {
                     if (token.IsCancellationRequested)
                     {
-                        Pipeline.AddLeftover(new Leftover(work.Stage, work.Item, work.AttemptsSoFar));
-                        Interlocked.Decrement(ref _pendingWork);
+                        if (work.IsPending)
+                        {
+                            Pipeline.AddLeftover(new Leftover(work.Stage, work.Item, work.AttemptsSoFar));
+                            Interlocked.Decrement(ref _pendingWork);
+                        }
+
                         continue;
                     }
 
                     CurrentAdmittedAt = work.AdmittedAt;
                     await work.RunAsync().ConfigureAwait(false);
-                    Interlocked.Decrement(ref _pendingWork);
+                    if (work.IsPending)
+                    {
+                        Interlocked.Decrement(ref _pendingWork);
+                    }
+
                     RecordLatency();
                     ranWork = true;
                 }
@@ -125,7 +137,16 @@ internal abstract class Segment
                     continue;
                 }
 
-                if (completed && TryFinish())
+                if (completed && !_operatorsCompleted && Volatile.Read(ref _pendingWork) == 0)
+                {
+                    // Input drained and no retry pending: let the operators emit what they hold (windows fire), once.
+                    _operatorsCompleted = true;
+                    await HeadOperator.CompleteAsync().ConfigureAwait(false);
+                    await EndOfBatchAsync().ConfigureAwait(false);
+                    continue;
+                }
+
+                if (completed && _operatorsCompleted && TryFinish())
                 {
                     break;
                 }
@@ -167,7 +188,10 @@ internal abstract class Segment
 
         while (_work.Reader.TryRead(out var work))
         {
-            Pipeline.AddLeftover(new Leftover(work.Stage, work.Item, work.AttemptsSoFar));
+            if (work.IsPending)
+            {
+                Pipeline.AddLeftover(new Leftover(work.Stage, work.Item, work.AttemptsSoFar));
+            }
         }
     }
 

@@ -9,6 +9,7 @@ internal enum StageKind
     Filter,
     Enrich,
     FanOut,
+    Window,
     Sink,
 }
 
@@ -47,6 +48,9 @@ internal sealed class StageRuntime
 
     /// <summary>Re-enters a dead-lettered event at this stage; set when the stage's operator is created.</summary>
     public Func<object?, ReplayTicket, bool>? Injector { get; set; }
+
+    /// <summary>The stage's watermark in epoch ms, for window stages.</summary>
+    public Func<long>? Watermark { get; set; }
 
     public long Retries => Volatile.Read(ref _retries);
 

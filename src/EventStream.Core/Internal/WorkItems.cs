@@ -56,6 +56,9 @@ internal abstract class WorkItem
 
     public abstract int AttemptsSoFar { get; }
 
+    /// <summary>Whether the segment must wait for this item before it may finish (retries and replays; not ticks).</summary>
+    public virtual bool IsPending => true;
+
     public abstract ValueTask RunAsync();
 }
 

@@ -2,8 +2,8 @@ namespace EventStream.Metrics;
 
 /// <summary>
 /// A snapshot of a pipeline's metrics. The counts obey
-/// <c>Accepted + FannedOut + Replayed = Delivered + Filtered + DeadLettered + InFlight</c> at every instant the
-/// snapshot is consistent (after completion, <see cref="InFlight"/> is 0).
+/// <c>Accepted + FannedOut + Replayed + WindowResults = Delivered + Filtered + DeadLettered + Late + Windowed + InFlight</c>
+/// (after completion, <see cref="InFlight"/> is 0).
 /// </summary>
 public sealed record PipelineMetrics
 {
@@ -37,7 +37,19 @@ public sealed record PipelineMetrics
     /// <summary>Gets the extra events made by fan-out stages (an event expanded to <c>k</c> events adds <c>k − 1</c>).</summary>
     public long FannedOut { get; init; }
 
-    /// <summary>Gets the events admitted and not yet delivered, filtered or dead-lettered.</summary>
+    /// <summary>Gets the events that arrived after all their windows had closed (sent to the late output).</summary>
+    public long Late { get; init; }
+
+    /// <summary>Gets the events a window stage absorbed (they live on in its results).</summary>
+    public long Windowed { get; init; }
+
+    /// <summary>Gets the results window stages emitted (each firing of each window is one).</summary>
+    public long WindowResults { get; init; }
+
+    /// <summary>Gets how far the slowest window stage's watermark trails the pipeline's clock, or <see langword="null"/> without one.</summary>
+    public TimeSpan? WatermarkLag { get; init; }
+
+    /// <summary>Gets the events admitted and not yet delivered, filtered, dead-lettered, late or windowed.</summary>
     public long InFlight { get; init; }
 
     /// <summary>Gets the events finished (delivered, filtered or dead-lettered) per second over the recent metrics interval.</summary>
@@ -63,4 +75,8 @@ public sealed record PipelineMetrics
 /// <param name="Capacity">The queue's capacity, or <see langword="null"/> for a fused stage (no queue).</param>
 /// <param name="Retries">Retries this stage scheduled.</param>
 /// <param name="DeadLettered">Events this stage dead-lettered.</param>
-public sealed record StageMetrics(string Name, string Kind, long QueueDepth, int? Capacity, long Retries, long DeadLettered);
+public sealed record StageMetrics(string Name, string Kind, long QueueDepth, int? Capacity, long Retries, long DeadLettered)
+{
+    /// <summary>Gets the stage's watermark (window stages), or <see langword="null"/>.</summary>
+    public DateTimeOffset? Watermark { get; init; }
+}

@@ -268,6 +268,11 @@ internal sealed class EventPipeline<T> : PipelineCore, IEventPipeline<T>
             return;
         }
 
+        foreach (var op in Operators)
+        {
+            op.Stop();
+        }
+
         _completion.TrySetResult();
     }
 

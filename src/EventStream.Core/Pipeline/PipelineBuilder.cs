@@ -103,6 +103,36 @@ public sealed class PipelineBuilder<TIn, TOut>
         return Add<TNext>(name, StageKind.FanOut, options, (rt, next) => new FanOutOperator<TOut, TNext>(rt, next!, fanOut));
     }
 
+    /// <summary>
+    /// Adds an event-time (or processing-time) window stage: events are grouped by key into tumbling, sliding or session
+    /// windows and aggregated; each firing of each window flows on as a <see cref="Windowing.WindowResult{TKey, TValue}"/>.
+    /// Late events go to <see cref="Windowing.WindowOptions{T, TKey}.LateOutput"/> (by default the dead-letter store).
+    /// Semantics follow Apache Flink: see <see cref="Windowing.WindowAssigner"/> and the README.
+    /// </summary>
+    /// <typeparam name="TKey">The key type.</typeparam>
+    /// <typeparam name="TAccumulator">The aggregate's accumulator type.</typeparam>
+    /// <typeparam name="TResult">The aggregate's result type.</typeparam>
+    /// <param name="name">The stage name, unique in the pipeline.</param>
+    /// <param name="window">The windows, key, timestamps, watermark, lateness and firing options. They are copied.</param>
+    /// <param name="aggregate">The aggregate, for example <see cref="Aggregates.Aggregate.Count{T}"/>.</param>
+    /// <param name="options">The stage options.</param>
+    /// <returns>The builder for the next stage.</returns>
+    public PipelineBuilder<TIn, Windowing.WindowResult<TKey, TResult>> Window<TKey, TAccumulator, TResult>(
+        string name,
+        Windowing.WindowOptions<TOut, TKey> window,
+        Aggregates.IAggregator<TOut, TAccumulator, TResult> aggregate,
+        StageOptions? options = null)
+        where TKey : notnull
+    {
+        ArgumentNullException.ThrowIfNull(window);
+        ArgumentNullException.ThrowIfNull(aggregate);
+        var copy = window.Clone();
+        var builder = Add<Windowing.WindowResult<TKey, TResult>>(name, StageKind.Window, options, (rt, next) =>
+            new Windowing.WindowOperator<TOut, TKey, TAccumulator, TResult>(rt, next!, copy, aggregate));
+        _definition.Stages[^1].Validation = copy.Validate;
+        return builder;
+    }
+
     /// <summary>Adds the terminal async sink. It must be the last stage. Set <see cref="StageOptions.Capacity"/> to run it on a worker of its own.</summary>
     /// <param name="name">The stage name, unique in the pipeline.</param>
     /// <param name="sink">Receives each event; completing counts the event as delivered.</param>

@@ -100,6 +100,11 @@ internal sealed class PipelineDefinition
             {
                 problems.AddRange(retry.Validate(label));
             }
+
+            if (stage.Validation is { } validate)
+            {
+                problems.AddRange(validate(label));
+            }
         }
 
         if (sinkIndex < 0)

@@ -22,6 +22,9 @@ internal abstract class StageDefinition
     /// <summary>How many stages the builder had when this one was added (to detect branching).</summary>
     public int Position { get; }
 
+    /// <summary>Checks stage-specific settings (a window stage's options); given the stage's label.</summary>
+    public Func<string, IEnumerable<string>>? Validation { get; set; }
+
     /// <summary>
     /// Stages chain into the loop before them (as Flink chains operators) unless they ask for a queue of their own:
     /// an explicit capacity, or an enrich stage with parallelism.

@@ -1,0 +1,108 @@
+namespace EventStream.Windowing;
+
+/// <summary>
+/// Which windows an event belongs to, by its timestamp (epoch milliseconds). The semantics follow Apache Flink:
+/// tumbling windows <c>[floor(t/size)·size, +size)</c>; sliding windows every <c>[k·slide, k·slide + size)</c> that
+/// holds <c>t</c>; session windows <c>[t, t + gap)</c> per key, merged with every window of the key they touch.
+/// </summary>
+public abstract class WindowAssigner
+{
+    private protected WindowAssigner()
+    {
+    }
+
+    /// <summary>Fixed, non-overlapping windows of <paramref name="size"/>.</summary>
+    /// <param name="size">The window size (at least 1 ms).</param>
+    /// <returns>The assigner.</returns>
+    public static WindowAssigner Tumbling(TimeSpan size) => new SlidingAssigner(Millis(size, nameof(size)), Millis(size, nameof(size)), "tumbling");
+
+    /// <summary>Windows of <paramref name="size"/> starting every <paramref name="slide"/>. Overlapping windows share partial aggregates (slices), so an event costs one update whatever size/slide is.</summary>
+    /// <param name="size">The window size (at least 1 ms).</param>
+    /// <param name="slide">How often a window starts (at least 1 ms, at most the size).</param>
+    /// <returns>The assigner.</returns>
+    public static WindowAssigner Sliding(TimeSpan size, TimeSpan slide)
+    {
+        var s = Millis(size, nameof(size));
+        var d = Millis(slide, nameof(slide));
+        if (d > s)
+        {
+            throw new ArgumentOutOfRangeException(nameof(slide), slide, $"The slide ({slide}) must not be longer than the window size ({size}).");
+        }
+
+        return new SlidingAssigner(s, d, "sliding");
+    }
+
+    /// <summary>Per-key sessions: a window closes after <paramref name="gap"/> without events of its key.</summary>
+    /// <param name="gap">The inactivity gap (at least 1 ms).</param>
+    /// <returns>The assigner.</returns>
+    public static WindowAssigner Session(TimeSpan gap) => new SessionAssigner(Millis(gap, nameof(gap)));
+
+    /// <summary>Describes the assigner, for example <c>sliding(300000 ms, 1000 ms)</c>.</summary>
+    /// <returns>The description.</returns>
+    public abstract override string ToString();
+
+    private static long Millis(TimeSpan value, string name)
+    {
+        if (value < TimeSpan.FromMilliseconds(1) || value.Ticks % TimeSpan.TicksPerMillisecond != 0)
+        {
+            throw new ArgumentOutOfRangeException(name, value, "Window durations must be whole milliseconds, at least 1 ms.");
+        }
+
+        return (long)value.TotalMilliseconds;
+    }
+}
+
+/// <summary>Tumbling (slide = size) and sliding windows, aggregated per slice of gcd(size, slide).</summary>
+internal sealed class SlidingAssigner : WindowAssigner
+{
+    public SlidingAssigner(long size, long slide, string kind)
+    {
+        Size = size;
+        Slide = slide;
+        Kind = kind;
+        Pane = Gcd(size, slide);
+    }
+
+    public long Size { get; }
+
+    public long Slide { get; }
+
+    public long Pane { get; }
+
+    public string Kind { get; }
+
+    /// <summary>Start of the last window that holds <paramref name="t"/>.</summary>
+    public long LastStart(long t) => FloorTo(t, Slide);
+
+    /// <summary>Start of the first window that holds <paramref name="t"/>.</summary>
+    public long FirstStart(long t) => FloorTo(t - Size, Slide) + Slide;
+
+    public long PaneStart(long t) => FloorTo(t, Pane);
+
+    public override string ToString() => Kind == "tumbling" ? $"tumbling({Size} ms)" : $"sliding({Size} ms, {Slide} ms)";
+
+    internal static long FloorTo(long t, long unit)
+    {
+        var r = t % unit;
+        return r < 0 ? t - r - unit : t - r;
+    }
+
+    private static long Gcd(long a, long b)
+    {
+        while (b != 0)
+        {
+            (a, b) = (b, a % b);
+        }
+
+        return a;
+    }
+}
+
+internal sealed class SessionAssigner : WindowAssigner
+{
+    public SessionAssigner(long gap) => Gap = gap;
+
+    public long Gap { get; }
+
+    public override string ToString() => $"session({Gap} ms)";
+}

@@ -1,0 +1,430 @@
+using EventStream.Aggregates;
+
+namespace EventStream.Windowing;
+
+/// <summary>
+/// Event-time windowing for one stage, after Apache Flink, exactly as DESIGN.md states it. Single-threaded (it runs in
+/// its segment's loop). Results are appended to the list the caller passes.
+/// <list type="bullet">
+/// <item>Watermark <c>W</c> starts at −∞; after each element <c>W = max(W, maxTimestamp − ooo − 1)</c>.</item>
+/// <item>A window <c>[s, e)</c> is late when <c>e − 1 + L ≤ W</c>, judged with <c>W</c> as it was before the element; an
+/// element is not added to late windows, and one added to no window is late.</item>
+/// <item>A window fires when <c>W ≥ e − 1</c>; an element added to a window that is already due fires it again at once.</item>
+/// <item>State is purged when <c>W ≥ e − 1 + L</c>. On completion <c>W = +∞</c> and every window not yet fired fires.</item>
+/// </list>
+/// Sliding and tumbling windows keep one accumulator per key and slice (gcd of size and slide), so an event costs one
+/// update whatever size/slide is; a window's value is the merge of its slices when it fires.
+/// </summary>
+internal sealed class WindowEngine<T, TKey, TAcc, TResult>
+    where TKey : notnull
+{
+    private readonly IAggregator<T, TAcc, TResult> _aggregate;
+    private readonly long _outOfOrderness;
+    private readonly long _lateness;
+    private readonly SlidingAssigner? _sliding;
+    private readonly SessionAssigner? _session;
+    private readonly Dictionary<(TKey Key, long Start), Slice> _slices;
+    private readonly Dictionary<(TKey Key, long Start), WindowMeta> _windows;
+    private readonly Dictionary<TKey, List<SessionWindow>> _sessions;
+    private readonly PriorityQueue<Timer, (long Time, int Order)> _timers = new();
+    private readonly Dictionary<TKey, int> _slicesPerKey;
+
+    public WindowEngine(WindowAssigner assigner, IAggregator<T, TAcc, TResult> aggregate, long outOfOrderness, long lateness, IEqualityComparer<TKey>? comparer = null)
+    {
+        _aggregate = aggregate;
+        _outOfOrderness = outOfOrderness;
+        _lateness = lateness;
+        _sliding = assigner as SlidingAssigner;
+        _session = assigner as SessionAssigner;
+        var pairComparer = new PairComparer(comparer ?? EqualityComparer<TKey>.Default);
+        _slices = new Dictionary<(TKey, long), Slice>(pairComparer);
+        _windows = new Dictionary<(TKey, long), WindowMeta>(pairComparer);
+        _sessions = new Dictionary<TKey, List<SessionWindow>>(comparer);
+        _slicesPerKey = new Dictionary<TKey, int>(comparer);
+    }
+
+    /// <summary>The watermark; <see cref="long.MinValue"/> before the first element, <see cref="long.MaxValue"/> after completion.</summary>
+    public long Watermark { get; private set; } = long.MinValue;
+
+    public long MaxTimestamp { get; private set; } = long.MinValue;
+
+    /// <summary>Windows holding state (fired or not, not yet purged).</summary>
+    public int OpenWindows => _session is null ? _windows.Count : _sessions.Values.Sum(l => l.Count);
+
+    /// <summary>Adds an element. Returns <see langword="false"/> when it is late (added to no window).</summary>
+    public bool Add(TKey key, long timestamp, T item, List<WindowResult<TKey, TResult>> output)
+    {
+        var before = Watermark;
+        var added = _session is not null ? AddToSession(key, timestamp, item, before, output) : AddToSlices(key, timestamp, item, before, output);
+        if (timestamp > MaxTimestamp)
+        {
+            MaxTimestamp = timestamp;
+        }
+
+        var candidate = MaxTimestamp - _outOfOrderness - 1;
+        if (MaxTimestamp != long.MinValue && candidate > Watermark)
+        {
+            AdvanceTo(candidate, output);
+        }
+
+        return added;
+    }
+
+    /// <summary>Moves the watermark forward (never back) and fires and purges what is due.</summary>
+    public void AdvanceTo(long watermark, List<WindowResult<TKey, TResult>> output)
+    {
+        if (watermark <= Watermark)
+        {
+            return;
+        }
+
+        Watermark = watermark;
+        while (_timers.TryPeek(out var timer, out var due) && due.Time <= watermark)
+        {
+            _timers.Dequeue();
+            if (timer.Purge)
+            {
+                Purge(timer);
+            }
+            else
+            {
+                FireOnTime(timer, output);
+            }
+        }
+    }
+
+    /// <summary>The input is complete: <c>W = +∞</c>; every window not yet fired fires, and all state goes.</summary>
+    public void Complete(List<WindowResult<TKey, TResult>> output) => AdvanceTo(long.MaxValue, output);
+
+    /// <summary>Emits the in-progress value of every window that has not fired yet and changed since its last early firing.</summary>
+    public void FireEarly(List<WindowResult<TKey, TResult>> output)
+    {
+        if (_session is not null)
+        {
+            foreach (var (key, list) in _sessions)
+            {
+                foreach (var w in list)
+                {
+                    if (!w.Fired && w.Dirty)
+                    {
+                        w.Dirty = false;
+                        w.Firings++;
+                        output.Add(new WindowResult<TKey, TResult>(key, w.Start, w.End, _aggregate.GetResult(w.Accumulator), w.Count, WindowFiring.Early, w.Firings));
+                    }
+                }
+            }
+
+            return;
+        }
+
+        foreach (var ((key, start), meta) in _windows)
+        {
+            if (!meta.Fired && meta.Dirty)
+            {
+                meta.Dirty = false;
+                Emit(key, start, meta, WindowFiring.Early, output);
+            }
+        }
+    }
+
+    private bool IsLate(long end, long watermark) => watermark != long.MinValue && end - 1 + _lateness <= watermark;
+
+    private static bool IsDue(long end, long watermark) => watermark != long.MinValue && watermark >= end - 1;
+
+    // ---- tumbling and sliding: slices ----------------------------------------------------------------------------
+    private bool AddToSlices(TKey key, long t, T item, long watermark, List<WindowResult<TKey, TResult>> output)
+    {
+        var a = _sliding!;
+        var lastStart = a.LastStart(t);
+        if (IsLate(lastStart + a.Size, watermark))
+        {
+            return false; // every window holding t is late
+        }
+
+        var paneStart = a.PaneStart(t);
+        if (!_slices.TryGetValue((key, paneStart), out var slice))
+        {
+            slice = new Slice(_aggregate.Create());
+            _slices.Add((key, paneStart), slice);
+            _slicesPerKey[key] = _slicesPerKey.GetValueOrDefault(key) + 1;
+            RegisterSliceTimers(key, paneStart);
+        }
+
+        slice.Accumulator = _aggregate.Add(slice.Accumulator, item);
+        slice.Count++;
+
+        // The windows holding t that are not late: register new ones, mark them changed, re-fire those already due.
+        for (var start = a.FirstStart(t); start <= lastStart; start += a.Slide)
+        {
+            var end = start + a.Size;
+            if (IsLate(end, watermark))
+            {
+                continue;
+            }
+
+            if (!_windows.TryGetValue((key, start), out var meta))
+            {
+                meta = new WindowMeta();
+                _windows.Add((key, start), meta);
+                _timers.Enqueue(new Timer(key, start, end, Purge: true), (end - 1 + _lateness, 1));
+                if (!IsDue(end, watermark))
+                {
+                    _timers.Enqueue(new Timer(key, start, end, Purge: false), (end - 1, 0));
+                }
+            }
+
+            meta.Count++;
+            meta.Dirty = true;
+            if (IsDue(end, watermark))
+            {
+                meta.Fired = true;
+                meta.Dirty = false;
+                Emit(key, start, meta, meta.Firings == 0 ? WindowFiring.OnTime : WindowFiring.Late, output);
+            }
+        }
+
+        return true;
+    }
+
+    private void RegisterSliceTimers(TKey key, long paneStart)
+    {
+        // A slice is needed until the last window holding it is purged.
+        var a = _sliding!;
+        var lastWindowEnd = a.LastStart(paneStart) + a.Size;
+        _timers.Enqueue(new Timer(key, paneStart, lastWindowEnd, Purge: true, Slice: true), (lastWindowEnd - 1 + _lateness, 2));
+    }
+
+    private void FireOnTime(Timer timer, List<WindowResult<TKey, TResult>> output)
+    {
+        if (_session is not null)
+        {
+            if (FindSession(timer.Key, timer.Start, timer.End) is { } session && !session.Fired)
+            {
+                session.Fired = true;
+                session.Dirty = false;
+                session.Firings++;
+                output.Add(new WindowResult<TKey, TResult>(timer.Key, session.Start, session.End, _aggregate.GetResult(session.Accumulator), session.Count, WindowFiring.OnTime, session.Firings));
+            }
+
+            return;
+        }
+
+        if (_windows.TryGetValue((timer.Key, timer.Start), out var meta) && !meta.Fired)
+        {
+            meta.Fired = true;
+            meta.Dirty = false;
+            Emit(timer.Key, timer.Start, meta, WindowFiring.OnTime, output);
+        }
+    }
+
+    private void Emit(TKey key, long start, WindowMeta meta, WindowFiring firing, List<WindowResult<TKey, TResult>> output)
+    {
+        var a = _sliding!;
+        var end = start + a.Size;
+        var accumulator = _aggregate.Create();
+        for (var pane = start; pane < end; pane += a.Pane)
+        {
+            if (_slices.TryGetValue((key, pane), out var slice))
+            {
+                accumulator = _aggregate.Merge(accumulator, slice.Accumulator);
+            }
+        }
+
+        meta.Firings++;
+        output.Add(new WindowResult<TKey, TResult>(key, start, end, _aggregate.GetResult(accumulator), meta.Count, firing, meta.Firings));
+    }
+
+    private void Purge(Timer timer)
+    {
+        if (_session is not null)
+        {
+            if (_sessions.TryGetValue(timer.Key, out var list))
+            {
+                list.RemoveAll(w => w.Start == timer.Start && w.End == timer.End);
+                if (list.Count == 0)
+                {
+                    _sessions.Remove(timer.Key);
+                }
+            }
+
+            return;
+        }
+
+        if (timer.Slice)
+        {
+            if (_slices.Remove((timer.Key, timer.Start)))
+            {
+                var left = _slicesPerKey[timer.Key] - 1;
+                if (left == 0)
+                {
+                    _slicesPerKey.Remove(timer.Key);
+                }
+                else
+                {
+                    _slicesPerKey[timer.Key] = left;
+                }
+            }
+
+            return;
+        }
+
+        _windows.Remove((timer.Key, timer.Start));
+    }
+
+    // ---- sessions ------------------------------------------------------------------------------------------------
+    private bool AddToSession(TKey key, long t, T item, long watermark, List<WindowResult<TKey, TResult>> output)
+    {
+        var gap = _session!.Gap;
+        long start = t, end = t + gap;
+        if (!_sessions.TryGetValue(key, out var list))
+        {
+            list = [];
+            _sessions.Add(key, list);
+        }
+
+        // Merge transitively with every window it touches (a.start <= b.end && a.end >= b.start). The list is kept
+        // sorted and non-overlapping, so the windows touched form one run.
+        var first = -1;
+        var last = -1;
+        for (var i = 0; i < list.Count; i++)
+        {
+            var w = list[i];
+            if (w.Start <= end && w.End >= start)
+            {
+                if (first < 0)
+                {
+                    first = i;
+                }
+
+                last = i;
+                start = Math.Min(start, w.Start);
+                end = Math.Max(end, w.End);
+            }
+        }
+
+        if (IsLate(end, watermark))
+        {
+            if (list.Count == 0)
+            {
+                _sessions.Remove(key);
+            }
+
+            return false;
+        }
+
+        SessionWindow merged;
+        if (first < 0)
+        {
+            merged = new SessionWindow(start, end, _aggregate.Create());
+            var at = list.FindIndex(w => w.Start > start);
+            list.Insert(at < 0 ? list.Count : at, merged);
+        }
+        else
+        {
+            merged = list[first];
+            for (var i = first + 1; i <= last; i++)
+            {
+                var other = list[i];
+                merged.Accumulator = _aggregate.Merge(merged.Accumulator, other.Accumulator);
+                merged.Count += other.Count;
+                merged.Firings = Math.Max(merged.Firings, other.Firings);
+                merged.Fired |= other.Fired;
+            }
+
+            list.RemoveRange(first + 1, last - first);
+            var grew = merged.Start != start || merged.End != end;
+            merged.Start = start;
+            merged.End = end;
+            if (grew)
+            {
+                // A different window now: it fires for its own end (the old timers find nothing and are ignored).
+                merged.Fired = false;
+            }
+        }
+
+        merged.Accumulator = _aggregate.Add(merged.Accumulator, item);
+        merged.Count++;
+        merged.Dirty = true;
+        if (IsDue(end, watermark))
+        {
+            merged.Fired = true;
+            merged.Dirty = false;
+            merged.Firings++;
+            output.Add(new WindowResult<TKey, TResult>(key, start, end, _aggregate.GetResult(merged.Accumulator), merged.Count, merged.Firings == 1 ? WindowFiring.OnTime : WindowFiring.Late, merged.Firings));
+        }
+
+        if (!merged.HasTimers(start, end))
+        {
+            merged.SetTimers(start, end);
+            if (!IsDue(end, watermark))
+            {
+                _timers.Enqueue(new Timer(key, start, end, Purge: false), (end - 1, 0));
+            }
+
+            _timers.Enqueue(new Timer(key, start, end, Purge: true), (end - 1 + _lateness, 1));
+        }
+
+        return true;
+    }
+
+    private SessionWindow? FindSession(TKey key, long start, long end)
+    {
+        if (_sessions.TryGetValue(key, out var list))
+        {
+            foreach (var w in list)
+            {
+                if (w.Start == start && w.End == end)
+                {
+                    return w;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private readonly record struct Timer(TKey Key, long Start, long End, bool Purge, bool Slice = false);
+
+    private sealed class Slice(TAcc accumulator)
+    {
+        public TAcc Accumulator = accumulator;
+        public long Count;
+    }
+
+    private sealed class WindowMeta
+    {
+        public long Count;
+        public int Firings;
+        public bool Fired;
+        public bool Dirty;
+    }
+
+    private sealed class SessionWindow(long start, long end, TAcc accumulator)
+    {
+        private long _timerStart = long.MinValue;
+        private long _timerEnd = long.MinValue;
+
+        public long Start = start;
+        public long End = end;
+        public TAcc Accumulator = accumulator;
+        public long Count;
+        public int Firings;
+        public bool Fired;
+        public bool Dirty;
+
+        public bool HasTimers(long start, long end) => _timerStart == start && _timerEnd == end;
+
+        public void SetTimers(long start, long end)
+        {
+            _timerStart = start;
+            _timerEnd = end;
+        }
+    }
+
+    private sealed class PairComparer(IEqualityComparer<TKey> keys) : IEqualityComparer<(TKey Key, long Start)>
+    {
+        public bool Equals((TKey Key, long Start) x, (TKey Key, long Start) y) => x.Start == y.Start && keys.Equals(x.Key, y.Key);
+
+        public int GetHashCode((TKey Key, long Start) obj) => HashCode.Combine(keys.GetHashCode(obj.Key), obj.Start);
+    }
+}

@@ -1,0 +1,230 @@
+using EventStream.Aggregates;
+using EventStream.DeadLetters;
+using EventStream.Internal;
+
+namespace EventStream.Windowing;
+
+/// <summary>
+/// A window stage in its segment's loop: feeds the <see cref="WindowEngine{T, TKey, TAcc, TResult}"/>, passes its results on,
+/// sends late events to the late output, and on processing-time ticks fires early results, advances an idle
+/// watermark or drives processing-time windows.
+/// </summary>
+internal sealed class WindowOperator<T, TKey, TAcc, TResult> : StageOperator<T, WindowResult<TKey, TResult>>
+    where TKey : notnull
+{
+    private readonly WindowEngine<T, TKey, TAcc, TResult> _engine;
+    private readonly WindowOptions<T, TKey> _options;
+    private readonly Func<T, TKey> _key;
+    private readonly Func<T, long>? _timestamp;
+    private readonly List<WindowResult<TKey, TResult>> _output = [];
+    private readonly TimeProvider _time;
+    private readonly ITimer? _ticker;
+    private readonly long _idleTimeoutMs;
+    private long _lastArrival;
+    private long _lastEarlyFiring;
+    private int _tickQueued;
+
+    public WindowOperator(StageRuntime stage, Operator<WindowResult<TKey, TResult>> next, WindowOptions<T, TKey> options, IAggregator<T, TAcc, TResult> aggregate)
+        : base(stage, next)
+    {
+        _options = options;
+        _key = options.Key!;
+        _timestamp = options.Timestamp;
+        _time = stage.Pipeline.Time;
+        _engine = new WindowEngine<T, TKey, TAcc, TResult>(
+            options.Assigner!,
+            aggregate,
+            options.Time == TimeCharacteristic.ProcessingTime ? 0 : (long)options.OutOfOrderness.TotalMilliseconds,
+            (long)options.AllowedLateness.TotalMilliseconds,
+            options.KeyComparer);
+        _idleTimeoutMs = options.IdleTimeout is { } idle ? (long)idle.TotalMilliseconds : long.MaxValue;
+        stage.Watermark = () => _engine.Watermark;
+        _lastArrival = NowMs();
+        _lastEarlyFiring = _lastArrival;
+
+        var period = TickPeriod(options);
+        if (period is { } p)
+        {
+            _ticker = _time.CreateTimer(static s => ((WindowOperator<T, TKey, TAcc, TResult>)s!).Tick(), this, p, p);
+        }
+    }
+
+    public override ValueTask ProcessAsync(T item, RetryState? state)
+    {
+        TKey key;
+        long timestamp;
+        try
+        {
+            key = _key(item) ?? throw new StageResultNullException($"Stage '{Stage.Name}': the key selector returned null.");
+            timestamp = _timestamp is null ? NowMs() : _timestamp(item);
+        }
+#pragma warning disable CA1031 // User code: any failure is retried or dead-lettered.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            return Stage.FailAsync(this, item, ex, state);
+        }
+
+        _lastArrival = NowMs();
+        _output.Clear();
+        if (!_engine.Add(key, timestamp, item, _output))
+        {
+            return LateAsync(item, timestamp, state);
+        }
+
+        state?.Ticket?.Succeeded();
+        Stage.Segment.Counts.Windowed++;
+        return EmitAsync();
+    }
+
+    public override async ValueTask CompleteAsync()
+    {
+        _ticker?.Dispose();
+        _output.Clear();
+        _engine.Complete(_output);
+        await EmitAsync().ConfigureAwait(false);
+        await Next.CompleteAsync().ConfigureAwait(false);
+    }
+
+    public override void Stop() => _ticker?.Dispose();
+
+    /// <summary>A processing-time tick, run in the segment's loop.</summary>
+    internal ValueTask OnTickAsync()
+    {
+        Volatile.Write(ref _tickQueued, 0);
+        var now = NowMs();
+        _output.Clear();
+        if (_options.Time == TimeCharacteristic.ProcessingTime)
+        {
+            _engine.AdvanceTo(now - 1, _output);
+        }
+        else if (now - _lastArrival >= _idleTimeoutMs && _engine.MaxTimestamp != long.MinValue)
+        {
+            // Quiet input: let event time flow with processing time since the last event.
+            _engine.AdvanceTo(_engine.MaxTimestamp - (long)_options.OutOfOrderness.TotalMilliseconds - 1 + (now - _lastArrival), _output);
+        }
+
+        if (_options.EarlyFiringInterval is { } early && now - _lastEarlyFiring >= (long)early.TotalMilliseconds)
+        {
+            _lastEarlyFiring = now;
+            _engine.FireEarly(_output);
+        }
+
+        return EmitAsync();
+    }
+
+    private static TimeSpan? TickPeriod(WindowOptions<T, TKey> options)
+    {
+        TimeSpan? period = null;
+        if (options.EarlyFiringInterval is { } early)
+        {
+            period = early;
+        }
+
+        if (options.IdleTimeout is { } idle)
+        {
+            var check = TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerMillisecond, idle.Ticks / 4));
+            period = period is null || check < period ? check : period;
+        }
+
+        if (options.Time == TimeCharacteristic.ProcessingTime)
+        {
+            var check = TimeSpan.FromMilliseconds(100);
+            period = period is null || check < period ? check : period;
+        }
+
+        return period;
+    }
+
+    private void Tick()
+    {
+        if (Interlocked.Exchange(ref _tickQueued, 1) == 0)
+        {
+            Stage.Segment.PostTick(new TickWorkItem(Stage, this, _time.GetTimestamp()));
+        }
+    }
+
+    private long NowMs() => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    private ValueTask EmitAsync()
+    {
+        var results = _output;
+        if (results.Count == 0)
+        {
+            return default;
+        }
+
+        Stage.Segment.Counts.WindowResults += results.Count;
+        for (var i = 0; i < results.Count; i++)
+        {
+            var pending = Next.ProcessAsync(results[i], null);
+            if (!pending.IsCompletedSuccessfully)
+            {
+                return EmitRestAsync(pending, [.. results], i + 1);
+            }
+        }
+
+        return default;
+    }
+
+    private async ValueTask EmitRestAsync(ValueTask pending, WindowResult<TKey, TResult>[] results, int from)
+    {
+        await pending.ConfigureAwait(false);
+        for (var i = from; i < results.Length; i++)
+        {
+            await Next.ProcessAsync(results[i], null).ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask LateAsync(T item, long timestamp, RetryState? state)
+    {
+        Stage.Segment.Counts.Late++;
+        var message = $"Late event: its timestamp {timestamp} is in no window still open (watermark {_engine.Watermark}, allowed lateness {_options.AllowedLateness.TotalMilliseconds:0} ms).";
+        if (state?.Ticket is { } ticket)
+        {
+            await Stage.Pipeline.Store.ReplaceAsync(ticket.Entry with { Replays = ticket.Entry.Replays + 1, LastFailure = _time.GetUtcNow(), Message = message }).ConfigureAwait(false);
+            ticket.Failed();
+            return;
+        }
+
+        if (_options.LateOutput is { } late)
+        {
+            try
+            {
+                await late(item, Stage.Pipeline.Token).ConfigureAwait(false);
+                return;
+            }
+#pragma warning disable CA1031 // A failing late output must not lose the event: it goes to the dead-letter store.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                message += $" The late output failed: {ex.GetType().FullName}: {ex.Message}";
+            }
+        }
+
+        var now = _time.GetUtcNow();
+        await Stage.Pipeline.RecordAsync(new DeadLetterEntry
+        {
+            Id = Stage.Pipeline.NewDeadLetterId(),
+            Pipeline = Stage.Pipeline.Name,
+            Stage = Stage.Name,
+            Reason = DeadLetterReason.Late,
+            Message = message,
+            Attempts = 1,
+            FirstFailure = now,
+            LastFailure = now,
+            Event = item,
+        }).ConfigureAwait(false);
+    }
+
+    private sealed class TickWorkItem(StageRuntime stage, WindowOperator<T, TKey, TAcc, TResult> op, long at) : WorkItem(stage, at)
+    {
+        public override object? Item => null;
+
+        public override int AttemptsSoFar => 0;
+
+        public override bool IsPending => false;
+
+        public override ValueTask RunAsync() => op.OnTickAsync();
+    }
+}
