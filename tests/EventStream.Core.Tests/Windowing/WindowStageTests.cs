@@ -1,0 +1,173 @@
+using System.Collections.Concurrent;
+using EventStream.Aggregates;
+using EventStream.DeadLetters;
+using EventStream.Windowing;
+using Microsoft.Extensions.Time.Testing;
+
+namespace EventStream.Tests.Windowing;
+
+public class WindowStageTests
+{
+    private sealed record View(string Url, long Ts, string User);
+
+    private static readonly DateTimeOffset Start = DateTimeOffset.FromUnixTimeMilliseconds(1_000_000);
+
+    [Fact]
+    public async Task A_window_stage_counts_per_key_and_sends_late_events_to_the_dead_letter_store()
+    {
+        var results = new ConcurrentQueue<WindowResult<string, long>>();
+        await using var pipeline = PipelineBuilder.Create<View>("views")
+            .Window("per-url", new WindowOptions<View, string>
+            {
+                Assigner = WindowAssigner.Tumbling(TimeSpan.FromMilliseconds(10)),
+                Key = v => v.Url,
+                Timestamp = v => v.Ts,
+            }, Aggregate.Count<View>())
+            .Sink("collect", r => results.Enqueue(r))
+            .Build();
+
+        foreach (var v in new[] { new View("/a", 1, "u1"), new View("/b", 2, "u1"), new View("/a", 5, "u2"), new View("/a", 12, "u3"), new View("/a", 3, "late") })
+        {
+            await pipeline.WriteAsync(v);
+        }
+
+        await pipeline.CompleteAsync();
+
+        results.Select(r => (r.Key, r.Start, r.Value)).Should().BeEquivalentTo(new[] { ("/a", 0L, 2L), ("/b", 0L, 1L), ("/a", 10L, 1L) });
+        var late = (await pipeline.DeadLetters.ListAsync()).Should().ContainSingle().Subject;
+        late.Reason.Should().Be(DeadLetterReason.Late);
+        late.Stage.Should().Be("per-url");
+        ((View)late.Event!).User.Should().Be("late");
+        var m = pipeline.GetMetrics();
+        m.Late.Should().Be(1);
+        m.Windowed.Should().Be(4);
+        m.WindowResults.Should().Be(3);
+        m.Delivered.Should().Be(3);
+        m.ShouldBeBalanced();
+    }
+
+    [Fact]
+    public async Task Late_events_go_to_the_attached_late_output_when_there_is_one()
+    {
+        var late = new ConcurrentQueue<View>();
+        await using var pipeline = PipelineBuilder.Create<View>("late-output")
+            .Window("w", new WindowOptions<View, string>
+            {
+                Assigner = WindowAssigner.Tumbling(TimeSpan.FromMilliseconds(10)),
+                Key = v => v.Url,
+                Timestamp = v => v.Ts,
+                LateOutput = (v, _) => { late.Enqueue(v); return default; },
+            }, Aggregate.Count<View>())
+            .Sink("s", _ => { })
+            .Build();
+
+        await pipeline.WriteAsync(new View("/a", 50, "u"));
+        await pipeline.WriteAsync(new View("/a", 1, "old"));
+        await pipeline.CompleteAsync();
+
+        late.Should().ContainSingle().Which.User.Should().Be("old");
+        (await pipeline.DeadLetters.CountAsync()).Should().Be(0);
+        pipeline.GetMetrics().Late.Should().Be(1);
+    }
+
+    [Fact]
+    public async Task Early_firings_emit_the_in_progress_value_every_interval_of_processing_time()
+    {
+        var time = new FakeTimeProvider(Start);
+        var results = new ConcurrentQueue<WindowResult<string, long>>();
+        await using var pipeline = PipelineBuilder.Create<View>("early", o => o.TimeProvider = time)
+            .Window("users-now", new WindowOptions<View, string>
+            {
+                Assigner = WindowAssigner.Tumbling(TimeSpan.FromMinutes(5)),
+                Key = v => v.Url,
+                Timestamp = v => v.Ts,
+                EarlyFiringInterval = TimeSpan.FromSeconds(1),
+            }, Aggregate.DistinctCount<View, string>(v => v.User))
+            .Sink("dashboard", r => results.Enqueue(r))
+            .Build();
+
+        await pipeline.WriteAsync(new View("/", 1_000, "u1"));
+        await pipeline.WriteAsync(new View("/", 2_000, "u2"));
+        await TestSupport.Eventually(() => pipeline.GetMetrics().Windowed == 2, "both absorbed");
+        time.Advance(TimeSpan.FromSeconds(1));
+        await TestSupport.Eventually(() => results.Count == 1, "an early firing after one second");
+        await pipeline.WriteAsync(new View("/", 3_000, "u1"));
+        await TestSupport.Eventually(() => pipeline.GetMetrics().Windowed == 3, "absorbed");
+        time.Advance(TimeSpan.FromSeconds(1));
+        await TestSupport.Eventually(() => results.Count == 2, "a second early firing");
+        await pipeline.CompleteAsync();
+
+        results.Select(r => (r.Value, r.Firing, r.FiringNumber)).Should().Equal(
+            (2L, WindowFiring.Early, 1),
+            (2L, WindowFiring.Early, 2),
+            (2L, WindowFiring.OnTime, 3));
+    }
+
+    [Fact]
+    public async Task An_idle_timeout_lets_the_windows_of_a_quiet_source_close()
+    {
+        var time = new FakeTimeProvider(Start);
+        var results = new ConcurrentQueue<WindowResult<string, long>>();
+        await using var pipeline = PipelineBuilder.Create<View>("idle", o => o.TimeProvider = time)
+            .Window("w", new WindowOptions<View, string>
+            {
+                Assigner = WindowAssigner.Tumbling(TimeSpan.FromSeconds(10)),
+                Key = v => v.Url,
+                Timestamp = v => v.Ts,
+                IdleTimeout = TimeSpan.FromSeconds(30),
+            }, Aggregate.Count<View>())
+            .Sink("s", r => results.Enqueue(r))
+            .Build();
+
+        await pipeline.WriteAsync(new View("/", 1_000, "u"));
+        await TestSupport.Eventually(() => pipeline.GetMetrics().Windowed == 1, "absorbed");
+        for (var i = 0; i < 8; i++)
+        {
+            time.Advance(TimeSpan.FromSeconds(5));
+            await Task.Delay(5);
+        }
+
+        await TestSupport.Eventually(() => results.Count == 1, "the window closed without another event");
+        results.Single().Firing.Should().Be(WindowFiring.OnTime);
+        pipeline.GetMetrics().Stages[0].Watermark.Should().NotBeNull();
+    }
+
+    [Fact]
+    public async Task Processing_time_windows_are_driven_by_the_pipeline_clock()
+    {
+        var time = new FakeTimeProvider(Start);
+        var results = new ConcurrentQueue<WindowResult<string, long>>();
+        await using var pipeline = PipelineBuilder.Create<View>("proc", o => o.TimeProvider = time)
+            .Window("now", new WindowOptions<View, string>
+            {
+                Assigner = WindowAssigner.Tumbling(TimeSpan.FromSeconds(1)),
+                Key = v => v.Url,
+                Time = TimeCharacteristic.ProcessingTime,
+            }, Aggregate.Count<View>())
+            .Sink("s", r => results.Enqueue(r))
+            .Build();
+
+        await pipeline.WriteAsync(new View("/", 0, "u1"));
+        await pipeline.WriteAsync(new View("/", 0, "u2"));
+        await TestSupport.Eventually(() => pipeline.GetMetrics().Windowed == 2, "absorbed");
+        time.Advance(TimeSpan.FromSeconds(1));
+
+        await TestSupport.Eventually(() => results.Count == 1, "the window of the last second fired");
+        results.Single().Should().Match<WindowResult<string, long>>(r => r.Value == 2 && r.Start == Start.ToUnixTimeMilliseconds());
+    }
+
+    [Fact]
+    public void Window_options_are_validated_at_build()
+    {
+        var act = () => PipelineBuilder.Create<View>("bad-window")
+            .Window("w", new WindowOptions<View, string> { OutOfOrderness = TimeSpan.FromSeconds(-1) }, Aggregate.Count<View>())
+            .Sink("s", _ => { })
+            .Build();
+
+        var problems = act.Should().Throw<PipelineConfigurationException>().Which.Problems;
+        problems.Should().Contain(p => p.Contains("'w' (window): Assigner is required", StringComparison.Ordinal));
+        problems.Should().Contain(p => p.Contains("Key is required", StringComparison.Ordinal));
+        problems.Should().Contain(p => p.Contains("Timestamp is required", StringComparison.Ordinal));
+        problems.Should().Contain(p => p.Contains("OutOfOrderness must not be negative", StringComparison.Ordinal));
+    }
+}
