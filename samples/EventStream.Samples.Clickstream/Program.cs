@@ -35,9 +35,10 @@ var parser = new PageViewParser();
 var geo = new GeoService();
 var counts = new UrlCounts();
 
-// parse → drop-bots → geo → counts. The two synchronous stages run fused in one loop behind the input queue; the async
-// geo lookup (four calls in flight, order kept) and the sink each get a bounded queue of their own. A full queue makes
-// the stage before it wait, so a slow stage slows the producer instead of piling up events.
+// parse → drop-bots → geo → counts. The two synchronous stages run chained in one loop behind the input queue; the
+// async geo lookup (four calls in flight, order kept) gets a bounded queue and a worker of its own, and the sink runs
+// chained after it. A full queue makes the stage before it wait, so a slow stage slows the producer instead of piling
+// up events.
 await using var pipeline = PipelineBuilder.Create<PipelineEvent>("clickstream", o =>
     {
         o.Capacity = 10_000;
