@@ -91,10 +91,10 @@ public class DependencyInjectionTests
     public async Task The_host_time_provider_and_dead_letter_store_are_used()
     {
         var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero));
-        var store = new DeadLetters.InMemoryDeadLetterStore();
+        var store = new EventStream.DeadLetters.InMemoryDeadLetterStore();
         var services = new ServiceCollection();
         services.AddSingleton<TimeProvider>(time);
-        services.AddSingleton<DeadLetters.IDeadLetterStore>(store);
+        services.AddSingleton<EventStream.DeadLetters.IDeadLetterStore>(store);
         services.AddEventPipeline<int>((p, _) => p.Transform("fail", int (x) => throw new ArgumentException("bad")).Sink("s", _ => { }).Build());
         await using var provider = services.BuildServiceProvider();
         var pipeline = provider.GetRequiredService<IEventPipeline<int>>();

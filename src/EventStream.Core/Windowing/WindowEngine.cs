@@ -15,7 +15,7 @@ namespace EventStream.Windowing;
 /// Sliding and tumbling windows keep one accumulator per key and slice (gcd of size and slide), so an event costs one
 /// update whatever size/slide is; a window's value is the merge of its slices when it fires.
 /// </summary>
-internal sealed class WindowEngine<T, TKey, TAcc, TResult>
+internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKey, TResult>
     where TKey : notnull
 {
     private readonly IAggregator<T, TAcc, TResult> _aggregate;
@@ -69,6 +69,9 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult>
 
         return added;
     }
+
+    /// <inheritdoc />
+    public void AdvanceWatermark(long watermark, List<WindowResult<TKey, TResult>> results) => AdvanceTo(watermark, results);
 
     /// <summary>Moves the watermark forward (never back) and fires and purges what is due.</summary>
     public void AdvanceTo(long watermark, List<WindowResult<TKey, TResult>> output)

@@ -12,7 +12,8 @@ namespace EventStream.Windowing;
 internal sealed class WindowOperator<T, TKey, TAcc, TResult> : StageOperator<T, WindowResult<TKey, TResult>>
     where TKey : notnull
 {
-    private readonly WindowEngine<T, TKey, TAcc, TResult> _engine;
+    private readonly IWindowStore<T, TKey, TResult> _engine;
+    private long _maxTimestamp = long.MinValue;
     private readonly WindowOptions<T, TKey> _options;
     private readonly Func<T, TKey> _key;
     private readonly Func<T, long>? _timestamp;
@@ -31,11 +32,11 @@ internal sealed class WindowOperator<T, TKey, TAcc, TResult> : StageOperator<T, 
         _key = options.Key!;
         _timestamp = options.Timestamp;
         _time = stage.Pipeline.Time;
-        _engine = new WindowEngine<T, TKey, TAcc, TResult>(
+        _engine = WindowStore.InMemory<T, TKey, TAcc, TResult>(
             options.Assigner!,
             aggregate,
-            options.Time == TimeCharacteristic.ProcessingTime ? 0 : (long)options.OutOfOrderness.TotalMilliseconds,
-            (long)options.AllowedLateness.TotalMilliseconds,
+            options.Time == TimeCharacteristic.ProcessingTime ? TimeSpan.Zero : options.OutOfOrderness,
+            options.AllowedLateness,
             options.KeyComparer);
         _idleTimeoutMs = options.IdleTimeout is { } idle ? (long)idle.TotalMilliseconds : long.MaxValue;
         stage.Watermark = () => _engine.Watermark;
@@ -67,6 +68,11 @@ internal sealed class WindowOperator<T, TKey, TAcc, TResult> : StageOperator<T, 
 
         _lastArrival = NowMs();
         _output.Clear();
+        if (timestamp > _maxTimestamp)
+        {
+            _maxTimestamp = timestamp;
+        }
+
         if (!_engine.Add(key, timestamp, item, _output))
         {
             return LateAsync(item, timestamp, state);
@@ -96,12 +102,12 @@ internal sealed class WindowOperator<T, TKey, TAcc, TResult> : StageOperator<T, 
         _output.Clear();
         if (_options.Time == TimeCharacteristic.ProcessingTime)
         {
-            _engine.AdvanceTo(now - 1, _output);
+            _engine.AdvanceWatermark(now - 1, _output);
         }
-        else if (now - _lastArrival >= _idleTimeoutMs && _engine.MaxTimestamp != long.MinValue)
+        else if (now - _lastArrival >= _idleTimeoutMs && _maxTimestamp != long.MinValue)
         {
             // Quiet input: let event time flow with processing time since the last event.
-            _engine.AdvanceTo(_engine.MaxTimestamp - (long)_options.OutOfOrderness.TotalMilliseconds - 1 + (now - _lastArrival), _output);
+            _engine.AdvanceWatermark(_maxTimestamp - (long)_options.OutOfOrderness.TotalMilliseconds - 1 + (now - _lastArrival), _output);
         }
 
         if (_options.EarlyFiringInterval is { } early && now - _lastEarlyFiring >= (long)early.TotalMilliseconds)

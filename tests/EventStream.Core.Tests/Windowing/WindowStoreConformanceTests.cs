@@ -3,9 +3,16 @@ using EventStream.Windowing;
 
 namespace EventStream.Tests.Windowing;
 
-public class WindowEngineTests
+public sealed record Ev(string Key, long Ts, double Value);
+
+/// <summary>
+/// What every window store must do, checked against the brute-force reference: derive a class per store and
+/// implement <see cref="CreateStore{TAcc, TResult}"/>.
+/// </summary>
+public abstract class WindowStoreConformanceTests
 {
-    private sealed record Ev(string Key, long Ts, double Value);
+    protected abstract IWindowStore<Ev, string, TResult> CreateStore<TAcc, TResult>(WindowAssigner assigner, IAggregator<Ev, TAcc, TResult> aggregate, long outOfOrderness, long lateness);
+
 
     private static readonly (string Name, Func<IAggregator<Ev, object, double>> Create, Func<IReadOnlyList<double>, double> Reference)[] Aggregates =
     [
@@ -49,7 +56,7 @@ public class WindowEngineTests
             "sliding" => WindowAssigner.Sliding(TimeSpan.FromMilliseconds(size), TimeSpan.FromMilliseconds(slide)),
             _ => WindowAssigner.Session(TimeSpan.FromMilliseconds(gap)),
         };
-        var engine = new WindowEngine<Ev, string, object, double>(assigner, agg.Create(), ooo, lateness);
+        var engine = CreateStore(assigner, agg.Create(), ooo, lateness);
         var reference = new ReferenceWindows(kind, size, slide, gap, ooo, lateness, agg.Reference);
         var actual = new List<WindowResult<string, double>>();
         var late = new List<Ev>();
@@ -183,53 +190,8 @@ public class WindowEngineTests
         engine.OpenWindows.Should().BeLessThan(10 * 15, "only the windows around the watermark are kept");
     }
 
-    [Fact]
-    public void The_distinct_count_is_exact_for_small_sets_and_within_two_percent_for_large_ones()
-    {
-        var small = new DistinctCounter();
-        for (var i = 0; i < 1_000; i++)
-        {
-            small.Add($"user-{i % 700}");
-        }
-
-        small.IsExact.Should().BeTrue();
-        small.Count.Should().Be(700);
-
-        foreach (var n in new[] { 5_000, 50_000, 1_000_000 })
-        {
-            var large = new DistinctCounter();
-            for (var i = 0; i < n; i++)
-            {
-                large.Add($"user-{i}");
-                large.Add($"user-{i / 2}");
-            }
-
-            ((double)large.Count).Should().BeApproximately(n, n * 0.02, "HyperLogLog with 2^14 registers at n = {0}", n);
-        }
-    }
-
-    [Fact]
-    public void Merging_distinct_counters_counts_the_union()
-    {
-        var a = new DistinctCounter();
-        var b = new DistinctCounter();
-        for (var i = 0; i < 30_000; i++)
-        {
-            a.Add(i);
-            b.Add(i + 10_000);
-        }
-
-        var exact = new DistinctCounter();
-        exact.Add(1);
-        a.Merge(b);
-        a.Merge(exact);
-
-        ((double)a.Count).Should().BeApproximately(40_000, 800);
-        b.Count.Should().BeInRange(29_000, 31_000, "merging must not change the merged-from counter");
-    }
-
-    private static WindowEngine<Ev, string, long, long> Count(WindowAssigner assigner, long ooo, long lateness) =>
-        new(assigner, Aggregate.Count<Ev>(), ooo, lateness);
+    private IWindowStore<Ev, string, long> Count(WindowAssigner assigner, long ooo, long lateness) =>
+        CreateStore(assigner, Aggregate.Count<Ev>(), ooo, lateness);
 
     private static IAggregator<Ev, object, double> Box<TAcc, TResult>(IAggregator<Ev, TAcc, TResult> inner, Func<TResult, double> toDouble) =>
         Aggregate.Create<Ev, object, double>(
@@ -237,4 +199,10 @@ public class WindowEngineTests
             (acc, e) => inner.Add((TAcc)acc, e)!,
             (l, r) => inner.Merge((TAcc)l, (TAcc)r)!,
             acc => toDouble(inner.GetResult((TAcc)acc)));
+}
+
+public sealed class InMemoryWindowStoreTests : WindowStoreConformanceTests
+{
+    protected override IWindowStore<Ev, string, TResult> CreateStore<TAcc, TResult>(WindowAssigner assigner, IAggregator<Ev, TAcc, TResult> aggregate, long outOfOrderness, long lateness) =>
+        WindowStore.InMemory<Ev, string, TAcc, TResult>(assigner, aggregate, TimeSpan.FromMilliseconds(outOfOrderness), TimeSpan.FromMilliseconds(lateness));
 }
