@@ -13,7 +13,10 @@ namespace EventStream.Windowing;
 /// <item>State is purged when <c>W ≥ e − 1 + L</c>. On completion <c>W = +∞</c> and every window not yet fired fires.</item>
 /// </list>
 /// Sliding and tumbling windows keep one accumulator per key and slice (gcd of size and slide), so an event costs one
-/// update whatever size/slide is; a window's value is the merge of its slices when it fires.
+/// update whatever size/slide is. When a window spans many slices, slices are also grouped into blocks of about
+/// √(slices/2) with an accumulator each (an event updates its slice and its block), so a firing merges whole blocks in
+/// the middle and single slices only at the edges: about 2·√(2·slices) merges instead of one per slice (49 instead of
+/// 300 for a 5-minute window sliding by the second).
 /// </summary>
 internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKey, TResult>
     where TKey : notnull
@@ -27,7 +30,8 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
     private readonly Dictionary<(TKey Key, long Start), WindowMeta> _windows;
     private readonly Dictionary<TKey, List<SessionWindow>> _sessions;
     private readonly PriorityQueue<Timer, (long Time, int Order)> _timers = new();
-    private readonly Dictionary<TKey, int> _slicesPerKey;
+    private readonly Dictionary<(TKey Key, long Start), Slice>? _blocks;
+    private readonly long _blockSpan;
 
     public WindowEngine(WindowAssigner assigner, IAggregator<T, TAcc, TResult> aggregate, long outOfOrderness, long lateness, IEqualityComparer<TKey>? comparer = null)
     {
@@ -40,7 +44,12 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
         _slices = new Dictionary<(TKey, long), Slice>(pairComparer);
         _windows = new Dictionary<(TKey, long), WindowMeta>(pairComparer);
         _sessions = new Dictionary<TKey, List<SessionWindow>>(comparer);
-        _slicesPerKey = new Dictionary<TKey, int>(comparer);
+        if (_sliding is { } sliding && sliding.Size / sliding.Pane >= 8)
+        {
+            var slicesPerWindow = sliding.Size / sliding.Pane;
+            _blockSpan = Math.Max(2, (long)Math.Sqrt(slicesPerWindow / 2.0)) * sliding.Pane;
+            _blocks = new Dictionary<(TKey, long), Slice>(pairComparer);
+        }
     }
 
     /// <summary>The watermark; <see cref="long.MinValue"/> before the first element, <see cref="long.MaxValue"/> after completion.</summary>
@@ -149,12 +158,26 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
         {
             slice = new Slice(_aggregate.Create());
             _slices.Add((key, paneStart), slice);
-            _slicesPerKey[key] = _slicesPerKey.GetValueOrDefault(key) + 1;
             RegisterSliceTimers(key, paneStart);
         }
 
         slice.Accumulator = _aggregate.Add(slice.Accumulator, item);
         slice.Count++;
+        if (_blocks is not null)
+        {
+            var blockStart = SlidingAssigner.FloorTo(paneStart, _blockSpan);
+            if (!_blocks.TryGetValue((key, blockStart), out var block))
+            {
+                block = new Slice(_aggregate.Create());
+                _blocks.Add((key, blockStart), block);
+
+                // A block is needed until the last window holding its last slice is purged.
+                var lastEnd = a.LastStart(blockStart + _blockSpan - a.Pane) + a.Size;
+                _timers.Enqueue(new Timer(key, blockStart, lastEnd, Purge: true, Slice: true, Block: true), (lastEnd - 1 + _lateness, 3));
+            }
+
+            block.Accumulator = _aggregate.Add(block.Accumulator, item);
+        }
 
         // The windows holding t that are not late: register new ones, mark them changed, re-fire those already due.
         for (var start = a.FirstStart(t); start <= lastStart; start += a.Slide)
@@ -225,12 +248,25 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
         var a = _sliding!;
         var end = start + a.Size;
         var accumulator = _aggregate.Create();
-        for (var pane = start; pane < end; pane += a.Pane)
+        for (var pane = start; pane < end;)
         {
+            if (_blocks is not null && SlidingAssigner.FloorTo(pane, _blockSpan) == pane && pane + _blockSpan <= end)
+            {
+                if (_blocks.TryGetValue((key, pane), out var block))
+                {
+                    accumulator = _aggregate.Merge(accumulator, block.Accumulator);
+                }
+
+                pane += _blockSpan;
+                continue;
+            }
+
             if (_slices.TryGetValue((key, pane), out var slice))
             {
                 accumulator = _aggregate.Merge(accumulator, slice.Accumulator);
             }
+
+            pane += a.Pane;
         }
 
         meta.Firings++;
@@ -253,21 +289,15 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
             return;
         }
 
+        if (timer.Block)
+        {
+            _blocks!.Remove((timer.Key, timer.Start));
+            return;
+        }
+
         if (timer.Slice)
         {
-            if (_slices.Remove((timer.Key, timer.Start)))
-            {
-                var left = _slicesPerKey[timer.Key] - 1;
-                if (left == 0)
-                {
-                    _slicesPerKey.Remove(timer.Key);
-                }
-                else
-                {
-                    _slicesPerKey[timer.Key] = left;
-                }
-            }
-
+            _slices.Remove((timer.Key, timer.Start));
             return;
         }
 
@@ -386,7 +416,7 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
         return null;
     }
 
-    private readonly record struct Timer(TKey Key, long Start, long End, bool Purge, bool Slice = false);
+    private readonly record struct Timer(TKey Key, long Start, long End, bool Purge, bool Slice = false, bool Block = false);
 
     private sealed class Slice(TAcc accumulator)
     {
