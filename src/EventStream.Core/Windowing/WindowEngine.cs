@@ -32,6 +32,7 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
     private readonly PriorityQueue<Timer, (long Time, int Order)> _timers = new();
     private readonly Dictionary<(TKey Key, long Start), Slice>? _blocks;
     private readonly long _blockSpan;
+    private long _version;
 
     public WindowEngine(WindowAssigner assigner, IAggregator<T, TAcc, TResult> aggregate, long outOfOrderness, long lateness, IEqualityComparer<TKey>? comparer = null)
     {
@@ -131,9 +132,8 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
 
         foreach (var ((key, start), meta) in _windows)
         {
-            if (!meta.Fired && meta.Dirty)
+            if (!meta.Fired && LatestVersion(key, start, start + _sliding!.Size) > meta.EmittedVersion)
             {
-                meta.Dirty = false;
                 Emit(key, start, meta, WindowFiring.Early, output);
             }
         }
@@ -153,16 +153,19 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
             return false; // every window holding t is late
         }
 
+        var version = ++_version;
         var paneStart = a.PaneStart(t);
         if (!_slices.TryGetValue((key, paneStart), out var slice))
         {
             slice = new Slice(_aggregate.Create());
             _slices.Add((key, paneStart), slice);
             RegisterSliceTimers(key, paneStart);
+            RegisterWindows(key, paneStart, watermark);
         }
 
         slice.Accumulator = _aggregate.Add(slice.Accumulator, item);
         slice.Count++;
+        slice.Version = version;
         if (_blocks is not null)
         {
             var blockStart = SlidingAssigner.FloorTo(paneStart, _blockSpan);
@@ -177,39 +180,46 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
             }
 
             block.Accumulator = _aggregate.Add(block.Accumulator, item);
+            block.Count++;
+            block.Version = version;
         }
 
-        // The windows holding t that are not late: register new ones, mark them changed, re-fire those already due.
-        for (var start = a.FirstStart(t); start <= lastStart; start += a.Slide)
+        // Windows are registered per slice, not per event. Only the windows that are already due (the earliest ones
+        // holding t, and only for an event behind the watermark) need work now: they fire again at once.
+        if (watermark != long.MinValue)
         {
-            var end = start + a.Size;
-            if (IsLate(end, watermark))
+            for (var start = a.FirstStart(t); start <= lastStart && IsDue(start + a.Size, watermark); start += a.Slide)
             {
-                continue;
-            }
-
-            if (!_windows.TryGetValue((key, start), out var meta))
-            {
-                meta = new WindowMeta();
-                _windows.Add((key, start), meta);
-                _timers.Enqueue(new Timer(key, start, end, Purge: true), (end - 1 + _lateness, 1));
-                if (!IsDue(end, watermark))
+                if (!IsLate(start + a.Size, watermark) && _windows.TryGetValue((key, start), out var meta))
                 {
-                    _timers.Enqueue(new Timer(key, start, end, Purge: false), (end - 1, 0));
+                    meta.Fired = true;
+                    Emit(key, start, meta, meta.Firings == 0 ? WindowFiring.OnTime : WindowFiring.Late, output);
                 }
-            }
-
-            meta.Count++;
-            meta.Dirty = true;
-            if (IsDue(end, watermark))
-            {
-                meta.Fired = true;
-                meta.Dirty = false;
-                Emit(key, start, meta, meta.Firings == 0 ? WindowFiring.OnTime : WindowFiring.Late, output);
             }
         }
 
         return true;
+    }
+
+    /// <summary>A new slice: the windows holding it that are not late get their state and timers, once.</summary>
+    private void RegisterWindows(TKey key, long paneStart, long watermark)
+    {
+        var a = _sliding!;
+        for (var start = a.FirstStart(paneStart); start <= a.LastStart(paneStart); start += a.Slide)
+        {
+            var end = start + a.Size;
+            if (IsLate(end, watermark) || _windows.ContainsKey((key, start)))
+            {
+                continue;
+            }
+
+            _windows.Add((key, start), new WindowMeta());
+            _timers.Enqueue(new Timer(key, start, end, Purge: true), (end - 1 + _lateness, 1));
+            if (!IsDue(end, watermark))
+            {
+                _timers.Enqueue(new Timer(key, start, end, Purge: false), (end - 1, 0));
+            }
+        }
     }
 
     private void RegisterSliceTimers(TKey key, long paneStart)
@@ -238,39 +248,63 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
         if (_windows.TryGetValue((timer.Key, timer.Start), out var meta) && !meta.Fired)
         {
             meta.Fired = true;
-            meta.Dirty = false;
             Emit(timer.Key, timer.Start, meta, WindowFiring.OnTime, output);
         }
     }
 
     private void Emit(TKey key, long start, WindowMeta meta, WindowFiring firing, List<WindowResult<TKey, TResult>> output)
     {
-        var a = _sliding!;
-        var end = start + a.Size;
+        var end = start + _sliding!.Size;
         var accumulator = _aggregate.Create();
-        for (var pane = start; pane < end;)
+        long count = 0;
+        long version = 0;
+        foreach (var slice in SlicesOf(key, start, end))
         {
-            if (_blocks is not null && SlidingAssigner.FloorTo(pane, _blockSpan) == pane && pane + _blockSpan <= end)
-            {
-                if (_blocks.TryGetValue((key, pane), out var block))
-                {
-                    accumulator = _aggregate.Merge(accumulator, block.Accumulator);
-                }
-
-                pane += _blockSpan;
-                continue;
-            }
-
-            if (_slices.TryGetValue((key, pane), out var slice))
-            {
-                accumulator = _aggregate.Merge(accumulator, slice.Accumulator);
-            }
-
-            pane += a.Pane;
+            accumulator = _aggregate.Merge(accumulator, slice.Accumulator);
+            count += slice.Count;
+            version = Math.Max(version, slice.Version);
         }
 
         meta.Firings++;
-        output.Add(new WindowResult<TKey, TResult>(key, start, end, _aggregate.GetResult(accumulator), meta.Count, firing, meta.Firings));
+        meta.EmittedVersion = version;
+        output.Add(new WindowResult<TKey, TResult>(key, start, end, _aggregate.GetResult(accumulator), count, firing, meta.Firings));
+    }
+
+    /// <summary>The accumulators covering [start, end): whole blocks in the middle, single slices at the edges.</summary>
+    private IEnumerable<Slice> SlicesOf(TKey key, long start, long end)
+    {
+        var pane = _sliding!.Pane;
+        for (var at = start; at < end;)
+        {
+            if (_blocks is not null && SlidingAssigner.FloorTo(at, _blockSpan) == at && at + _blockSpan <= end)
+            {
+                if (_blocks.TryGetValue((key, at), out var block))
+                {
+                    yield return block;
+                }
+
+                at += _blockSpan;
+                continue;
+            }
+
+            if (_slices.TryGetValue((key, at), out var slice))
+            {
+                yield return slice;
+            }
+
+            at += pane;
+        }
+    }
+
+    private long LatestVersion(TKey key, long start, long end)
+    {
+        long version = 0;
+        foreach (var slice in SlicesOf(key, start, end))
+        {
+            version = Math.Max(version, slice.Version);
+        }
+
+        return version;
     }
 
     private void Purge(Timer timer)
@@ -422,14 +456,14 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
     {
         public TAcc Accumulator = accumulator;
         public long Count;
+        public long Version;
     }
 
     private sealed class WindowMeta
     {
-        public long Count;
         public int Firings;
         public bool Fired;
-        public bool Dirty;
+        public long EmittedVersion;
     }
 
     private sealed class SessionWindow(long start, long end, TAcc accumulator)
