@@ -15,6 +15,7 @@ internal sealed class PipelineInstruments : IDisposable
     private readonly Counter<long> _delivered;
     private readonly Counter<long> _deadLettered;
     private readonly Counter<long> _retries;
+    private readonly Counter<long> _late;
     private readonly Histogram<double> _latency;
 
     public PipelineInstruments(PipelineCore pipeline, IMeterFactory? factory)
@@ -36,6 +37,10 @@ internal sealed class PipelineInstruments : IDisposable
         _delivered = _meter.CreateCounter<long>(EventStreamMeter.Delivered, "{event}", "Events delivered to a sink.");
         _deadLettered = _meter.CreateCounter<long>(EventStreamMeter.DeadLettered, "{event}", "Events dead-lettered.");
         _retries = _meter.CreateCounter<long>(EventStreamMeter.Retries, "{retry}", "Retries scheduled.");
+        _late = _meter.CreateCounter<long>(EventStreamMeter.Late, "{event}", "Late events (added to no window).");
+        _meter.CreateObservableGauge(EventStreamMeter.WatermarkLag, () => pipeline.Snapshot().WatermarkLag is { } lag
+            ? [new Measurement<double>(lag.TotalMilliseconds, _tag)]
+            : Array.Empty<Measurement<double>>(), "ms", "How far the slowest window stage's watermark trails the clock.");
         _latency = _meter.CreateHistogram<double>(EventStreamMeter.Latency, "ms", "End-to-end latency, admission to sink.");
         _meter.CreateObservableGauge(EventStreamMeter.InFlight, () => new Measurement<long>(pipeline.Counters.InFlight, _tag), "{event}", "Events in flight.");
         _meter.CreateObservableGauge(EventStreamMeter.QueueDepth, () => pipeline.Segments.Select(s =>
@@ -66,6 +71,11 @@ internal sealed class PipelineInstruments : IDisposable
         if (counts.Retries != 0)
         {
             _retries.Add(counts.Retries, _tag);
+        }
+
+        if (counts.Late != 0)
+        {
+            _late.Add(counts.Late, _tag);
         }
     }
 

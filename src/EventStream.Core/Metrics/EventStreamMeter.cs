@@ -24,6 +24,12 @@ public static class EventStreamMeter
     /// <summary>Counter of events dead-lettered.</summary>
     public const string DeadLettered = "eventstream.events.dead_lettered";
 
+    /// <summary>Counter of late events (added to no window).</summary>
+    public const string Late = "eventstream.events.late";
+
+    /// <summary>Gauge of how far the slowest window stage's watermark trails the clock, in milliseconds.</summary>
+    public const string WatermarkLag = "eventstream.window.watermark_lag";
+
     /// <summary>Counter of retries scheduled.</summary>
     public const string Retries = "eventstream.retries";
 
