@@ -192,7 +192,9 @@ public readonly record struct SumAccumulator
     {
         var y = value - _compensation;
         var t = Sum + y;
-        return new SumAccumulator(t, (t - Sum) - y, Count + 1);
+
+        // Once the sum is no longer finite the compensation means nothing (∞ − ∞ would turn an overflow into NaN).
+        return new SumAccumulator(t, double.IsFinite(t) ? (t - Sum) - y : 0, Count + 1);
     }
 
     /// <summary>Merges another accumulator.</summary>
@@ -202,6 +204,6 @@ public readonly record struct SumAccumulator
     {
         var y = other.Sum - _compensation - other._compensation;
         var t = Sum + y;
-        return new SumAccumulator(t, (t - Sum) - y, Count + other.Count);
+        return new SumAccumulator(t, double.IsFinite(t) ? (t - Sum) - y : 0, Count + other.Count);
     }
 }

@@ -20,7 +20,7 @@ public interface IWindowStore<in T, TKey, TResult>
 
     /// <summary>Adds an event; appends the firings it causes to <paramref name="results"/>.</summary>
     /// <param name="key">The event's key.</param>
-    /// <param name="timestamp">The event's time, epoch ms.</param>
+    /// <param name="timestamp">The event's time, epoch ms, within <see cref="WindowAssigner.MinTimestamp"/> and <see cref="WindowAssigner.MaxTimestamp"/>.</param>
     /// <param name="item">The event.</param>
     /// <param name="results">Receives the firings.</param>
     /// <returns><see langword="false"/> when the event is late: every window it belongs to is late, and it was added to none.</returns>

@@ -7,6 +7,12 @@ namespace EventStream.Windowing;
 /// </summary>
 public abstract class WindowAssigner
 {
+    /// <summary>The earliest timestamp a window stage accepts: −2^62 ms (window arithmetic stays far from overflow).</summary>
+    public const long MinTimestamp = -(1L << 62);
+
+    /// <summary>The latest timestamp a window stage accepts: 2^62 ms, about 146 million years after 1970.</summary>
+    public const long MaxTimestamp = 1L << 62;
+
     private protected WindowAssigner()
     {
     }

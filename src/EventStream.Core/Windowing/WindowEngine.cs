@@ -64,6 +64,8 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
     /// <summary>Adds an element. Returns <see langword="false"/> when it is late (added to no window).</summary>
     public bool Add(TKey key, long timestamp, T item, List<WindowResult<TKey, TResult>> output)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(timestamp, WindowAssigner.MinTimestamp);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(timestamp, WindowAssigner.MaxTimestamp);
         var before = Watermark;
         var added = _session is not null ? AddToSession(key, timestamp, item, before, output) : AddToSlices(key, timestamp, item, before, output);
         if (timestamp > MaxTimestamp)

@@ -58,6 +58,10 @@ internal sealed class WindowOperator<T, TKey, TAcc, TResult> : StageOperator<T, 
         {
             key = _key(item) ?? throw new StageResultNullException($"Stage '{Stage.Name}': the key selector returned null.");
             timestamp = _timestamp is null ? NowMs() : _timestamp(item);
+            if (timestamp is < WindowAssigner.MinTimestamp or > WindowAssigner.MaxTimestamp)
+            {
+                throw new ArgumentException($"Stage '{Stage.Name}': the timestamp {timestamp} is outside the supported range of ±2^62 ms.");
+            }
         }
 #pragma warning disable CA1031 // User code: any failure is retried or dead-lettered.
         catch (Exception ex)

@@ -171,3 +171,52 @@ public class WindowStageTests
         problems.Should().Contain(p => p.Contains("OutOfOrderness must not be negative", StringComparison.Ordinal));
     }
 }
+
+public class WindowEdgeCaseTests
+{
+    private sealed record Point(string Key, long Ts, double Value);
+
+    [Theory]
+    [InlineData(long.MaxValue - 5)]
+    [InlineData(long.MinValue + 1)]
+    [InlineData((1L << 62) + 1)]
+    public async Task A_timestamp_outside_the_supported_range_is_dead_lettered_instead_of_hanging_the_stage(long ts)
+    {
+        // Regression: window arithmetic overflowed near long.MaxValue/MinValue and the stage never finished.
+        var results = new ConcurrentQueue<WindowResult<string, long>>();
+        await using var pipeline = PipelineBuilder.Create<Point>("extreme")
+            .Window("w", new WindowOptions<Point, string>
+            {
+                Assigner = WindowAssigner.Session(TimeSpan.FromSeconds(10)),
+                Key = p => p.Key,
+                Timestamp = p => p.Ts,
+            }, Aggregate.Count<Point>())
+            .Sink("s", r => results.Enqueue(r))
+            .Build();
+
+        await pipeline.WriteAsync(new Point("a", ts, 0));
+        await pipeline.WriteAsync(new Point("a", 1_000, 0));
+        await pipeline.CompleteAsync().WaitAsync(TimeSpan.FromSeconds(10));
+
+        var entry = (await pipeline.DeadLetters.ListAsync()).Should().ContainSingle().Subject;
+        entry.ExceptionType.Should().Be(typeof(ArgumentException).FullName);
+        entry.Message.Should().Contain("outside the supported range");
+        results.Should().ContainSingle().Which.Should().Match<WindowResult<string, long>>(r => r.Start == 1_000 && r.End == 11_000);
+    }
+
+    [Fact]
+    public void A_sum_that_overflows_is_infinite_in_every_window_kind_not_NaN()
+    {
+        // Regression: the Kahan compensation became ∞ − ∞ = NaN for tumbling windows, but +∞ for sliding ones.
+        foreach (var assigner in new[] { WindowAssigner.Tumbling(TimeSpan.FromSeconds(10)), WindowAssigner.Sliding(TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(1)) })
+        {
+            var store = WindowStore.InMemory<Point, string, SumAccumulator, double>(assigner, Aggregate.Sum<Point>(p => p.Value), TimeSpan.Zero, TimeSpan.Zero);
+            var output = new List<WindowResult<string, double>>();
+            store.Add("a", 1_000, new Point("a", 1_000, 1e308), output);
+            store.Add("a", 5_000, new Point("a", 5_000, 1e308), output);
+            store.Complete(output);
+
+            output.Where(r => r.Count == 2).Should().OnlyContain(r => double.IsPositiveInfinity(r.Value), "for {0}", assigner);
+        }
+    }
+}

@@ -1,0 +1,69 @@
+using System.Globalization;
+
+namespace EventStream.Cli;
+
+/// <summary>Writes the few JSON values the CLI emits straight to a <see cref="TextWriter"/>.</summary>
+internal static class Json
+{
+    /// <summary>Writes a JSON string: quotes, backslashes and control characters escaped, everything else as is.</summary>
+    public static void WriteString(TextWriter writer, string value)
+    {
+        writer.Write('"');
+        var from = 0;
+        for (var i = 0; i < value.Length; i++)
+        {
+            var c = value[i];
+            string? escape = c switch
+            {
+                '"' => "\\\"",
+                '\\' => "\\\\",
+                '\n' => "\\n",
+                '\r' => "\\r",
+                '\t' => "\\t",
+                '\b' => "\\b",
+                '\f' => "\\f",
+                < ' ' => $"\\u{(int)c:x4}",
+                _ when char.IsSurrogate(c) && !IsPaired(value, i) => $"\\u{(int)c:x4}",
+                _ => null,
+            };
+            if (escape is null)
+            {
+                if (char.IsHighSurrogate(c))
+                {
+                    i++; // the pair is written whole
+                }
+
+                continue;
+            }
+
+            writer.Write(value.AsSpan(from, i - from));
+            writer.Write(escape);
+            from = i + 1;
+        }
+
+        writer.Write(value.AsSpan(from));
+        writer.Write('"');
+    }
+
+    /// <summary>
+    /// Writes a double as a JSON number: the shortest text that round-trips, invariant culture ("3", "2.5", "1E+20").
+    /// JSON has no infinity or NaN; a sum that overflows is written as <c>null</c>.
+    /// </summary>
+    public static void WriteNumber(TextWriter writer, double value)
+    {
+        if (double.IsFinite(value))
+        {
+            writer.Write(value.ToString("R", CultureInfo.InvariantCulture));
+        }
+        else
+        {
+            writer.Write("null");
+        }
+    }
+
+    public static void WriteNumber(TextWriter writer, long value) => writer.Write(value.ToString(CultureInfo.InvariantCulture));
+
+    private static bool IsPaired(string s, int i) => char.IsHighSurrogate(s[i])
+        ? i + 1 < s.Length && char.IsLowSurrogate(s[i + 1])
+        : i > 0 && char.IsHighSurrogate(s[i - 1]);
+}

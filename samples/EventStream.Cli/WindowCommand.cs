@@ -1,0 +1,339 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using EventStream.Aggregates;
+using EventStream.Retry;
+using EventStream.Windowing;
+
+namespace EventStream.Cli;
+
+/// <summary>A failure the CLI reports on one line with an exit code (1: the input or an output failed).</summary>
+public sealed class CliException(int exitCode, string message) : Exception(message)
+{
+    public int ExitCode { get; } = exitCode;
+}
+
+/// <summary>What a run of <c>eventstream window</c> did. <c>LinesRead = Blank + DeadLettered + Windowed + Late</c>.</summary>
+public sealed record WindowSummary(long LinesRead, long Blank, long Windowed, long Late, long DeadLettered, long ResultsWritten, TimeSpan Elapsed)
+{
+    public override string ToString() => string.Create(
+        CultureInfo.InvariantCulture,
+        $"eventstream window: {LinesRead} lines read ({Blank} blank): {Windowed} windowed, {Late} late, {DeadLettered} dead-lettered; {ResultsWritten} results written in {Elapsed.TotalSeconds:0.00} s");
+}
+
+/// <summary>
+/// <c>eventstream window</c>: reads NDJSON events line by line, validates each, and streams the usable ones through a
+/// window stage; results, late events and dead letters are written as they come. Memory does not grow with the input:
+/// the reader waits while the pipeline's bounded queue is full, and the window stage keeps accumulators, not events.
+/// </summary>
+public static class WindowCommand
+{
+    private const int BatchSize = 512;
+    private static readonly Encoding Utf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false);
+
+    /// <summary>Runs the command. Throws <see cref="CliException"/> when the input cannot be read or an output cannot be written.</summary>
+    public static async Task<WindowSummary> RunAsync(WindowArguments args, TextWriter stdout, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(stdout);
+        var started = Stopwatch.GetTimestamp();
+
+        // The input is opened first, so a missing input creates no output files.
+        using var reader = OpenInput(args.Input);
+        await using var outputs = new Outputs();
+        var output = outputs.Open("--output", args.Output, stdout);
+        var late = outputs.Open("--late", args.Late, stdout);
+        var deadLetter = outputs.Open("--dead-letter", args.DeadLetter, stdout);
+
+        var run = args.Aggregate.Kind switch
+        {
+            AggregateKind.Count => new Run<long, long>(args, Aggregate.Count<ParsedEvent>(), Json.WriteNumber, output, late),
+            AggregateKind.Sum => new Run<SumAccumulator, double>(args, Aggregate.Sum<ParsedEvent>(p => p.Number), Json.WriteNumber, output, late),
+            AggregateKind.Average => new Run<SumAccumulator, double>(args, Aggregate.Average<ParsedEvent>(p => p.Number), Json.WriteNumber, output, late),
+            AggregateKind.Min => new Run<double, double>(args, Aggregate.Min<ParsedEvent>(p => p.Number), Json.WriteNumber, output, late),
+            AggregateKind.Max => new Run<double, double>(args, Aggregate.Max<ParsedEvent>(p => p.Number), Json.WriteNumber, output, late),
+            _ => (IRun)new Run<DistinctCounter, long>(args, Aggregate.DistinctCount<ParsedEvent, string>(p => p.Distinct!), Json.WriteNumber, output, late),
+        };
+        await using (run.ConfigureAwait(false))
+        {
+            var parser = new EventParser(args.Key, args.Aggregate);
+            var batch = new ParsedEvent[BatchSize];
+            var count = 0;
+            long read = 0, blank = 0, dead = 0;
+            while (true)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                string? line;
+                try
+                {
+                    line = reader.ReadLine();
+                }
+                catch (IOException ex)
+                {
+                    throw new CliException(1, $"cannot read input '{args.Input}' (after line {read}): {ex.Message}");
+                }
+
+                if (line is null)
+                {
+                    break;
+                }
+
+                read++;
+                if (string.IsNullOrWhiteSpace(line))
+                {
+                    blank++;
+                    continue;
+                }
+
+                if (parser.TryParse(line, out var parsed, out var error))
+                {
+                    batch[count++] = parsed!;
+                    if (count == batch.Length)
+                    {
+                        await run.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
+                        count = 0;
+                    }
+                }
+                else
+                {
+                    dead++;
+                    outputs.Guard(deadLetter, w =>
+                    {
+                        w.Write("{\"line\":");
+                        Json.WriteString(w, line);
+                        w.Write(",\"error\":");
+                        Json.WriteString(w, error);
+                        w.Write("}\n");
+                    });
+                }
+
+                outputs.ThrowIfFailed(); // a full disk stops the run instead of losing lines
+            }
+
+            await run.WriteAsync(batch.AsMemory(0, count), cancellationToken).ConfigureAwait(false);
+            var (windowed, lateCount, results) = await run.CompleteAsync(cancellationToken).ConfigureAwait(false);
+            await outputs.CloseAsync().ConfigureAwait(false);
+
+            var summary = new WindowSummary(read, blank, windowed, lateCount, dead, results, Stopwatch.GetElapsedTime(started));
+            if (read != blank + dead + windowed + lateCount)
+            {
+                throw new CliException(1, $"accounting mismatch, lines lost: {summary}");
+            }
+
+            return summary;
+        }
+    }
+
+    private static StreamReader OpenInput(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            throw new CliException(1, $"cannot read input '{path}': it is a directory");
+        }
+
+        try
+        {
+            var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+            return new StreamReader(stream, Utf8, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
+        {
+            throw new CliException(1, $"cannot read input '{path}': {OneLine(ex.Message)}");
+        }
+    }
+
+    internal static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
+
+    private interface IRun : IAsyncDisposable
+    {
+        ValueTask WriteAsync(ReadOnlyMemory<ParsedEvent> events, CancellationToken cancellationToken);
+
+        Task<(long Windowed, long Late, long Results)> CompleteAsync(CancellationToken cancellationToken);
+    }
+
+    /// <summary>The pipeline for one aggregate: window stage → sink writing result lines; late events to the late file.</summary>
+    private sealed class Run<TAcc, TResult> : IRun
+    {
+        private readonly IEventPipeline<ParsedEvent> _pipeline;
+        private long _results;
+
+        public Run(WindowArguments args, IAggregator<ParsedEvent, TAcc, TResult> aggregate, Action<TextWriter, TResult> writeValue, Output output, Output late)
+        {
+            // The sink and the late output run on the pipeline's one worker, so each file has a single writer.
+            _pipeline = PipelineBuilder.Create<ParsedEvent>("window", o =>
+                {
+                    o.Capacity = 10_000;
+                    o.BatchSize = BatchSize;
+                    o.Retry = RetryOptions.None;
+                })
+                .Window("window", new WindowOptions<ParsedEvent, string>
+                {
+                    Assigner = args.Window.ToAssigner(),
+                    Key = p => p.Key,
+                    Timestamp = p => p.Timestamp,
+                    OutOfOrderness = args.OutOfOrderness,
+                    AllowedLateness = args.AllowedLateness,
+                    LateOutput = (p, _) =>
+                    {
+                        late.Owner.Guard(late, w =>
+                        {
+                            w.Write(p.Line);
+                            w.Write('\n');
+                        });
+                        return default;
+                    },
+                }, aggregate)
+                .Sink("output", (WindowResult<string, TResult> r) =>
+                {
+                    _results++;
+                    output.Owner.Guard(output, w =>
+                    {
+                        w.Write("{\"key\":");
+                        Json.WriteString(w, r.Key);
+                        w.Write(",\"start\":");
+                        Json.WriteNumber(w, r.Start);
+                        w.Write(",\"end\":");
+                        Json.WriteNumber(w, r.End);
+                        w.Write(",\"value\":");
+                        writeValue(w, r.Value);
+                        w.Write(",\"count\":");
+                        Json.WriteNumber(w, r.Count);
+                        w.Write("}\n");
+                    });
+                })
+                .Build();
+        }
+
+        public ValueTask WriteAsync(ReadOnlyMemory<ParsedEvent> events, CancellationToken cancellationToken) =>
+            events.IsEmpty ? default : _pipeline.WriteBatchAsync(events, cancellationToken);
+
+        public async Task<(long Windowed, long Late, long Results)> CompleteAsync(CancellationToken cancellationToken)
+        {
+            // Completion is the end of the input: the watermark goes to +∞ and every window still open fires.
+            await _pipeline.CompleteAsync(cancellationToken).ConfigureAwait(false);
+            var metrics = _pipeline.GetMetrics();
+            if (metrics.DeadLettered != 0)
+            {
+                var first = await _pipeline.DeadLetters.ListAsync(_pipeline.Name, 1, cancellationToken).ConfigureAwait(false);
+                throw new CliException(1, $"{metrics.DeadLettered} events failed in the pipeline: {OneLine(first.Count > 0 ? first[0].Message ?? "" : "")}");
+            }
+
+            if (metrics.WindowResults != _results || metrics.Delivered != _results)
+            {
+                throw new CliException(1, $"{metrics.WindowResults} window results, {_results} written");
+            }
+
+            return (metrics.Windowed, metrics.Late, _results);
+        }
+
+        public ValueTask DisposeAsync() => _pipeline.DisposeAsync();
+    }
+
+    /// <summary>One output: a file, or standard output for "-".</summary>
+    private sealed class Output(Outputs owner, string option, string path, TextWriter writer, bool owned)
+    {
+        public Outputs Owner { get; } = owner;
+
+        public string Option { get; } = option;
+
+        public string Path { get; } = path;
+
+        public TextWriter Writer { get; } = writer;
+
+        public bool Owned { get; } = owned;
+    }
+
+    /// <summary>The output files. A write that fails is remembered and ends the run with exit code 1.</summary>
+    private sealed class Outputs : IAsyncDisposable
+    {
+        private readonly List<Output> _outputs = [];
+        private volatile CliException? _failure;
+
+        public Output Open(string option, string path, TextWriter stdout)
+        {
+            if (path == "-")
+            {
+                var console = new Output(this, option, path, stdout, owned: false);
+                _outputs.Add(console);
+                return console;
+            }
+
+            try
+            {
+                var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16);
+                var output = new Output(this, option, path, new StreamWriter(stream, Utf8, 1 << 16), owned: true);
+                _outputs.Add(output);
+                return output;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
+            {
+                throw new CliException(1, $"cannot write {option} '{path}': {OneLine(ex.Message)}");
+            }
+        }
+
+        public void Guard(Output output, Action<TextWriter> write)
+        {
+            if (_failure is not null)
+            {
+                return;
+            }
+
+            try
+            {
+                write(output.Writer);
+            }
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException or NotSupportedException)
+            {
+                _failure ??= new CliException(1, $"cannot write {output.Option} '{output.Path}': {OneLine(ex.Message)}");
+            }
+        }
+
+        public void ThrowIfFailed()
+        {
+            if (_failure is { } failure)
+            {
+                throw failure;
+            }
+        }
+
+        /// <summary>Flushes and closes every file (standard output is flushed, not closed).</summary>
+        public async Task CloseAsync()
+        {
+            ThrowIfFailed();
+            foreach (var output in _outputs)
+            {
+                try
+                {
+                    await output.Writer.FlushAsync().ConfigureAwait(false);
+                    if (output.Owned)
+                    {
+                        await output.Writer.DisposeAsync().ConfigureAwait(false);
+                    }
+                }
+                catch (IOException ex)
+                {
+                    throw new CliException(1, $"cannot write {output.Option} '{output.Path}': {OneLine(ex.Message)}");
+                }
+            }
+
+            _outputs.Clear();
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            foreach (var output in _outputs.Where(o => o.Owned))
+            {
+                try
+                {
+                    await output.Writer.DisposeAsync().ConfigureAwait(false);
+                }
+                catch (IOException)
+                {
+                    // The run already failed; this is clean-up.
+                }
+            }
+
+            _outputs.Clear();
+        }
+    }
+}
