@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using EventStream.Aggregates;
 
 namespace EventStream.Windowing;
@@ -32,6 +33,7 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
     private readonly PriorityQueue<Timer, (long Time, int Order)> _timers = new();
     private readonly Dictionary<(TKey Key, long Start), Slice>? _blocks;
     private readonly long _blockSpan;
+    private readonly Dictionary<TKey, long>? _latestSlice;
     private long _version;
 
     public WindowEngine(WindowAssigner assigner, IAggregator<T, TAcc, TResult> aggregate, long outOfOrderness, long lateness, IEqualityComparer<TKey>? comparer = null)
@@ -45,6 +47,11 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
         _slices = new Dictionary<(TKey, long), Slice>(pairComparer);
         _windows = new Dictionary<(TKey, long), WindowMeta>(pairComparer);
         _sessions = new Dictionary<TKey, List<SessionWindow>>(comparer);
+        if (_sliding is not null)
+        {
+            _latestSlice = new Dictionary<TKey, long>(comparer);
+        }
+
         if (_sliding is { } sliding && sliding.Size / sliding.Pane >= 8)
         {
             var slicesPerWindow = sliding.Size / sliding.Pane;
@@ -104,6 +111,10 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
             else
             {
                 FireOnTime(timer, output);
+                if (timer.AlsoPurge)
+                {
+                    Purge(timer with { Purge = true });
+                }
             }
         }
     }
@@ -207,19 +218,46 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
     private void RegisterWindows(TKey key, long paneStart, long watermark)
     {
         var a = _sliding!;
-        for (var start = a.FirstStart(paneStart); start <= a.LastStart(paneStart); start += a.Slide)
+        var first = a.FirstStart(paneStart);
+        var last = a.LastStart(paneStart);
+
+        // In-order input: every window that also holds the key's latest slice so far exists already (or is late), so
+        // only the windows starting after that slice are new — one, typically, instead of size/slide lookups.
+        ref var latest = ref CollectionsMarshal.GetValueRefOrAddDefault(_latestSlice!, key, out var seen);
+        var checkExisting = seen && paneStart < latest;
+        if (seen && paneStart > latest)
+        {
+            first = Math.Max(first, latest + 1);
+            first = SlidingAssigner.FloorTo(first - 1, a.Slide) + a.Slide;
+        }
+
+        if (!seen || paneStart > latest)
+        {
+            latest = paneStart;
+        }
+
+        for (var start = first; start <= last; start += a.Slide)
         {
             var end = start + a.Size;
-            if (IsLate(end, watermark) || _windows.ContainsKey((key, start)))
+            if (IsLate(end, watermark) || (checkExisting && _windows.ContainsKey((key, start))))
             {
                 continue;
             }
 
             _windows.Add((key, start), new WindowMeta());
-            _timers.Enqueue(new Timer(key, start, end, Purge: true), (end - 1 + _lateness, 1));
-            if (!IsDue(end, watermark))
+            if (IsDue(end, watermark))
+            {
+                _timers.Enqueue(new Timer(key, start, end, Purge: true), (end - 1 + _lateness, 1));
+            }
+            else if (_lateness == 0)
+            {
+                // Fire and purge fall on the same watermark: one timer does both.
+                _timers.Enqueue(new Timer(key, start, end, Purge: false, AlsoPurge: true), (end - 1, 0));
+            }
+            else
             {
                 _timers.Enqueue(new Timer(key, start, end, Purge: false), (end - 1, 0));
+                _timers.Enqueue(new Timer(key, start, end, Purge: true), (end - 1 + _lateness, 1));
             }
         }
     }
@@ -334,6 +372,12 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
         if (timer.Slice)
         {
             _slices.Remove((timer.Key, timer.Start));
+            if (_latestSlice!.TryGetValue(timer.Key, out var latest) && latest == timer.Start)
+            {
+                // The key's newest slice is gone, so all of its state is: forget the key (memory stays bounded).
+                _latestSlice.Remove(timer.Key);
+            }
+
             return;
         }
 
@@ -452,7 +496,7 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
         return null;
     }
 
-    private readonly record struct Timer(TKey Key, long Start, long End, bool Purge, bool Slice = false, bool Block = false);
+    private readonly record struct Timer(TKey Key, long Start, long End, bool Purge, bool Slice = false, bool Block = false, bool AlsoPurge = false);
 
     private sealed class Slice(TAcc accumulator)
     {

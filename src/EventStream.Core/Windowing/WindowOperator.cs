@@ -24,6 +24,7 @@ internal sealed class WindowOperator<T, TKey, TAcc, TResult> : StageOperator<T, 
     private long _lastArrival;
     private long _lastEarlyFiring;
     private int _tickQueued;
+    private bool _arrivedSinceTick;
 
     public WindowOperator(StageRuntime stage, Operator<WindowResult<TKey, TResult>> next, WindowOptions<T, TKey> options, IAggregator<T, TAcc, TResult> aggregate)
         : base(stage, next)
@@ -70,7 +71,7 @@ internal sealed class WindowOperator<T, TKey, TAcc, TResult> : StageOperator<T, 
             return Stage.FailAsync(this, item, ex, state);
         }
 
-        _lastArrival = NowMs();
+        _arrivedSinceTick = true;
         _output.Clear();
         if (timestamp > _maxTimestamp)
         {
@@ -103,6 +104,13 @@ internal sealed class WindowOperator<T, TKey, TAcc, TResult> : StageOperator<T, 
     {
         Volatile.Write(ref _tickQueued, 0);
         var now = NowMs();
+        if (_arrivedSinceTick)
+        {
+            // Arrival time is sampled per tick, not read from the clock per event: idleness is judged to a tick.
+            _arrivedSinceTick = false;
+            _lastArrival = now;
+        }
+
         _output.Clear();
         if (_options.Time == TimeCharacteristic.ProcessingTime)
         {
