@@ -8,11 +8,17 @@ using EventStream.Benchmarks;
 // dotnet run -c Release --project benchmarks/EventStream.Benchmarks -- throughput [BenchmarkDotNet args]
 // dotnet run -c Release --project benchmarks/EventStream.Benchmarks -- retry [events] [repetitions]
 // dotnet run -c Release --project benchmarks/EventStream.Benchmarks -- verify
+// dotnet run -c Release --project benchmarks/EventStream.Benchmarks -- windows [BenchmarkDotNet args]
+// dotnet run -c Release --project benchmarks/EventStream.Benchmarks -- windows-verify
+// dotnet run -c Release --project benchmarks/EventStream.Benchmarks -- windows-one <case> [runs]   (for profilers)
 return args.FirstOrDefault() switch
 {
     "throughput" => Throughput(args[1..]),
     "retry" => await RetryAsync(args[1..]),
     "verify" => await VerifyAsync(500_000) ? 0 : 1,
+    "windows" => Windows(args[1..]),
+    "windows-verify" => await WindowChecks.RunAsync(Console.Out, includeSlow: true) ? 0 : 1,
+    "windows-one" => await WindowChecks.RunOneAsync(args[1], args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 1, Console.Out),
     _ => Usage(),
 };
 
@@ -32,6 +38,19 @@ static int Usage()
 
           dotnet run -c Release --project benchmarks/EventStream.Benchmarks -- verify
               Runs every variant once on 500k events and checks they count the same.
+
+          dotnet run -c Release --project benchmarks/EventStream.Benchmarks -- windows [BenchmarkDotNet args]
+              The window stage through a pipeline over 1M events: tumbling 5 min and sliding 5 min / 1 s (10k and 100
+              Zipf keys), sessions (1 min gap, 100k keys) and a hand-written tumbling loop (the limit). Checks the
+              counts once, runs BenchmarkDotNet, then writes benchmarks/results/window-ratios.md (sliding/tumbling,
+              tumbling/hand-written) and copies the github-markdown report to benchmarks/results/.
+
+          dotnet run -c Release --project benchmarks/EventStream.Benchmarks -- windows-verify
+              Runs every window case once and checks its counts (no BenchmarkDotNet).
+
+          dotnet run -c Release --project benchmarks/EventStream.Benchmarks -- windows-one <case> [runs=1]
+              Runs one window case (a WindowBenchmarks method name, e.g. Sliding_10kKeys) with a stopwatch, to profile
+              it (perf, dotnet-trace, dotnet-counters).
         """);
     return 1;
 }
@@ -126,6 +145,125 @@ static int Throughput(string[] benchmarkArgs)
     }
 
     return summary.HasCriticalValidationErrors || summary.Reports.Any(r => !r.Success) ? 1 : passed ? 0 : 2;
+}
+
+static int Windows(string[] benchmarkArgs)
+{
+    var loadAtStart = Machine.LoadAverage();
+    var checks = new StringWriter(CultureInfo.InvariantCulture);
+    if (!WindowChecks.RunAsync(new TeeWriter(Console.Out, checks), includeSlow: false).GetAwaiter().GetResult())
+    {
+        return 1;
+    }
+
+    var artifacts = Path.Combine(Paths.ProjectDirectory, "BenchmarkDotNet.Artifacts");
+    var summary = BenchmarkRunner.Run<WindowBenchmarks>(WindowBenchmarks.CreateConfig(artifacts), benchmarkArgs);
+    var rows = new Dictionary<string, (double Seconds, double EventsPerSecond, double BytesPerEvent, long Results)>();
+    foreach (var report in summary.Reports)
+    {
+        if (report.ResultStatistics is { } stats)
+        {
+            var name = report.BenchmarkCase.Descriptor.WorkloadMethod.Name;
+            var bytes = report.GcStats.GetBytesAllocatedPerOperation(report.BenchmarkCase) ?? 0;
+            rows[name] = (stats.Median / 1e9, WindowBenchmarks.EventCount / (stats.Median / 1e9), bytes / (double)WindowBenchmarks.EventCount,
+                WindowChecks.ExpectedResults(name) ?? -1);
+        }
+    }
+
+    var text = new StringBuilder();
+    text.AppendLine(CultureInfo.InvariantCulture, $"# Window stage ({WindowBenchmarks.EventCount:N0} events per operation, medians)");
+    text.AppendLine();
+    text.AppendLine(CultureInfo.InvariantCulture, $"`dotnet run -c Release --project benchmarks/EventStream.Benchmarks -- {string.Join(' ', benchmarkArgs.Prepend("windows"))}`");
+    text.AppendLine();
+    text.AppendLine(CultureInfo.InvariantCulture, $"{Machine.Describe(loadAtStart)}. Full report: the `*WindowBenchmarks-report-github.md` next to this file.");
+    text.AppendLine();
+    text.AppendLine("## Input");
+    text.AppendLine();
+    text.AppendLine(CultureInfo.InvariantCulture, $"""
+        Pre-built `record struct Click(int Key, long TimestampMs)`, seeded ({WindowWorkload.Seed}), {WindowWorkload.EventCount:N0} per case:
+
+        - Event time spans {WindowWorkload.SpanMs / 60_000} minutes: event *i* is at `start + i·{WindowWorkload.SpanMs / 60_000} min/{WindowWorkload.EventCount:N0}` (~{WindowWorkload.SpanMs / (double)WindowWorkload.EventCount:0.0} ms apart), so timestamps increase;
+          {WindowWorkload.DisplacedShare:P0} of the events are moved back by 1–{WindowWorkload.MaxDisplacementMs} ms (uniform): out of order, within the stage's {WindowWorkload.OutOfOrderness.TotalSeconds:0} s bound, so `Late` is 0 and no window fires twice.
+        - Keys are Zipf-distributed (exponent {WindowWorkload.ZipfExponent:0.0}, key 0 densest): with 10k keys key 0 has ~10 % of the events and the rarest keys ~10 in 30 min;
+          with 100 keys ("users online per site") key 0 has ~19 % and the rarest ~0.2 % (~1 event/s); with 100k keys (sessions) most keys have 0–3 events.
+        - Pipeline: `PipelineBuilder.Create<Click>` (Capacity {Variants.Capacity:N0}, BatchSize {Variants.BatchSize}) → `Window` (count per key; tumbling {WindowWorkload.TumblingSize.TotalMinutes:0} min,
+          sliding {WindowWorkload.TumblingSize.TotalMinutes:0} min / {WindowWorkload.SlidingSlide.TotalSeconds:0} s, session gap {WindowWorkload.SessionGap.TotalMinutes:0} min; OutOfOrderness {WindowWorkload.OutOfOrderness.TotalSeconds:0} s) → `Sink` counting the results;
+          fed with `WriteBatchAsync` in chunks of {WindowWorkload.ProducerChunk:N0}, then `CompleteAsync`. The pipeline is built inside each operation.
+        - Hand-written loop: `Dictionary<(int key, long windowStart), long>` tumbling count over the 10k-key events, each window handed to the same sink once at the end (no watermark, no timers, no queue).
+        - Sliding windows emit one result per window per key with data: up to size/slide = {WindowWorkload.TumblingSize.Ticks / WindowWorkload.SlidingSlide.Ticks}× as many as tumbling windows (every window of a key fires at its own end).
+        """);
+    text.AppendLine();
+    text.AppendLine("## Checks (one run each, outside timing)");
+    text.AppendLine();
+    foreach (var line in checks.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+    {
+        text.AppendLine(CultureInfo.InvariantCulture, $"- {line}");
+    }
+
+    text.AppendLine();
+    text.AppendLine("## Medians");
+    text.AppendLine();
+    text.AppendLine("| Case | Median time | Events/s | Allocated B/event | Results emitted | Results/event | Allocated B/result |");
+    text.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
+    foreach (var (name, row) in rows)
+    {
+        var perResult = row.Results > 0 ? (row.BytesPerEvent * WindowBenchmarks.EventCount / row.Results).ToString("N0", CultureInfo.InvariantCulture) : "NA";
+        text.AppendLine(CultureInfo.InvariantCulture,
+            $"| {name} | {row.Seconds * 1000:N0} ms | {row.EventsPerSecond:N0} | {row.BytesPerEvent:0.0} | {row.Results:N0} | {row.Results / (double)WindowBenchmarks.EventCount:0.000} | {perResult} |");
+    }
+
+    text.AppendLine();
+    text.AppendLine("## Ratios");
+    text.AppendLine();
+    text.AppendLine("| Ratio (of median times) | Value | Target | Result |");
+    text.AppendLine("|---|---:|---:|---|");
+    var passed = true;
+    Ratio("Sliding 5m/1s / tumbling 5m, 10k keys", nameof(WindowBenchmarks.Sliding_10kKeys), nameof(WindowBenchmarks.Tumbling_10kKeys), 2.0);
+    Ratio("Sliding 5m/1s / tumbling 5m, 100 keys", nameof(WindowBenchmarks.Sliding_100Keys), nameof(WindowBenchmarks.Tumbling_100Keys), 2.0);
+    Ratio("EventStream tumbling / hand-written loop, 10k keys", nameof(WindowBenchmarks.Tumbling_10kKeys), nameof(WindowBenchmarks.HandWrittenTumbling_10kKeys), null);
+    if (rows.TryGetValue(nameof(WindowBenchmarks.Tumbling_10kKeys), out var es) && rows.TryGetValue(nameof(WindowBenchmarks.HandWrittenTumbling_10kKeys), out var hand))
+    {
+        text.AppendLine(CultureInfo.InvariantCulture, $"| EventStream tumbling events/s as a share of the hand-written loop's | {es.EventsPerSecond / hand.EventsPerSecond:P1} | — | — |");
+    }
+
+    foreach (var keys in new[] { "10k", "100" })
+    {
+        if (rows.TryGetValue($"Sliding_{keys}Keys", out var sliding) && rows.TryGetValue($"Tumbling_{keys}Keys", out var tumbling) && sliding.Results > tumbling.Results)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture,
+                $"| Sliding − tumbling time per extra result, {keys} keys: all the extra time / (sliding − tumbling results) | {(sliding.Seconds - tumbling.Seconds) * 1e9 / (sliding.Results - tumbling.Results):N0} ns | — | — |");
+        }
+    }
+
+    text.AppendLine();
+    text.AppendLine("The 2× target is judged on the median times of the same input; sliding windows emit many more results (see Results emitted), which the 100-key case keeps small.");
+
+    Console.WriteLine();
+    Console.WriteLine(text);
+    Directory.CreateDirectory(Paths.ResultsDirectory);
+    File.WriteAllText(Path.Combine(Paths.ResultsDirectory, "window-ratios.md"), text.ToString());
+    foreach (var file in Directory.EnumerateFiles(summary.ResultsDirectoryPath, "*WindowBenchmarks-report-github.md"))
+    {
+        var target = Path.Combine(Paths.ResultsDirectory, Path.GetFileName(file));
+        File.Copy(file, target, overwrite: true);
+        Console.WriteLine($"Copied {file} -> {target}");
+    }
+
+    return summary.HasCriticalValidationErrors || summary.Reports.Any(r => !r.Success) ? 1 : passed ? 0 : 2;
+
+    void Ratio(string what, string numerator, string denominator, double? target)
+    {
+        if (!rows.TryGetValue(numerator, out var top) || !rows.TryGetValue(denominator, out var bottom))
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"| {what} | NA | {(target is { } t0 ? $"<= {t0:0.00}" : "—")} | NA |");
+            return;
+        }
+
+        var ratio = top.Seconds / bottom.Seconds;
+        var ok = target is not { } t || ratio <= t;
+        passed &= ok;
+        text.AppendLine(CultureInfo.InvariantCulture, $"| {what} | {ratio:0.00}× | {(target is { } t1 ? $"<= {t1:0.00}×" : "—")} | {(target is null ? "—" : ok ? "PASS" : "FAIL")} |");
+    }
 }
 
 static async Task<int> RetryAsync(string[] retryArgs)

@@ -104,7 +104,11 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
         while (_timers.TryPeek(out var timer, out var due) && due.Time <= watermark)
         {
             _timers.Dequeue();
-            if (timer.Purge)
+            if (timer.Session is not null)
+            {
+                OnSessionTimer(timer, output);
+            }
+            else if (timer.Purge)
             {
                 Purge(timer);
             }
@@ -272,19 +276,6 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
 
     private void FireOnTime(Timer timer, List<WindowResult<TKey, TResult>> output)
     {
-        if (_session is not null)
-        {
-            if (FindSession(timer.Key, timer.Start, timer.End) is { } session && !session.Fired)
-            {
-                session.Fired = true;
-                session.Dirty = false;
-                session.Firings++;
-                output.Add(new WindowResult<TKey, TResult>(timer.Key, session.Start, session.End, _aggregate.GetResult(session.Accumulator), session.Count, WindowFiring.OnTime, session.Firings));
-            }
-
-            return;
-        }
-
         if (_windows.TryGetValue((timer.Key, timer.Start), out var meta) && !meta.Fired)
         {
             meta.Fired = true;
@@ -349,20 +340,6 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
 
     private void Purge(Timer timer)
     {
-        if (_session is not null)
-        {
-            if (_sessions.TryGetValue(timer.Key, out var list))
-            {
-                list.RemoveAll(w => w.Start == timer.Start && w.End == timer.End);
-                if (list.Count == 0)
-                {
-                    _sessions.Remove(timer.Key);
-                }
-            }
-
-            return;
-        }
-
         if (timer.Block)
         {
             _blocks!.Remove((timer.Key, timer.Start));
@@ -429,8 +406,13 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
         if (first < 0)
         {
             merged = new SessionWindow(start, end, _aggregate.Create());
-            var at = list.FindIndex(w => w.Start > start);
-            list.Insert(at < 0 ? list.Count : at, merged);
+            var at = 0;
+            while (at < list.Count && list[at].Start <= start)
+            {
+                at++;
+            }
+
+            list.Insert(at, merged);
         }
         else
         {
@@ -442,6 +424,7 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
                 merged.Count += other.Count;
                 merged.Firings = Math.Max(merged.Firings, other.Firings);
                 merged.Fired |= other.Fired;
+                other.Removed = true;
             }
 
             list.RemoveRange(first + 1, last - first);
@@ -466,37 +449,66 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
             output.Add(new WindowResult<TKey, TResult>(key, start, end, _aggregate.GetResult(merged.Accumulator), merged.Count, merged.Firings == 1 ? WindowFiring.OnTime : WindowFiring.Late, merged.Firings));
         }
 
-        if (!merged.HasTimers(start, end))
-        {
-            merged.SetTimers(start, end);
-            if (!IsDue(end, watermark))
-            {
-                _timers.Enqueue(new Timer(key, start, end, Purge: false), (end - 1, 0));
-            }
-
-            _timers.Enqueue(new Timer(key, start, end, Purge: true), (end - 1 + _lateness, 1));
-        }
-
+        Schedule(key, merged);
         return true;
     }
 
-    private SessionWindow? FindSession(TKey key, long start, long end)
+    /// <summary>
+    /// Sessions keep one live timer each, for the next thing due (their firing, then their purge). A session that grows
+    /// needs a later time, so its timer, when it pops, just moves on; only a need earlier than the timer queues a new one.
+    /// </summary>
+    private void Schedule(TKey key, SessionWindow session)
     {
-        if (_sessions.TryGetValue(key, out var list))
+        var due = session.Fired ? session.End - 1 + _lateness : session.End - 1;
+        if (due < session.ScheduledAt)
         {
-            foreach (var w in list)
-            {
-                if (w.Start == start && w.End == end)
-                {
-                    return w;
-                }
-            }
+            session.ScheduledAt = due;
+            session.ScheduledSeq = ++_version;
+            _timers.Enqueue(new Timer(key, session.Start, session.End, Purge: false, Session: session, Seq: session.ScheduledSeq), (due, 0));
         }
-
-        return null;
     }
 
-    private readonly record struct Timer(TKey Key, long Start, long End, bool Purge, bool Slice = false, bool Block = false, bool AlsoPurge = false);
+    private void OnSessionTimer(Timer timer, List<WindowResult<TKey, TResult>> output)
+    {
+        var session = timer.Session!;
+        if (session.Removed || timer.Seq != session.ScheduledSeq)
+        {
+            return; // merged into another session, purged, or superseded by an earlier timer
+        }
+
+        session.ScheduledAt = long.MaxValue;
+        if (!session.Fired)
+        {
+            if (!IsDue(session.End, Watermark))
+            {
+                Schedule(timer.Key, session);
+                return;
+            }
+
+            session.Fired = true;
+            session.Dirty = false;
+            session.Firings++;
+            output.Add(new WindowResult<TKey, TResult>(timer.Key, session.Start, session.End, _aggregate.GetResult(session.Accumulator), session.Count, WindowFiring.OnTime, session.Firings));
+        }
+
+        if (!IsLate(session.End, Watermark))
+        {
+            Schedule(timer.Key, session);
+            return;
+        }
+
+        session.Removed = true;
+        if (_sessions.TryGetValue(timer.Key, out var list))
+        {
+            list.Remove(session);
+            if (list.Count == 0)
+            {
+                _sessions.Remove(timer.Key);
+            }
+        }
+    }
+
+    private readonly record struct Timer(TKey Key, long Start, long End, bool Purge, bool Slice = false, bool Block = false, bool AlsoPurge = false, SessionWindow? Session = null, long Seq = 0);
 
     private sealed class Slice(TAcc accumulator)
     {
@@ -514,9 +526,6 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
 
     private sealed class SessionWindow(long start, long end, TAcc accumulator)
     {
-        private long _timerStart = long.MinValue;
-        private long _timerEnd = long.MinValue;
-
         public long Start = start;
         public long End = end;
         public TAcc Accumulator = accumulator;
@@ -524,14 +533,9 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
         public int Firings;
         public bool Fired;
         public bool Dirty;
-
-        public bool HasTimers(long start, long end) => _timerStart == start && _timerEnd == end;
-
-        public void SetTimers(long start, long end)
-        {
-            _timerStart = start;
-            _timerEnd = end;
-        }
+        public bool Removed;
+        public long ScheduledAt = long.MaxValue;
+        public long ScheduledSeq;
     }
 
     private sealed class PairComparer(IEqualityComparer<TKey> keys) : IEqualityComparer<(TKey Key, long Start)>
