@@ -30,7 +30,7 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
     private readonly Dictionary<(TKey Key, long Start), Slice> _slices;
     private readonly Dictionary<(TKey Key, long Start), WindowMeta> _windows;
     private readonly Dictionary<TKey, List<SessionWindow>> _sessions;
-    private readonly PriorityQueue<Timer, (long Time, int Order)> _timers = new();
+    private readonly TimerBuckets<Timer> _timers = new();
     private readonly Dictionary<(TKey Key, long Start), Slice>? _blocks;
     private readonly long _blockSpan;
     private readonly Dictionary<TKey, long>? _latestSlice;
@@ -101,25 +101,29 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
         }
 
         Watermark = watermark;
-        while (_timers.TryPeek(out var timer, out var due) && due.Time <= watermark)
+        while (_timers.TryTakeDue(watermark, out var due))
         {
-            _timers.Dequeue();
-            if (timer.Session is not null)
+            foreach (var timer in due)
             {
-                OnSessionTimer(timer, output);
-            }
-            else if (timer.Purge)
-            {
-                Purge(timer);
-            }
-            else
-            {
-                FireOnTime(timer, output);
-                if (timer.AlsoPurge)
+                if (timer.Session is not null)
                 {
-                    Purge(timer with { Purge = true });
+                    OnSessionTimer(timer, output);
+                }
+                else if (timer.Purge)
+                {
+                    Purge(timer);
+                }
+                else
+                {
+                    FireOnTime(timer, output);
+                    if (timer.AlsoPurge)
+                    {
+                        Purge(timer with { Purge = true });
+                    }
                 }
             }
+
+            _timers.Return(due);
         }
     }
 
@@ -193,7 +197,7 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
 
                 // A block is needed until the last window holding its last slice is purged.
                 var lastEnd = a.LastStart(blockStart + _blockSpan - a.Pane) + a.Size;
-                _timers.Enqueue(new Timer(key, blockStart, lastEnd, Purge: true, Slice: true, Block: true), (lastEnd - 1 + _lateness, 3));
+                _timers.Enqueue(new Timer(key, blockStart, lastEnd, Purge: true, Slice: true, Block: true), lastEnd - 1 + _lateness, 3);
             }
 
             block.Accumulator = _aggregate.Add(block.Accumulator, item);
@@ -251,17 +255,17 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
             _windows.Add((key, start), new WindowMeta());
             if (IsDue(end, watermark))
             {
-                _timers.Enqueue(new Timer(key, start, end, Purge: true), (end - 1 + _lateness, 1));
+                _timers.Enqueue(new Timer(key, start, end, Purge: true), end - 1 + _lateness, 1);
             }
             else if (_lateness == 0)
             {
                 // Fire and purge fall on the same watermark: one timer does both.
-                _timers.Enqueue(new Timer(key, start, end, Purge: false, AlsoPurge: true), (end - 1, 0));
+                _timers.Enqueue(new Timer(key, start, end, Purge: false, AlsoPurge: true), end - 1, 0);
             }
             else
             {
-                _timers.Enqueue(new Timer(key, start, end, Purge: false), (end - 1, 0));
-                _timers.Enqueue(new Timer(key, start, end, Purge: true), (end - 1 + _lateness, 1));
+                _timers.Enqueue(new Timer(key, start, end, Purge: false), end - 1, 0);
+                _timers.Enqueue(new Timer(key, start, end, Purge: true), end - 1 + _lateness, 1);
             }
         }
     }
@@ -271,7 +275,7 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
         // A slice is needed until the last window holding it is purged.
         var a = _sliding!;
         var lastWindowEnd = a.LastStart(paneStart) + a.Size;
-        _timers.Enqueue(new Timer(key, paneStart, lastWindowEnd, Purge: true, Slice: true), (lastWindowEnd - 1 + _lateness, 2));
+        _timers.Enqueue(new Timer(key, paneStart, lastWindowEnd, Purge: true, Slice: true), lastWindowEnd - 1 + _lateness, 2);
     }
 
     private void FireOnTime(Timer timer, List<WindowResult<TKey, TResult>> output)
@@ -289,11 +293,15 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
         var accumulator = _aggregate.Create();
         long count = 0;
         long version = 0;
-        foreach (var slice in SlicesOf(key, start, end))
+        for (var at = start; at < end;)
         {
-            accumulator = _aggregate.Merge(accumulator, slice.Accumulator);
-            count += slice.Count;
-            version = Math.Max(version, slice.Version);
+            var slice = Next(key, ref at, end);
+            if (slice is not null)
+            {
+                accumulator = _aggregate.Merge(accumulator, slice.Accumulator);
+                count += slice.Count;
+                version = Math.Max(version, slice.Version);
+            }
         }
 
         meta.Firings++;
@@ -301,38 +309,34 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
         output.Add(new WindowResult<TKey, TResult>(key, start, end, _aggregate.GetResult(accumulator), count, firing, meta.Firings));
     }
 
-    /// <summary>The accumulators covering [start, end): whole blocks in the middle, single slices at the edges.</summary>
-    private IEnumerable<Slice> SlicesOf(TKey key, long start, long end)
+    /// <summary>
+    /// The accumulator at <paramref name="at"/> covering as much of [at, end) as one accumulator can — a whole block
+    /// in the middle of a window, a single slice at its edges — and moves <paramref name="at"/> past it.
+    /// </summary>
+    private Slice? Next(TKey key, ref long at, long end)
     {
-        var pane = _sliding!.Pane;
-        for (var at = start; at < end;)
+        Slice? found;
+        if (_blocks is not null && at + _blockSpan <= end && SlidingAssigner.FloorTo(at, _blockSpan) == at)
         {
-            if (_blocks is not null && SlidingAssigner.FloorTo(at, _blockSpan) == at && at + _blockSpan <= end)
-            {
-                if (_blocks.TryGetValue((key, at), out var block))
-                {
-                    yield return block;
-                }
-
-                at += _blockSpan;
-                continue;
-            }
-
-            if (_slices.TryGetValue((key, at), out var slice))
-            {
-                yield return slice;
-            }
-
-            at += pane;
+            _blocks.TryGetValue((key, at), out found);
+            at += _blockSpan;
+            return found;
         }
+
+        _slices.TryGetValue((key, at), out found);
+        at += _sliding!.Pane;
+        return found;
     }
 
     private long LatestVersion(TKey key, long start, long end)
     {
         long version = 0;
-        foreach (var slice in SlicesOf(key, start, end))
+        for (var at = start; at < end;)
         {
-            version = Math.Max(version, slice.Version);
+            if (Next(key, ref at, end) is { } slice)
+            {
+                version = Math.Max(version, slice.Version);
+            }
         }
 
         return version;
@@ -464,7 +468,7 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
         {
             session.ScheduledAt = due;
             session.ScheduledSeq = ++_version;
-            _timers.Enqueue(new Timer(key, session.Start, session.End, Purge: false, Session: session, Seq: session.ScheduledSeq), (due, 0));
+            _timers.Enqueue(new Timer(key, session.Start, session.End, Purge: false, Session: session, Seq: session.ScheduledSeq), due, 0);
         }
     }
 
