@@ -31,6 +31,9 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
     private readonly Dictionary<(TKey Key, long Start), WindowMeta> _windows;
     private readonly Dictionary<TKey, List<SessionWindow>> _sessions;
     private readonly TimerBuckets<Timer> _timers = new();
+
+    // Session ends fall anywhere, so buckets would hold one timer each: sessions use a plain heap.
+    private readonly PriorityQueue<Timer, long> _sessionTimers = new();
     private readonly Dictionary<(TKey Key, long Start), Slice>? _blocks;
     private readonly long _blockSpan;
     private readonly Dictionary<TKey, long>? _latestSlice;
@@ -101,15 +104,17 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
         }
 
         Watermark = watermark;
+        while (_sessionTimers.TryPeek(out var sessionTimer, out var at) && at <= watermark)
+        {
+            _sessionTimers.Dequeue();
+            OnSessionTimer(sessionTimer, output);
+        }
+
         while (_timers.TryTakeDue(watermark, out var due))
         {
             foreach (var timer in due)
             {
-                if (timer.Session is not null)
-                {
-                    OnSessionTimer(timer, output);
-                }
-                else if (timer.Purge)
+                if (timer.Purge)
                 {
                     Purge(timer);
                 }
@@ -468,7 +473,7 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
         {
             session.ScheduledAt = due;
             session.ScheduledSeq = ++_version;
-            _timers.Enqueue(new Timer(key, session.Start, session.End, Purge: false, Session: session, Seq: session.ScheduledSeq), due, 0);
+            _sessionTimers.Enqueue(new Timer(key, session.Start, session.End, Purge: false, Session: session, Seq: session.ScheduledSeq), due);
         }
     }
 
