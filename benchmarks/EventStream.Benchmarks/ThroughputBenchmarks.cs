@@ -79,69 +79,7 @@ public class ThroughputBenchmarks
                 .WithInvocationCount(1)
                 .WithUnrollFactor(1))
             .AddDiagnoser(MemoryDiagnoser.Default)
-            .AddColumn(StatisticColumn.Median, new EventsPerSecondColumn(), new BytesPerEventColumn())
+            .AddColumn(StatisticColumn.Median, BenchmarkColumns.EventsPerSecond(EventCount), BenchmarkColumns.BytesPerEvent(EventCount, "0.000 B"))
             .WithArtifactsPath(artifactsPath)
             .WithOptions(ConfigOptions.DisableLogFile);
-
-    /// <summary>Events per second from the median time per operation.</summary>
-    private sealed class EventsPerSecondColumn : IColumn
-    {
-        public string Id => nameof(EventsPerSecondColumn);
-
-        public string ColumnName => "Events/s (median)";
-
-        public bool AlwaysShow => true;
-
-        public ColumnCategory Category => ColumnCategory.Custom;
-
-        public int PriorityInCategory => 0;
-
-        public bool IsNumeric => true;
-
-        public UnitType UnitType => UnitType.Dimensionless;
-
-        public string Legend => "Events per second, from the median time of one 5M-event operation";
-
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, summary.Style);
-
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style) =>
-            summary[benchmarkCase]?.ResultStatistics is { } stats
-                ? (EventCount / (stats.Median / 1e9)).ToString("N0", System.Globalization.CultureInfo.InvariantCulture)
-                : "NA";
-
-        public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
-
-        public bool IsAvailable(Summary summary) => true;
-    }
-
-    /// <summary>Allocated bytes per event, from the MemoryDiagnoser's bytes per operation.</summary>
-    private sealed class BytesPerEventColumn : IColumn
-    {
-        public string Id => nameof(BytesPerEventColumn);
-
-        public string ColumnName => "Alloc/event";
-
-        public bool AlwaysShow => true;
-
-        public ColumnCategory Category => ColumnCategory.Custom;
-
-        public int PriorityInCategory => 1;
-
-        public bool IsNumeric => true;
-
-        public UnitType UnitType => UnitType.Dimensionless;
-
-        public string Legend => "Allocated bytes per event (allocated bytes per operation / 5M)";
-
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, summary.Style);
-
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style) =>
-            summary[benchmarkCase] is { } report && report.GcStats.GetBytesAllocatedPerOperation(benchmarkCase) is { } bytes
-                ? (bytes / (double)EventCount).ToString("0.000 B", System.Globalization.CultureInfo.InvariantCulture)
-                : "NA";
-
-        public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
-
-        public bool IsAvailable(Summary summary) => true;
-    }
 }

@@ -151,102 +151,11 @@ public class WindowBenchmarks
                 .WithStrategy(RunStrategy.Monitoring))
             .AddFilter(new SimpleFilter(c => (c.Job.Id == "1M-events-once") == (c.Descriptor.WorkloadMethod.Name == SlowCase)))
             .AddDiagnoser(MemoryDiagnoser.Default)
-            .AddColumn(StatisticColumn.Median, new EventsPerSecondColumn(), new BytesPerEventColumn(), new ResultsColumn())
+            .AddColumn(StatisticColumn.Median, BenchmarkColumns.EventsPerSecond(EventCount), BenchmarkColumns.BytesPerEvent(EventCount, "0.0 B"), BenchmarkColumns.Custom(
+                "Results", "Results", 2, "Window results emitted per operation (computed from the events; every iteration checked to emit exactly these)",
+                (_, benchmarkCase) => WindowChecks.ExpectedResults(benchmarkCase.Descriptor.WorkloadMethod.Name) is { } results ? results.ToString("N0", CultureInfo.InvariantCulture) : "NA"))
             .WithArtifactsPath(artifactsPath)
             .WithOptions(ConfigOptions.DisableLogFile);
-
-    /// <summary>Events per second from the median time per operation.</summary>
-    private sealed class EventsPerSecondColumn : IColumn
-    {
-        public string Id => nameof(EventsPerSecondColumn);
-
-        public string ColumnName => "Events/s (median)";
-
-        public bool AlwaysShow => true;
-
-        public ColumnCategory Category => ColumnCategory.Custom;
-
-        public int PriorityInCategory => 0;
-
-        public bool IsNumeric => true;
-
-        public UnitType UnitType => UnitType.Dimensionless;
-
-        public string Legend => "Events per second, from the median time of one 1M-event operation";
-
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, summary.Style);
-
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style) =>
-            summary[benchmarkCase]?.ResultStatistics is { } stats
-                ? (EventCount / (stats.Median / 1e9)).ToString("N0", CultureInfo.InvariantCulture)
-                : "NA";
-
-        public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
-
-        public bool IsAvailable(Summary summary) => true;
-    }
-
-    /// <summary>Allocated bytes per event, from the MemoryDiagnoser's bytes per operation.</summary>
-    private sealed class BytesPerEventColumn : IColumn
-    {
-        public string Id => nameof(BytesPerEventColumn);
-
-        public string ColumnName => "Alloc/event";
-
-        public bool AlwaysShow => true;
-
-        public ColumnCategory Category => ColumnCategory.Custom;
-
-        public int PriorityInCategory => 1;
-
-        public bool IsNumeric => true;
-
-        public UnitType UnitType => UnitType.Dimensionless;
-
-        public string Legend => "Allocated bytes per event (allocated bytes per operation / 1M)";
-
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, summary.Style);
-
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style) =>
-            summary[benchmarkCase] is { } report && report.GcStats.GetBytesAllocatedPerOperation(benchmarkCase) is { } bytes
-                ? (bytes / (double)EventCount).ToString("0.0 B", CultureInfo.InvariantCulture)
-                : "NA";
-
-        public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
-
-        public bool IsAvailable(Summary summary) => true;
-    }
-
-    /// <summary>Window results emitted per operation, computed from the events (each iteration is checked to emit exactly these).</summary>
-    private sealed class ResultsColumn : IColumn
-    {
-        public string Id => nameof(ResultsColumn);
-
-        public string ColumnName => "Results";
-
-        public bool AlwaysShow => true;
-
-        public ColumnCategory Category => ColumnCategory.Custom;
-
-        public int PriorityInCategory => 2;
-
-        public bool IsNumeric => true;
-
-        public UnitType UnitType => UnitType.Dimensionless;
-
-        public string Legend => "Window results emitted per operation (computed from the events; every iteration checked to emit exactly these)";
-
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, summary.Style);
-
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style) =>
-            WindowChecks.ExpectedResults(benchmarkCase.Descriptor.WorkloadMethod.Name) is { } results
-                ? results.ToString("N0", CultureInfo.InvariantCulture)
-                : "NA";
-
-        public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
-
-        public bool IsAvailable(Summary summary) => true;
-    }
 }
 
 /// <summary>
