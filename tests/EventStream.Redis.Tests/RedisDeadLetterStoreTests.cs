@@ -1,0 +1,88 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using EventStream.DeadLetters;
+using EventStream.Redis.DeadLetters;
+using EventStream.Tests.DeadLetters;
+using StackExchange.Redis;
+
+namespace EventStream.Redis.Tests;
+
+[Collection(RedisTests.Name)]
+public sealed class RedisDeadLetterStoreTests(RedisServerFixture redis) : DeadLetterStoreConformanceTests
+{
+    protected override IDeadLetterStore CreateStore() =>
+        new RedisDeadLetterStore(redis.Connection, new RedisDeadLetterStoreOptions { KeyPrefix = "test-" + Guid.NewGuid().ToString("N") });
+
+    [Fact]
+    public async Task Entries_survive_the_process_another_connection_sees_them_with_their_typed_events()
+    {
+        var prefix = "shared-" + Guid.NewGuid().ToString("N");
+        var payload = new PipelineEvent("e-1", "page_view", "site-a", 1_700_000_000_000, JsonDocument.Parse("""{"url":"/x"}""").RootElement);
+        await new RedisDeadLetterStore(redis.Connection, new() { KeyPrefix = prefix }).AddAsync(Entry("1", "clicks", payload));
+
+        await using var other = await ConnectionMultiplexer.ConnectAsync(redis.Configuration);
+        var entry = (await new RedisDeadLetterStore(other, new() { KeyPrefix = prefix }).ListAsync()).Should().ContainSingle().Subject;
+
+        var read = entry.Event.Should().BeOfType<PipelineEvent>().Subject;
+        read.Id.Should().Be("e-1");
+        read.GetString("url").Should().Be("/x");
+        entry.Attempts.Should().Be(3);
+        entry.FirstFailure.Should().Be(new DateTimeOffset(2026, 11, 26, 12, 0, 0, TimeSpan.Zero));
+    }
+
+    [Fact]
+    public async Task An_event_of_a_type_this_process_does_not_know_is_read_as_json()
+    {
+        var prefix = "unknown-" + Guid.NewGuid().ToString("N");
+        var store = new RedisDeadLetterStore(redis.Connection, new() { KeyPrefix = prefix, ResolveType = _ => null });
+        await store.AddAsync(Entry("1", "p", new { Url = "/y", Count = 2 }));
+
+        var entry = (await store.ListAsync()).Single();
+
+        var json = entry.Event.Should().BeOfType<JsonElement>().Subject;
+        json.GetProperty("Url").GetString().Should().Be("/y");
+    }
+
+    [Fact]
+    public async Task Keys_share_one_hash_tag_so_the_layout_works_on_a_cluster()
+    {
+        var prefix = "tagged-" + Guid.NewGuid().ToString("N");
+        await new RedisDeadLetterStore(redis.Connection, new() { KeyPrefix = prefix }).AddAsync(Entry("1", "p"));
+
+        var keys = redis.Connection.GetServers()[0].Keys(pattern: "*" + prefix + "*").Select(k => k.ToString()).ToList();
+
+        keys.Should().NotBeEmpty().And.OnlyContain(k => k.StartsWith("{" + prefix + "}:dlq:", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_pipeline_dead_letters_into_redis_and_replay_after_the_fix_empties_it()
+    {
+        var store = new RedisDeadLetterStore(redis.Connection, new() { KeyPrefix = "pipeline-" + Guid.NewGuid().ToString("N") });
+        var broken = true;
+        var delivered = new ConcurrentQueue<int>();
+        await using var pipeline = PipelineBuilder.Create<int>("redis-dlq", o => { o.DeadLetterStore = store; o.Retry = Retry.RetryOptions.None; })
+            .Transform("downstream", x => Volatile.Read(ref broken) ? throw new IOException("down") : x)
+            .Sink("s", x => delivered.Enqueue(x))
+            .Build();
+
+        for (var i = 1; i <= 3; i++)
+        {
+            await pipeline.WriteAsync(i);
+        }
+
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (await store.CountAsync("redis-dlq") < 3 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
+
+        (await store.ListAsync("redis-dlq")).Select(e => (int)e.Event!).Should().Equal(1, 2, 3);
+        Volatile.Write(ref broken, false);
+
+        (await pipeline.ReplayDeadLettersAsync()).Should().Be(new ReplayResult(3, 0, 0));
+        await pipeline.CompleteAsync();
+
+        delivered.Should().Equal(1, 2, 3);
+        (await store.CountAsync()).Should().Be(0);
+    }
+}
