@@ -99,17 +99,23 @@ internal sealed class WindowOperator<T, TKey, TAcc, TResult> : StageOperator<T, 
 
     public override void Stop() => _ticker?.Dispose();
 
+    public override ValueTask FlushAsync()
+    {
+        if (_arrivedSinceTick)
+        {
+            // The clock is read once per batch, not per event: idleness is measured from the last batch with events.
+            _arrivedSinceTick = false;
+            _lastArrival = NowMs();
+        }
+
+        return Next.FlushAsync();
+    }
+
     /// <summary>A processing-time tick, run in the segment's loop.</summary>
     internal ValueTask OnTickAsync()
     {
         Volatile.Write(ref _tickQueued, 0);
         var now = NowMs();
-        if (_arrivedSinceTick)
-        {
-            // Arrival time is sampled per tick, not read from the clock per event: idleness is judged to a tick.
-            _arrivedSinceTick = false;
-            _lastArrival = now;
-        }
 
         _output.Clear();
         if (_options.Time == TimeCharacteristic.ProcessingTime)
