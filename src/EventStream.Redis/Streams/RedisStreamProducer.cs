@@ -1,0 +1,184 @@
+using System.Globalization;
+using System.Text.Json;
+using StackExchange.Redis;
+
+namespace EventStream.Redis.Streams;
+
+/// <summary>
+/// Publishes events to a Redis Stream, one entry per event with the field <c>event</c> holding its JSON. A batch is one
+/// round trip (every <c>XADD</c> is sent before any reply is awaited). When <see cref="RedisStreamOptions.Group"/> is
+/// set, a batch is refused whole with a <see cref="BackpressureException"/> once that group's lag passes
+/// <see cref="RedisStreamOptions.LagThreshold"/>; <c>RetryAfter</c> comes from the group's measured read rate. The stream
+/// is never capped by length (that would delete unprocessed entries). Thread-safe.
+/// </summary>
+/// <typeparam name="T">The event type.</typeparam>
+public sealed class RedisStreamProducer<T>
+{
+    private readonly IDatabase _db;
+    private readonly RedisStreamOptions _options;
+    private readonly JsonSerializerOptions _json;
+    private readonly object _lock = new();
+    private long _lag;
+    private long _lagReadAt = long.MinValue;
+    private long _entriesRead = -1;
+    private long _entriesReadAt;
+    private double _readRate;
+
+    /// <summary>Creates a producer.</summary>
+    /// <param name="redis">The connection (one long-lived multiplexer per process).</param>
+    /// <param name="options">The options; <see cref="RedisStreamOptions.Stream"/> is required.</param>
+    public RedisStreamProducer(IConnectionMultiplexer redis, RedisStreamOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(redis);
+        ArgumentNullException.ThrowIfNull(options);
+        if (string.IsNullOrWhiteSpace(options.Stream))
+        {
+            throw new ArgumentException("RedisStreamOptions.Stream is required.", nameof(options));
+        }
+
+        if (options.LagThreshold < 1)
+        {
+            throw new ArgumentException($"RedisStreamOptions.LagThreshold must be at least 1 (was {options.LagThreshold}).", nameof(options));
+        }
+
+        _db = redis.GetDatabase();
+        _options = options;
+        _json = options.Json ?? JsonSerializerOptions.Default;
+    }
+
+    /// <summary>Publishes a batch in one round trip.</summary>
+    /// <param name="events">The events.</param>
+    /// <param name="cancellationToken">A cancellation token (checked before sending).</param>
+    /// <returns>The stream entry ids, in order.</returns>
+    /// <exception cref="BackpressureException">The group's lag is past the threshold; nothing was published.</exception>
+    public async Task<IReadOnlyList<string>> PublishAsync(IReadOnlyList<T> events, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        if (events.Count == 0)
+        {
+            return [];
+        }
+
+        if (_options.Group is { } group)
+        {
+            var lag = await GetLagAsync().ConfigureAwait(false);
+            if (lag + events.Count > _options.LagThreshold && lag > 0)
+            {
+                var retryAfter = RetryAfter(lag, events.Count);
+                throw new BackpressureException(
+                    string.Create(CultureInfo.InvariantCulture, $"Stream '{_options.Stream}': group '{group}' lags {lag} entries behind; publishing {events.Count} more would pass the threshold of {_options.LagThreshold}. Retry after {retryAfter.TotalSeconds:0.###} s."),
+                    retryAfter,
+                    lag,
+                    events.Count);
+            }
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        var key = (RedisKey)_options.Stream;
+        var sends = new Task<RedisValue>[events.Count];
+        for (var i = 0; i < events.Count; i++)
+        {
+            sends[i] = _db.StreamAddAsync(key, "event", JsonSerializer.Serialize(events[i], _json));
+        }
+
+        var ids = new string[sends.Length];
+        for (var i = 0; i < sends.Length; i++)
+        {
+            ids[i] = (await sends[i].ConfigureAwait(false)).ToString();
+        }
+
+        lock (_lock)
+        {
+            _lag += events.Count; // until the next reading, count what we added
+        }
+
+        return ids;
+    }
+
+    /// <summary>The group's lag: entries added to the stream and not yet delivered to the group (cached for <see cref="RedisStreamOptions.LagCheckInterval"/>).</summary>
+    /// <returns>The lag, or 0 without a group.</returns>
+    public async Task<long> GetLagAsync()
+    {
+        if (_options.Group is not { } group)
+        {
+            return 0;
+        }
+
+        var time = _options.TimeProvider;
+        lock (_lock)
+        {
+            if (_lagReadAt != long.MinValue && time.GetElapsedTime(_lagReadAt) < _options.LagCheckInterval)
+            {
+                return _lag;
+            }
+        }
+
+        var (lag, entriesRead) = await ReadGroupAsync(group).ConfigureAwait(false);
+        var now = time.GetTimestamp();
+        lock (_lock)
+        {
+            if (_entriesRead >= 0 && entriesRead >= _entriesRead)
+            {
+                var seconds = time.GetElapsedTime(_entriesReadAt, now).TotalSeconds;
+                if (seconds > 0)
+                {
+                    _readRate = (entriesRead - _entriesRead) / seconds;
+                }
+            }
+
+            _entriesRead = entriesRead;
+            _entriesReadAt = now;
+            _lag = lag;
+            _lagReadAt = now;
+            return lag;
+        }
+    }
+
+    private async Task<(long Lag, long EntriesRead)> ReadGroupAsync(string group)
+    {
+        var reply = await _db.ExecuteAsync("XINFO", "GROUPS", _options.Stream).ConfigureAwait(false);
+        foreach (var groupInfo in (RedisResult[])reply!)
+        {
+            var fields = (RedisResult[])groupInfo!;
+            var map = new Dictionary<string, RedisResult>(StringComparer.Ordinal);
+            for (var i = 0; i + 1 < fields.Length; i += 2)
+            {
+                map[(string)fields[i]!] = fields[i + 1];
+            }
+
+            if ((string?)map.GetValueOrDefault("name") != group)
+            {
+                continue;
+            }
+
+            var entriesRead = map.TryGetValue("entries-read", out var er) && !er.IsNull ? (long)er : 0;
+            if (map.TryGetValue("lag", out var lag) && !lag.IsNull)
+            {
+                return ((long)lag, entriesRead);
+            }
+
+            // Redis 7.0 cannot always tell the lag (after deletions): fall back to the stream length less what was read.
+            var length = await _db.StreamLengthAsync(_options.Stream).ConfigureAwait(false);
+            return (Math.Max(0, length - entriesRead), entriesRead);
+        }
+
+        throw new InvalidOperationException($"Stream '{_options.Stream}' has no consumer group '{group}'.");
+    }
+
+    private TimeSpan RetryAfter(long lag, int incoming)
+    {
+        double rate;
+        lock (_lock)
+        {
+            rate = _readRate;
+        }
+
+        if (rate <= 0)
+        {
+            return TimeSpan.FromSeconds(1);
+        }
+
+        var excess = Math.Max(lag + incoming - _options.LagThreshold, incoming);
+        return TimeSpan.FromSeconds(Math.Clamp(excess / rate, 0.1, 60));
+    }
+}
