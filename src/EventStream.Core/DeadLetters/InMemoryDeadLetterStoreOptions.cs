@@ -1,5 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-
 namespace EventStream.DeadLetters;
 
 /// <summary>What an <see cref="InMemoryDeadLetterStore"/> does when it holds <see cref="InMemoryDeadLetterStoreOptions.Capacity"/> entries.</summary>
@@ -20,7 +18,6 @@ public sealed class InMemoryDeadLetterStoreOptions
 {
     /// <summary>Gets or sets the number of entries at which the store is full.</summary>
     /// <value>The default value is 100,000.</value>
-    [Range(1, int.MaxValue)]
     public int Capacity { get; set; } = 100_000;
 
     /// <summary>Gets or sets what happens when the store is full. Nothing is dropped in either mode.</summary>

@@ -136,8 +136,7 @@ internal sealed class StageRuntime
         }
         catch (TimeoutException)
         {
-            token.Abandon();
-            throw new TimeoutException($"Stage '{Name}' did not finish within its timeout of {Timeout.TotalMilliseconds:0.###} ms.");
+            throw TimedOut(token);
         }
     }
 
@@ -156,9 +155,15 @@ internal sealed class StageRuntime
         }
         catch (TimeoutException)
         {
-            token.Abandon();
-            throw new TimeoutException($"Stage '{Name}' did not finish within its timeout of {Timeout.TotalMilliseconds:0.###} ms.");
+            throw TimedOut(token);
         }
+    }
+
+    /// <summary>A handler passed its timeout: cancel the token it was given and say which stage and limit.</summary>
+    private TimeoutException TimedOut(HandlerToken token)
+    {
+        token.Abandon();
+        return new TimeoutException($"Stage '{Name}' did not finish within its timeout of {Timeout.TotalMilliseconds:0.###} ms.");
     }
 
     private bool ShouldRetry(Exception exception)

@@ -1,4 +1,3 @@
-using System.ComponentModel.DataAnnotations;
 using EventStream.DeadLetters;
 using EventStream.Retry;
 using Microsoft.Extensions.Logging;
@@ -19,12 +18,10 @@ public sealed class PipelineOptions
     /// is admitted into an empty queue.
     /// </summary>
     /// <value>The default value is 10,000 (<see cref="PipelineConstants.DefaultCapacity"/>).</value>
-    [Range(1, int.MaxValue)]
     public int Capacity { get; set; } = PipelineConstants.DefaultCapacity;
 
     /// <summary>Gets or sets the most events that cross a queue together.</summary>
     /// <value>The default value is 512 (<see cref="PipelineConstants.DefaultBatchSize"/>).</value>
-    [Range(1, 1_000_000)]
     public int BatchSize { get; set; } = PipelineConstants.DefaultBatchSize;
 
     /// <summary>
@@ -32,7 +29,6 @@ public sealed class PipelineOptions
     /// the non-waiting ingest rejects whole batches with a <see cref="BackpressureException"/>.
     /// </summary>
     /// <value>The default value is 100,000 (<see cref="PipelineConstants.DefaultBackpressureThreshold"/>).</value>
-    [Range(1, long.MaxValue)]
     public long BackpressureThreshold { get; set; } = PipelineConstants.DefaultBackpressureThreshold;
 
     /// <summary>Gets or sets how long an async handler (enrich, sink) may take per event before it counts as failed.</summary>

@@ -1,5 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-
 namespace EventStream.Retry;
 
 /// <summary>
@@ -12,7 +10,6 @@ public sealed class RetryOptions
 {
     /// <summary>Gets or sets the total number of attempts, the first one included. 1 disables retries.</summary>
     /// <value>The default value is 3 (<see cref="RetryConstants.DefaultMaxAttempts"/>).</value>
-    [Range(1, 100)]
     public int MaxAttempts { get; set; } = RetryConstants.DefaultMaxAttempts;
 
     /// <summary>Gets or sets the delay before the first retry; later delays grow by <see cref="BackoffMultiplier"/>.</summary>
@@ -25,7 +22,6 @@ public sealed class RetryOptions
 
     /// <summary>Gets or sets the factor by which the delay grows per attempt (exponential back-off).</summary>
     /// <value>The default value is 2 (<see cref="RetryConstants.DefaultBackoffMultiplier"/>).</value>
-    [Range(1.0, 100.0)]
     public double BackoffMultiplier { get; set; } = RetryConstants.DefaultBackoffMultiplier;
 
     /// <summary>
