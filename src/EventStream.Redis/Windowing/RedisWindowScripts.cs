@@ -1,0 +1,425 @@
+namespace EventStream.Redis.Windowing;
+
+/// <summary>
+/// The Lua scripts of the Redis window worker. Each runs atomically on the server, touches only keys under one hash tag
+/// (the stream's), and is safe to run twice: effects are gated on <c>XACK</c> returning 1 (apply, dead-letter), on
+/// <c>ZREM</c> removing an open window (fire) or on <c>XDEL</c> removing a dead letter (replay).
+/// <para>
+/// Key layout under the namespace <c>ns = prefix:{tag}:group</c>: <c>ns:meta</c> (maxts, wm, complete),
+/// <c>ns:inflight</c> (entries delivered and not yet applied, scored by the lowest timestamp they may carry without
+/// being late), <c>ns:open</c> (windows not yet fired, scored by end − 1), <c>ns:fired</c> (fired windows still taking
+/// late events, scored by end − 1 + lateness), <c>ns:purge</c> (slices, scored by when they can go), <c>ns:s:KEY:SLICE</c>
+/// and <c>ns:h:KEY:SLICE</c> (slice state and HyperLogLog), sessions in <c>ns:ss:KEY</c>, <c>ns:sb</c>, <c>ns:x:ID</c>,
+/// <c>ns:xh:ID</c>; streams <c>ns:results</c>, <c>ns:late</c>, <c>ns:dead</c>; counters in <c>ns:metrics</c>.
+/// </para>
+/// </summary>
+internal static class RedisWindowScripts
+{
+    /// <summary>Shared helpers: integer formatting, floor, the watermark, firing and purging.</summary>
+    private const string Common = """
+        local NEG = -1000000000000000000
+        local POS = 1000000000000000000
+        local function I(x) return string.format('%d', x) end
+        local function floorTo(t, unit)
+            local r = math.fmod(t, unit)
+            if r < 0 then r = r + unit end
+            return t - r
+        end
+        local ns = ARGV[1]
+        local meta = ns .. ':meta'
+        local inflight = ns .. ':inflight'
+        local open = ns .. ':open'
+        local fired = ns .. ':fired'
+        local purge = ns .. ':purge'
+        local metrics = ns .. ':metrics'
+        local kind = ARGV[3]
+        local size = tonumber(ARGV[4])
+        local slide = tonumber(ARGV[5])
+        local pane = tonumber(ARGV[6])
+        local ooo = tonumber(ARGV[7])
+        local lateness = tonumber(ARGV[8])
+        local agg = ARGV[9]
+        local results = {}
+        local resultCount = 0
+
+        local function stateKeys(member)
+            if string.sub(member, 1, 1) == '#' then
+                local id = string.sub(member, 2)
+                local b = redis.call('HGET', ns .. ':sb', id)
+                if not b then return nil end
+                local s, e, key = string.match(b, '^(%-?%d+):(%-?%d+):(.*)$')
+                return tonumber(s), tonumber(e), key, { ns .. ':x:' .. id }, { ns .. ':xh:' .. id }
+            end
+            local s, e, key = string.match(member, '^(%-?%d+):(%-?%d+):(.*)$')
+            s = tonumber(s)
+            e = tonumber(e)
+            local hashes, hlls = {}, {}
+            local p = s
+            while p < e do
+                hashes[#hashes + 1] = ns .. ':s:' .. key .. ':' .. I(p)
+                hlls[#hlls + 1] = ns .. ':h:' .. key .. ':' .. I(p)
+                p = p + pane
+            end
+            return s, e, key, hashes, hlls
+        end
+
+        local function emit(member, firing, number)
+            local s, e, key, hashes, hlls = stateKeys(member)
+            if not s then return end
+            local count, sum, best = 0, 0, nil
+            local sumText, parts = nil, 0
+            for _, h in ipairs(hashes) do
+                local c = redis.call('HGET', h, 'c')
+                if c then
+                    count = count + tonumber(c)
+                    if agg == 'sum' or agg == 'avg' then
+                        local v = redis.call('HGET', h, 'v')
+                        parts = parts + 1
+                        sumText = v
+                        sum = sum + tonumber(v)
+                    elseif agg == 'min' or agg == 'max' then
+                        local v = redis.call('HGET', h, 'v')
+                        if best == nil or (agg == 'min' and tonumber(v) < tonumber(best)) or (agg == 'max' and tonumber(v) > tonumber(best)) then best = v end
+                    end
+                end
+            end
+            if count == 0 then return end
+            local value
+            if agg == 'count' then value = I(count)
+            elseif agg == 'sum' then
+                if parts == 1 then value = sumText else value = string.format('%.17g', sum) end
+            elseif agg == 'avg' then
+                if parts == 1 then sum = tonumber(sumText) end
+                value = string.format('%.17g', sum / count)
+            elseif agg == 'distinct' then value = I(redis.call('PFCOUNT', unpack(hlls)))
+            else value = best end
+            redis.call('XADD', ns .. ':results', '*', 'key', key, 'start', I(s), 'end', I(e), 'value', value, 'count', I(count), 'firing', firing, 'number', number)
+            local n = #results
+            results[n + 1] = key
+            results[n + 2] = I(s)
+            results[n + 3] = I(e)
+            results[n + 4] = value
+            results[n + 5] = I(count)
+            results[n + 6] = firing
+            results[n + 7] = number
+            resultCount = resultCount + 1
+        end
+
+        local function dropSession(id, key)
+            redis.call('DEL', ns .. ':x:' .. id, ns .. ':xh:' .. id)
+            redis.call('ZREM', ns .. ':ss:' .. key, id)
+            redis.call('HDEL', ns .. ':sb', id)
+        end
+
+        local function forget(member)
+            redis.call('HDEL', ns .. ':fn', member)
+            if string.sub(member, 1, 1) == '#' then
+                local id = string.sub(member, 2)
+                local b = redis.call('HGET', ns .. ':sb', id)
+                if b then
+                    local _, _, key = string.match(b, '^(%-?%d+):(%-?%d+):(.*)$')
+                    dropSession(id, key)
+                end
+            end
+        end
+
+        local function currentWatermark()
+            local m = redis.call('HMGET', meta, 'wm', 'complete')
+            if m[2] then return POS end
+            return tonumber(m[1]) or NEG
+        end
+
+        local function advance(limit)
+            local wm = currentWatermark()
+            if wm < POS then
+                local maxts = tonumber(redis.call('HGET', meta, 'maxts'))
+                if maxts then
+                    local candidate = maxts - ooo - 1
+                    local low = redis.call('ZRANGE', inflight, 0, 0, 'WITHSCORES')
+                    if low[2] and tonumber(low[2]) - 1 < candidate then candidate = tonumber(low[2]) - 1 end
+                    if candidate > wm then
+                        wm = candidate
+                        redis.call('HSET', meta, 'wm', I(wm))
+                    end
+                end
+            end
+            local due = redis.call('ZRANGEBYSCORE', open, '-inf', wm, 'WITHSCORES', 'LIMIT', 0, limit)
+            for i = 1, #due, 2 do
+                local member = due[i]
+                if redis.call('ZREM', open, member) == 1 then
+                    emit(member, '1', '1')
+                    if lateness > 0 and wm < POS then
+                        redis.call('ZADD', fired, tonumber(due[i + 1]) + lateness, member)
+                        redis.call('HSET', ns .. ':fn', member, 1)
+                    else
+                        forget(member)
+                    end
+                end
+            end
+            local more = 0
+            if #due == 2 * limit then more = 1 end
+            local gone = redis.call('ZRANGEBYSCORE', fired, '-inf', wm, 'LIMIT', 0, 1000)
+            for _, member in ipairs(gone) do
+                redis.call('ZREM', fired, member)
+                forget(member)
+            end
+            local slices = redis.call('ZRANGEBYSCORE', purge, '-inf', wm, 'LIMIT', 0, 1000)
+            for _, member in ipairs(slices) do
+                local p, key = string.match(member, '^(%-?%d+):(.*)$')
+                redis.call('DEL', ns .. ':s:' .. key .. ':' .. p, ns .. ':h:' .. key .. ':' .. p)
+                redis.call('ZREM', purge, member)
+            end
+            if resultCount > 0 then redis.call('HINCRBY', metrics, 'results', resultCount) end
+            return wm, more
+        end
+        """;
+
+    /// <summary>
+    /// Reads new entries for a consumer and records each as in flight, scored by the lowest timestamp it may carry
+    /// without being late (the largest timestamp applied so far less the out-of-orderness): until it is applied, the
+    /// watermark cannot pass it. KEYS: stream. ARGV: ns, group, consumer, count, ooo.
+    /// </summary>
+    public const string Read = """
+        local ns = ARGV[1]
+        local r = redis.call('XREADGROUP', 'GROUP', ARGV[2], ARGV[3], 'COUNT', ARGV[4], 'STREAMS', KEYS[1], '>')
+        if not r then return {} end
+        local entries = r[1][2]
+        local maxts = tonumber(redis.call('HGET', ns .. ':meta', 'maxts'))
+        local bound = -1000000000000000000
+        if maxts then bound = maxts - tonumber(ARGV[5]) end
+        local inflight = ns .. ':inflight'
+        for _, e in ipairs(entries) do
+            redis.call('ZADD', inflight, 'NX', bound, e[1])
+        end
+        return entries
+        """;
+
+    /// <summary>
+    /// Applies a batch: per entry, <c>XACK</c>; only when that returned 1 (first time) the event is added to its window
+    /// state or, when every window of it is late, copied to the late stream. Then the watermark advances and due
+    /// windows fire. KEYS: stream. ARGV: ns, group, kind, size|gap, slide, pane, ooo, lateness, agg, fire limit, n,
+    /// then n × (id, key, ts, value). Returns { windowed, late, duplicates, more, wm, results… (7 per result) }.
+    /// </summary>
+    public const string Apply = Common + """
+
+        local stream = KEYS[1]
+        local group = ARGV[2]
+        local limit = tonumber(ARGV[10])
+        local n = tonumber(ARGV[11])
+        local wm = currentWatermark()
+        local maxts = tonumber(redis.call('HGET', meta, 'maxts'))
+        local windowed, late, dup = 0, 0, 0
+
+        local function addValue(hash, hll, value)
+            if agg == 'sum' or agg == 'avg' then
+                redis.call('HINCRBYFLOAT', hash, 'v', value)
+            elseif agg == 'min' or agg == 'max' then
+                local cur = redis.call('HGET', hash, 'v')
+                if not cur or (agg == 'min' and tonumber(value) < tonumber(cur)) or (agg == 'max' and tonumber(value) > tonumber(cur)) then
+                    redis.call('HSET', hash, 'v', value)
+                end
+            elseif agg == 'distinct' then
+                redis.call('PFADD', hll, value)
+            end
+        end
+
+        local function toLate(id)
+            local e = redis.call('XRANGE', stream, id, id)
+            local json = ''
+            if e[1] then
+                local f = e[1][2]
+                for i = 1, #f, 2 do if f[i] == 'event' then json = f[i + 1] end end
+            end
+            redis.call('XADD', ns .. ':late', '*', 'id', id, 'event', json)
+            late = late + 1
+        end
+
+        local function addSliding(id, key, ts, value)
+            local lastStart = floorTo(ts, slide)
+            local lastEnd = lastStart + size
+            if lastEnd - 1 + lateness <= wm then toLate(id) return end
+            local p = floorTo(ts, pane)
+            local hash = ns .. ':s:' .. key .. ':' .. I(p)
+            local c = redis.call('HINCRBY', hash, 'c', 1)
+            addValue(hash, ns .. ':h:' .. key .. ':' .. I(p), value)
+            if c == 1 then
+                local sliceLast = floorTo(p, slide)
+                redis.call('ZADD', purge, sliceLast + size - 1 + lateness, I(p) .. ':' .. key)
+                local st = sliceLast
+                while st + size > p do
+                    if st + size - 1 + lateness > wm then
+                        local member = I(st) .. ':' .. I(st + size) .. ':' .. key
+                        if lateness == 0 or not redis.call('ZSCORE', fired, member) then
+                            redis.call('ZADD', open, 'NX', st + size - 1, member)
+                        end
+                    end
+                    st = st - slide
+                end
+            end
+            if lateness > 0 then
+                local st = lastStart
+                while st + size > ts do
+                    local member = I(st) .. ':' .. I(st + size) .. ':' .. key
+                    if st + size - 1 + lateness > wm and redis.call('ZSCORE', fired, member) then
+                        emit(member, '2', I(redis.call('HINCRBY', ns .. ':fn', member, 1)))
+                    end
+                    st = st - slide
+                end
+            end
+            windowed = windowed + 1
+        end
+
+        local function addSession(id, key, ts, value)
+            local gap = size
+            local sessions = ns .. ':ss:' .. key
+            local sb = ns .. ':sb'
+            local s, e = ts, ts + gap
+            local merge = {}
+            local cands = redis.call('ZREVRANGEBYSCORE', sessions, I(ts + gap), '-inf')
+            for _, cid in ipairs(cands) do
+                local b = redis.call('HGET', sb, cid)
+                local cs, ce = string.match(b, '^(%-?%d+):(%-?%d+):')
+                cs = tonumber(cs)
+                ce = tonumber(ce)
+                if ce < ts then break end
+                merge[#merge + 1] = cid
+                if cs < s then s = cs end
+                if ce > e then e = ce end
+            end
+            if e - 1 + lateness <= wm then toLate(id) return end
+            local target
+            local wasFired = false
+            if #merge == 0 then
+                target = I(redis.call('INCR', ns .. ':seq'))
+            else
+                target = merge[1]
+                for _, cid in ipairs(merge) do
+                    if redis.call('ZSCORE', fired, '#' .. cid) then wasFired = true end
+                end
+                local th = ns .. ':x:' .. target
+                for i = 2, #merge do
+                    local cid = merge[i]
+                    local oh = ns .. ':x:' .. cid
+                    local o = redis.call('HMGET', oh, 'c', 'v')
+                    if o[1] then
+                        redis.call('HINCRBY', th, 'c', o[1])
+                        if o[2] then addValue(th, nil, o[2]) end
+                    end
+                    if agg == 'distinct' then
+                        redis.call('PFMERGE', ns .. ':xh:' .. target, ns .. ':xh:' .. target, ns .. ':xh:' .. cid)
+                    end
+                    redis.call('ZREM', open, '#' .. cid)
+                    redis.call('ZREM', fired, '#' .. cid)
+                    redis.call('HDEL', ns .. ':fn', '#' .. cid)
+                    local b = redis.call('HGET', sb, cid)
+                    local _, _, okey = string.match(b, '^(%-?%d+):(%-?%d+):(.*)$')
+                    dropSession(cid, okey)
+                end
+            end
+            redis.call('HSET', sb, target, I(s) .. ':' .. I(e) .. ':' .. key)
+            redis.call('ZADD', sessions, s, target)
+            local th = ns .. ':x:' .. target
+            redis.call('HINCRBY', th, 'c', 1)
+            addValue(th, ns .. ':xh:' .. target, value)
+            local member = '#' .. target
+            if wasFired and e - 1 <= wm then
+                redis.call('ZREM', open, member)
+                redis.call('ZADD', fired, e - 1 + lateness, member)
+                emit(member, '2', I(redis.call('HINCRBY', ns .. ':fn', member, 1)))
+            else
+                redis.call('ZREM', fired, member)
+                redis.call('ZADD', open, e - 1, member)
+            end
+            windowed = windowed + 1
+        end
+
+        for i = 0, n - 1 do
+            local base = 12 + i * 4
+            local id = ARGV[base]
+            if redis.call('XACK', stream, group, id) == 1 then
+                redis.call('ZREM', inflight, id)
+                local key = ARGV[base + 1]
+                local ts = tonumber(ARGV[base + 2])
+                if kind == 's' then addSession(id, key, ts, ARGV[base + 3]) else addSliding(id, key, ts, ARGV[base + 3]) end
+                if not maxts or ts > maxts then maxts = ts end
+            else
+                dup = dup + 1
+            end
+        end
+        if maxts then redis.call('HSET', meta, 'maxts', I(maxts)) end
+        if windowed > 0 then redis.call('HINCRBY', metrics, 'windowed', windowed) end
+        if late > 0 then redis.call('HINCRBY', metrics, 'late', late) end
+        if windowed + late > 0 then
+            local now = redis.call('TIME')
+            local tp = ns .. ':tp:' .. now[1]
+            redis.call('INCRBY', tp, windowed + late)
+            redis.call('EXPIRE', tp, 120)
+        end
+        local finish = ARGV[12 + n * 4]
+        if finish == 'finish' then
+            local pending = redis.call('XPENDING', stream, group)
+            if tonumber(pending[1]) > 0 then return { windowed, late, dup, -1, I(wm) } end
+            redis.call('HSET', meta, 'complete', '1')
+        end
+        local newWm, more = advance(limit)
+        local reply = { windowed, late, dup, more, I(newWm) }
+        for _, v in ipairs(results) do reply[#reply + 1] = v end
+        return reply
+        """;
+
+    /// <summary>
+    /// Dead-letters entries: per entry, <c>XACK</c>; only when that returned 1 the entry is copied to the dead-letter
+    /// stream with its error and deleted from the input. KEYS: stream. ARGV: ns, group, stage, now (ms), then triples
+    /// (id, error, deliveries). Returns how many were moved.
+    /// </summary>
+    public const string DeadLetter = """
+        local ns = ARGV[1]
+        local stream = KEYS[1]
+        local moved = 0
+        for i = 5, #ARGV, 3 do
+            local id = ARGV[i]
+            if redis.call('XACK', stream, ARGV[2], id) == 1 then
+                local e = redis.call('XRANGE', stream, id, id)
+                local json = ''
+                if e[1] then
+                    local f = e[1][2]
+                    for j = 1, #f, 2 do if f[j] == 'event' then json = f[j + 1] end end
+                end
+                redis.call('XADD', ns .. ':dead', '*', 'id', id, 'event', json, 'stage', ARGV[3], 'error', ARGV[i + 1], 'attempts', ARGV[i + 2], 'failed', ARGV[4])
+                redis.call('XDEL', stream, id)
+                redis.call('ZREM', ns .. ':inflight', id)
+                moved = moved + 1
+            end
+        end
+        if moved > 0 then redis.call('HINCRBY', ns .. ':metrics', 'deadLettered', moved) end
+        return moved
+        """;
+
+    /// <summary>
+    /// Replays one dead letter: only if it is still in the dead-letter stream (<c>XDEL</c> returned 1) is its event added
+    /// back to the input. KEYS: stream. ARGV: ns, dead-letter id. Returns the new entry id, or false.
+    /// </summary>
+    public const string Replay = """
+        local ns = ARGV[1]
+        local dead = ns .. ':dead'
+        local e = redis.call('XRANGE', dead, ARGV[2], ARGV[2])
+        if not e[1] then return false end
+        local json = ''
+        local f = e[1][2]
+        for j = 1, #f, 2 do if f[j] == 'event' then json = f[j + 1] end end
+        if redis.call('XDEL', dead, ARGV[2]) ~= 1 then return false end
+        local id = redis.call('XADD', KEYS[1], '*', 'event', json)
+        redis.call('HINCRBY', ns .. ':metrics', 'replayed', 1)
+        return id
+        """;
+
+    /// <summary>Events applied in the last 10 whole seconds of the server clock. KEYS: stream (routing). ARGV: ns.</summary>
+    public const string Throughput = """
+        local now = tonumber(redis.call('TIME')[1])
+        local total = 0
+        for i = 1, 10 do
+            total = total + (tonumber(redis.call('GET', ARGV[1] .. ':tp:' .. string.format('%d', now - i))) or 0)
+        end
+        return total
+        """;
+}

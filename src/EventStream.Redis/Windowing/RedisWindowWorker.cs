@@ -1,0 +1,457 @@
+using System.Globalization;
+using System.Text.Json;
+using EventStream.Redis.Streams;
+using EventStream.Retry;
+using EventStream.Windowing;
+using StackExchange.Redis;
+
+namespace EventStream.Redis.Windowing;
+
+/// <summary>
+/// One worker of a windowed aggregation shared over Redis. Workers of one consumer group read disjoint batches of the
+/// stream and keep the window state in Redis, so together they produce what one process would:
+/// <list type="bullet">
+/// <item>Each batch is one script: per entry, <c>XACK</c>, and only when that returned 1 the window update — a redelivered
+/// entry never counts twice, and an entry is acknowledged exactly when its effect is stored.</item>
+/// <item>The watermark is shared: the largest timestamp applied less the out-of-orderness, held back by every entry
+/// delivered and not yet applied (a window does not close while another worker still holds events of it).</item>
+/// <item>A window fires once across the group: firing is gated on <c>ZREM</c> from the open set; its result goes to the
+/// results stream (<see cref="ResultsStream"/>) in the same script and is handed to this worker's callback.</item>
+/// <item>Entries left pending by a dead worker are claimed after <see cref="RedisWindowOptions{T}.ClaimIdleTime"/>; one
+/// delivered <see cref="RedisWindowOptions{T}.MaxDeliveries"/> times goes to the dead-letter stream, as does an entry
+/// that cannot be read (<see cref="DeadLetters"/>).</item>
+/// </list>
+/// Late events (every window of them past the allowed lateness) go to <see cref="LateStream"/>. Results are equal to a
+/// single process's when no event is later than the out-of-orderness; judging lateness per batch against the shared
+/// watermark never closes a window early.
+/// </summary>
+/// <typeparam name="T">The event type.</typeparam>
+public sealed class RedisWindowWorker<T>
+{
+    private const int FireLimit = 1000;
+    private readonly IDatabase _db;
+    private readonly RedisWindowOptions<T> _options;
+    private readonly Func<string, T> _deserialize;
+    private readonly RedisKey _stream;
+    private readonly string _ns;
+    private readonly RedisValue[] _header;
+    private readonly string _agg;
+    private long _lastClaim = long.MinValue;
+
+    /// <summary>Creates a worker. Creates the consumer group (from the start of the stream) when it does not exist yet.</summary>
+    /// <param name="redis">The connection (one long-lived multiplexer per process; the configuration string carries password, TLS and timeouts).</param>
+    /// <param name="options">The options; see <see cref="RedisWindowOptions{T}"/>.</param>
+    /// <exception cref="ArgumentException">The options are incomplete or out of range (every problem is listed).</exception>
+    public RedisWindowWorker(IConnectionMultiplexer redis, RedisWindowOptions<T> options)
+    {
+        ArgumentNullException.ThrowIfNull(redis);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _db = redis.GetDatabase();
+        _options = options;
+        var json = options.Json ?? JsonSerializerOptions.Default;
+        _deserialize = options.Deserialize ?? (text => JsonSerializer.Deserialize<T>(text, json) ?? throw new JsonException("the event is JSON null"));
+        _stream = options.Stream;
+        _ns = Namespace(options.KeyPrefix, options.Stream, options.Group);
+        _agg = options.Aggregate switch
+        {
+            RedisWindowAggregate.Count => "count",
+            RedisWindowAggregate.Sum => "sum",
+            RedisWindowAggregate.Average => "avg",
+            RedisWindowAggregate.Min => "min",
+            RedisWindowAggregate.Max => "max",
+            _ => "distinct",
+        };
+        _header = options.Assigner switch
+        {
+            SlidingAssigner s => [_ns, options.Group, "t", s.Size, s.Slide, s.Pane, Millis(options.OutOfOrderness), Millis(options.AllowedLateness), _agg, FireLimit],
+            SessionAssigner s => [_ns, options.Group, "s", s.Gap, 0, 0, Millis(options.OutOfOrderness), Millis(options.AllowedLateness), _agg, FireLimit],
+            _ => throw new ArgumentException($"RedisWindowOptions: unsupported assigner {options.Assigner}.", nameof(options)),
+        };
+        DeadLetters = new RedisDeadLetters(redis, options.Stream, _ns);
+    }
+
+    /// <summary>Gets this worker's consumer name.</summary>
+    public string Consumer => _options.Consumer;
+
+    /// <summary>Gets the stream every fired window result is added to (fields key, start, end, value, count, firing, number).</summary>
+    public string ResultsStream => _ns + ":results";
+
+    /// <summary>Gets the stream late events are copied to (fields id, event).</summary>
+    public string LateStream => _ns + ":late";
+
+    /// <summary>Gets the dead-letter stream of this stream and group: list, count and replay from any process.</summary>
+    public RedisDeadLetters DeadLetters { get; }
+
+    /// <summary>
+    /// Runs the worker until <paramref name="cancellationToken"/> is cancelled or, with
+    /// <see cref="RedisWindowOptions{T}.CompleteWhenIdle"/>, the input is complete and every window has fired. Lost
+    /// connections are retried with back-off (StackExchange.Redis reconnects); nothing read is lost meanwhile: what was
+    /// not applied stays pending and is claimed again.
+    /// </summary>
+    /// <param name="onResults">Called with the results this worker fired, after they were stored in <see cref="ResultsStream"/>.</param>
+    /// <param name="cancellationToken">Stops the worker.</param>
+    /// <returns>What this worker did.</returns>
+    public async Task<RedisWindowWorkerSummary> RunAsync(Func<IReadOnlyList<WindowResult<string, double>>, CancellationToken, ValueTask>? onResults = null, CancellationToken cancellationToken = default)
+    {
+        var summary = new Counts();
+        await EnsureGroupAsync().ConfigureAwait(false);
+        var time = _options.TimeProvider;
+        var delay = _options.MinPollDelay;
+        var idleSince = time.GetTimestamp();
+        string? lastDelivered = null;
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            try
+            {
+                if (_lastClaim == long.MinValue || time.GetElapsedTime(_lastClaim) >= _options.ClaimIdleTime / 4)
+                {
+                    _lastClaim = time.GetTimestamp();
+                    await ClaimAsync(summary, onResults, cancellationToken).ConfigureAwait(false);
+                }
+
+                var entries = await ReadAsync().ConfigureAwait(false);
+                if (entries.Length > 0)
+                {
+                    await ProcessAsync(entries, summary, onResults, cancellationToken).ConfigureAwait(false);
+                    delay = _options.MinPollDelay;
+                    idleSince = time.GetTimestamp();
+                    continue;
+                }
+
+                // Idle: other workers may have moved the watermark; fire what is due.
+                await ApplyAsync([], summary, onResults, finish: false, cancellationToken).ConfigureAwait(false);
+                if (_options.CompleteWhenIdle is { } idle)
+                {
+                    var info = await GroupInfoAsync().ConfigureAwait(false);
+                    var delivered = info.LastDeliveredId;
+                    if (delivered != lastDelivered || info.PendingMessageCount > 0 || (info.Lag ?? 1) > 0)
+                    {
+                        lastDelivered = delivered;
+                        idleSince = time.GetTimestamp();
+                    }
+                    else if (time.GetElapsedTime(idleSince) >= idle
+                        && await ApplyAsync([], summary, onResults, finish: true, cancellationToken).ConfigureAwait(false))
+                    {
+                        return summary.ToSummary(Consumer);
+                    }
+                }
+
+                await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxPollDelay.Ticks));
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested && IsConnectionProblem(ex))
+            {
+                // Redis restarting or unreachable: back off and try again; pending entries wait for us or a peer.
+                summary.Reconnects++;
+                await Task.Delay(_options.MaxPollDelay, time, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Reads the group's shared counters and the stream's state, from any process.</summary>
+    /// <returns>The metrics.</returns>
+    public async Task<RedisWindowMetrics> GetMetricsAsync()
+    {
+        var counters = await _db.HashGetAllAsync(_ns + ":metrics").ConfigureAwait(false);
+        long Get(string name) => counters.FirstOrDefault(c => c.Name == name).Value is { IsNull: false } v ? (long)v : 0;
+        var info = await GroupInfoAsync().ConfigureAwait(false);
+        var (added, length) = await StreamCountsAsync().ConfigureAwait(false);
+        var meta = await _db.HashGetAsync(_ns + ":meta", ["wm", "complete"]).ConfigureAwait(false);
+        var applied = (long)await _db.ScriptEvaluateAsync(RedisWindowScripts.Throughput, [_stream], [_ns]).ConfigureAwait(false);
+        var deadLetters = await DeadLetters.CountAsync().ConfigureAwait(false);
+        return new RedisWindowMetrics
+        {
+            EntriesAdded = added,
+            Windowed = Get("windowed"),
+            Late = Get("late"),
+            DeadLettered = Get("deadLettered"),
+            Replayed = Get("replayed"),
+            Results = Get("results"),
+            DeadLetterCount = deadLetters,
+            Pending = info.PendingMessageCount,
+            Lag = info.Lag ?? Math.Max(0, length - (info.EntriesRead ?? 0)),
+            Throughput = applied / 10.0,
+            Watermark = meta[1].IsNull ? (meta[0].IsNull ? null : (long)meta[0]) : long.MaxValue,
+        };
+    }
+
+    /// <summary>The namespace of a stream and group's keys: <c>prefix:{tag}:group</c>, tag = the stream key's hash tag or the whole key.</summary>
+    internal static string Namespace(string prefix, string stream, string group)
+    {
+        var open = stream.IndexOf('{', StringComparison.Ordinal);
+        var close = open >= 0 ? stream.IndexOf('}', open + 1) : -1;
+        var tag = close > open + 1 ? stream[(open + 1)..close] : stream;
+        return prefix + ":{" + tag + "}:" + group;
+    }
+
+    /// <summary>XINFO STREAM: entries-added (never decreases) and length. The key argument routes it on a cluster.</summary>
+    private async Task<(long Added, long Length)> StreamCountsAsync()
+    {
+        var reply = (RedisResult[])(await _db.ExecuteAsync("XINFO", [(object)"STREAM", _stream]).ConfigureAwait(false))!;
+        long added = 0, length = 0;
+        for (var i = 0; i + 1 < reply.Length; i += 2)
+        {
+            switch ((string?)reply[i])
+            {
+                case "entries-added": added = (long)reply[i + 1]; break;
+                case "length": length = (long)reply[i + 1]; break;
+            }
+        }
+
+        return (added, length);
+    }
+
+    private static long Millis(TimeSpan value) => (long)value.TotalMilliseconds;
+
+    private static bool IsConnectionProblem(Exception ex) =>
+        ex is RedisConnectionException or RedisTimeoutException or TimeoutException or ObjectDisposedException
+        || (ex is RedisServerException server && (server.Message.StartsWith("LOADING", StringComparison.Ordinal) || server.Message.StartsWith("NOGROUP", StringComparison.Ordinal)));
+
+    private async Task EnsureGroupAsync()
+    {
+        try
+        {
+            await _db.StreamCreateConsumerGroupAsync(_stream, _options.Group, "0", createStream: true).ConfigureAwait(false);
+        }
+        catch (RedisServerException ex) when (ex.Message.StartsWith("BUSYGROUP", StringComparison.Ordinal))
+        {
+            // Another worker created it.
+        }
+    }
+
+    private async Task<StreamGroupInfo> GroupInfoAsync()
+    {
+        foreach (var group in await _db.StreamGroupInfoAsync(_stream).ConfigureAwait(false))
+        {
+            if (group.Name == _options.Group)
+            {
+                return group;
+            }
+        }
+
+        throw new InvalidOperationException($"Stream '{_options.Stream}' has no consumer group '{_options.Group}'.");
+    }
+
+    private async Task<StreamEntry[]> ReadAsync()
+    {
+        RedisResult reply;
+        try
+        {
+            reply = await _db.ScriptEvaluateAsync(RedisWindowScripts.Read, [_stream], [_ns, _options.Group, _options.Consumer, _options.BatchSize, Millis(_options.OutOfOrderness)]).ConfigureAwait(false);
+        }
+        catch (RedisServerException ex) when (ex.Message.Contains("NOGROUP", StringComparison.Ordinal))
+        {
+            await EnsureGroupAsync().ConfigureAwait(false); // the stream was deleted and made again
+            return [];
+        }
+
+        return Entries((RedisResult[])reply!);
+    }
+
+    private static StreamEntry[] Entries(RedisResult[] raw)
+    {
+        var entries = new StreamEntry[raw.Length];
+        for (var i = 0; i < raw.Length; i++)
+        {
+            var pair = (RedisResult[])raw[i]!;
+            var fields = (RedisResult[]?)pair[1] ?? [];
+            var values = new NameValueEntry[fields.Length / 2];
+            for (var f = 0; f + 1 < fields.Length; f += 2)
+            {
+                values[f / 2] = new NameValueEntry((RedisValue)fields[f], (RedisValue)fields[f + 1]);
+            }
+
+            entries[i] = new StreamEntry((RedisValue)pair[0], values);
+        }
+
+        return entries;
+    }
+
+    /// <summary>Poison entries to the dead-letter stream; entries idle past the claim time to this worker.</summary>
+    private async Task ClaimAsync(Counts summary, Func<IReadOnlyList<WindowResult<string, double>>, CancellationToken, ValueTask>? onResults, CancellationToken cancellationToken)
+    {
+        var idleMs = Millis(_options.ClaimIdleTime);
+        var stale = await _db.StreamPendingMessagesAsync(_stream, _options.Group, _options.BatchSize, RedisValue.Null, minIdleTimeInMs: idleMs).ConfigureAwait(false);
+        var poison = stale.Where(p => p.DeliveryCount >= _options.MaxDeliveries).ToList();
+        if (poison.Count > 0)
+        {
+            summary.DeadLettered += await DeadLetterAsync(poison.Select(p => (p.MessageId.ToString(), $"delivered {p.DeliveryCount} times without being acknowledged (the limit is {_options.MaxDeliveries})", p.DeliveryCount))).ConfigureAwait(false);
+        }
+
+        if (stale.Length == poison.Count)
+        {
+            return;
+        }
+
+        var claimed = await _db.StreamAutoClaimAsync(_stream, _options.Group, _options.Consumer, idleMs, "0-0", _options.BatchSize).ConfigureAwait(false);
+        var entries = claimed.ClaimedEntries.Where(e => !e.IsNull).ToArray();
+        if (entries.Length > 0)
+        {
+            summary.Claimed += entries.Length;
+            await ProcessAsync(entries, summary, onResults, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task ProcessAsync(StreamEntry[] entries, Counts summary, Func<IReadOnlyList<WindowResult<string, double>>, CancellationToken, ValueTask>? onResults, CancellationToken cancellationToken)
+    {
+        var applied = new List<RedisValue>(entries.Length * 4);
+        List<(string Id, string Error, int Deliveries)>? dead = null;
+        foreach (var entry in entries)
+        {
+            var id = entry.Id.ToString();
+            try
+            {
+                var (key, timestamp, value) = Extract(entry);
+                applied.Add(id);
+                applied.Add(key);
+                applied.Add(timestamp);
+                applied.Add(value);
+            }
+            catch (Exception ex) when (!RetryConstants.IsTransient(ex))
+            {
+                (dead ??= []).Add((id, $"{ex.GetType().Name}: {ex.Message}", 1));
+            }
+            catch (Exception)
+            {
+                // Transient: leave it pending; it is delivered again after ClaimIdleTime, and dead-lettered after MaxDeliveries.
+                summary.Failed++;
+            }
+        }
+
+        if (dead is not null)
+        {
+            summary.DeadLettered += await DeadLetterAsync(dead).ConfigureAwait(false);
+        }
+
+        await ApplyAsync(applied, summary, onResults, finish: false, cancellationToken).ConfigureAwait(false);
+    }
+
+    private (string Key, long Timestamp, RedisValue Value) Extract(StreamEntry entry)
+    {
+        string? json = null;
+        foreach (var field in entry.Values)
+        {
+            if (field.Name == "event")
+            {
+                json = field.Value;
+            }
+        }
+
+        if (json is null)
+        {
+            throw new FormatException("the entry has no 'event' field");
+        }
+
+        var item = _deserialize(json);
+        var key = _options.Key!(item) ?? throw new FormatException("the key is null");
+        var timestamp = _options.Timestamp!(item);
+        if (timestamp is > RedisWindowOptions<T>.MaxTimestamp or < -RedisWindowOptions<T>.MaxTimestamp)
+        {
+            throw new ArgumentOutOfRangeException(nameof(entry), timestamp, $"the timestamp is outside ±2^52 ms");
+        }
+
+        RedisValue value = RedisValue.EmptyString;
+        if (_options.Value is { } number && _options.Aggregate != RedisWindowAggregate.Count && _options.Aggregate != RedisWindowAggregate.DistinctCount)
+        {
+            var v = number(item);
+            if (!double.IsFinite(v))
+            {
+                throw new ArgumentOutOfRangeException(nameof(entry), v, "the value is not a finite number");
+            }
+
+            value = v.ToString("R", CultureInfo.InvariantCulture);
+        }
+        else if (_options.Aggregate == RedisWindowAggregate.DistinctCount)
+        {
+            value = _options.DistinctValue!(item) ?? throw new FormatException("the distinct value is null");
+        }
+
+        return (key, timestamp, value);
+    }
+
+    private async Task<long> DeadLetterAsync(IEnumerable<(string Id, string Error, int Deliveries)> entries)
+    {
+        var args = new List<RedisValue> { _ns, _options.Group, "window", _options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds() };
+        foreach (var (id, error, deliveries) in entries)
+        {
+            args.Add(id);
+            args.Add(error);
+            args.Add(deliveries);
+        }
+
+        return (long)await _db.ScriptEvaluateAsync(RedisWindowScripts.DeadLetter, [_stream], [.. args]).ConfigureAwait(false);
+    }
+
+    /// <summary>Applies entries (id, key, ts, value quadruples), advances the watermark and fires; with <paramref name="finish"/>, completes the input.</summary>
+    /// <returns>False when <paramref name="finish"/> was refused because entries are still pending.</returns>
+    private async Task<bool> ApplyAsync(List<RedisValue> entries, Counts summary, Func<IReadOnlyList<WindowResult<string, double>>, CancellationToken, ValueTask>? onResults, bool finish, CancellationToken cancellationToken)
+    {
+        var first = true;
+        while (true)
+        {
+            var args = new RedisValue[_header.Length + 1 + (first ? entries.Count : 0) + 1];
+            _header.CopyTo(args, 0);
+            var n = first ? entries.Count / 4 : 0;
+            args[_header.Length] = n;
+            if (first)
+            {
+                entries.CopyTo(args, _header.Length + 1);
+            }
+
+            args[^1] = finish ? "finish" : "";
+            first = false;
+            var reply = (RedisResult[])(await _db.ScriptEvaluateAsync(RedisWindowScripts.Apply, [_stream], args).ConfigureAwait(false))!;
+            summary.Windowed += (long)reply[0];
+            summary.Late += (long)reply[1];
+            summary.Duplicates += (long)reply[2];
+            var more = (long)reply[3];
+            if (more < 0)
+            {
+                return false;
+            }
+
+            if (reply.Length > 5)
+            {
+                var results = new List<WindowResult<string, double>>((reply.Length - 5) / 7);
+                for (var i = 5; i + 6 < reply.Length; i += 7)
+                {
+                    results.Add(new WindowResult<string, double>(
+                        (string)reply[i]!,
+                        long.Parse((string)reply[i + 1]!, CultureInfo.InvariantCulture),
+                        long.Parse((string)reply[i + 2]!, CultureInfo.InvariantCulture),
+                        double.Parse((string)reply[i + 3]!, CultureInfo.InvariantCulture),
+                        long.Parse((string)reply[i + 4]!, CultureInfo.InvariantCulture),
+                        (string)reply[i + 5]! == "2" ? WindowFiring.Late : WindowFiring.OnTime,
+                        int.Parse((string)reply[i + 6]!, CultureInfo.InvariantCulture)));
+                }
+
+                summary.Results += results.Count;
+                if (onResults is not null)
+                {
+                    await onResults(results, cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            if (more == 0)
+            {
+                return true;
+            }
+        }
+    }
+
+    private sealed class Counts
+    {
+        public long Windowed;
+        public long Late;
+        public long DeadLettered;
+        public long Duplicates;
+        public long Results;
+        public long Claimed;
+        public long Failed;
+        public long Reconnects;
+
+        public RedisWindowWorkerSummary ToSummary(string consumer) => new(consumer, Windowed, Late, DeadLettered, Duplicates, Results, Claimed, Failed, Reconnects);
+    }
+}

@@ -1,0 +1,358 @@
+using System.Text.Json;
+using EventStream.Aggregates;
+using EventStream.Redis.Windowing;
+using EventStream.Retry;
+using EventStream.Windowing;
+using StackExchange.Redis;
+using Aggregate = EventStream.Aggregates.Aggregate;
+
+namespace EventStream.Redis.Tests;
+
+public sealed record Click(string Url, long Ts, double Ms, string User);
+
+/// <summary>The window worker against a real redis-server: several workers together equal one in-process window stage.</summary>
+[Collection(RedisTests.Name)]
+public sealed class RedisWindowWorkerTests(RedisServerFixture redis)
+{
+    private static readonly string[] Urls = ["/", "/a:b", "", "/cart", "/p?q=1", "/x:{y}"];
+
+    public static TheoryData<string, RedisWindowAggregate, int> Cases => new()
+    {
+        { "tumbling", RedisWindowAggregate.Count, 2 },
+        { "tumbling", RedisWindowAggregate.Sum, 1 },
+        { "sliding", RedisWindowAggregate.Count, 2 },
+        { "sliding", RedisWindowAggregate.Average, 2 },
+        { "sliding", RedisWindowAggregate.Min, 1 },
+        { "sliding", RedisWindowAggregate.Max, 1 },
+        { "session", RedisWindowAggregate.Count, 2 },
+        { "session", RedisWindowAggregate.Sum, 2 },
+        { "session", RedisWindowAggregate.Max, 1 },
+        { "tumbling", RedisWindowAggregate.DistinctCount, 2 },
+        { "session", RedisWindowAggregate.DistinctCount, 2 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task Workers_together_emit_what_one_in_process_window_stage_emits(string window, RedisWindowAggregate aggregate, int workers)
+    {
+        var assigner = window switch
+        {
+            "tumbling" => WindowAssigner.Tumbling(TimeSpan.FromSeconds(10)),
+            "sliding" => WindowAssigner.Sliding(TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(5)),
+            _ => WindowAssigner.Session(TimeSpan.FromSeconds(3)),
+        };
+        var events = Generate(seed: aggregate.GetHashCode() + window.Length, count: 3000, outOfOrder: TimeSpan.FromSeconds(2));
+        var stream = NewStream();
+        await Produce(stream, events);
+
+        var results = await RunWorkers(stream, workers, o =>
+        {
+            o.Assigner = assigner;
+            o.Aggregate = aggregate;
+            o.OutOfOrderness = TimeSpan.FromSeconds(2);
+        });
+
+        var expected = await Reference(events, assigner, aggregate, TimeSpan.FromSeconds(2), TimeSpan.Zero);
+        results.Select(r => (r.Key, r.Start, r.End, r.Count)).Should().OnlyHaveUniqueItems("each window fires once across the group");
+        results.Should().HaveCount(expected.Count);
+        var byWindow = results.ToDictionary(r => (r.Key, r.Start, r.End));
+        foreach (var e in expected)
+        {
+            byWindow.Should().ContainKey((e.Key, e.Start, e.End));
+            var actual = byWindow[(e.Key, e.Start, e.End)];
+            actual.Count.Should().Be(e.Count, $"count of {e}");
+            if (aggregate == RedisWindowAggregate.DistinctCount)
+            {
+                actual.Value.Should().BeApproximately(e.Value, Math.Max(1, e.Value * 0.02), $"distinct of {e}");
+            }
+            else
+            {
+                actual.Value.Should().BeApproximately(e.Value, Math.Abs(e.Value) * 1e-12, $"value of {e}");
+            }
+        }
+
+        var metrics = await Worker(stream, o => o.Assigner = assigner).GetMetricsAsync();
+        metrics.Windowed.Should().Be(events.Count);
+        metrics.Late.Should().Be(0);
+        metrics.Results.Should().Be(expected.Count);
+        metrics.Pending.Should().Be(0);
+        metrics.EntriesAdded.Should().Be(events.Count);
+        (metrics.Windowed + metrics.Late + metrics.DeadLetterCount).Should().Be(metrics.EntriesAdded - metrics.Replayed);
+        (await redis.Connection.GetDatabase().StreamLengthAsync(Worker(stream, o => o.Assigner = assigner).ResultsStream)).Should().Be(expected.Count);
+    }
+
+    [Fact]
+    public async Task A_window_does_not_fire_while_another_worker_holds_earlier_events_of_it()
+    {
+        var stream = NewStream();
+        var db = redis.Connection.GetDatabase();
+        await Produce(stream, [new Click("/a", 1_000, 1, "u")]);
+        var ns = RedisWindowWorker<Click>.Namespace("es", stream, "g");
+        await db.StreamCreateConsumerGroupAsync(stream, "g", "0");
+
+        // A stalled worker reads the first event and never applies it.
+        await db.ScriptEvaluateAsync(RedisWindowScripts.Read, [stream], [ns, "g", "stalled", 10, 0]);
+        await Produce(stream, [new Click("/a", 2_000, 1, "u"), new Click("/a", 50_000, 1, "u"), new Click("/b", 60_000, 1, "u")]);
+
+        var fired = new List<WindowResult<string, double>>();
+        var live = Worker(stream, o =>
+        {
+            o.Assigner = WindowAssigner.Tumbling(TimeSpan.FromSeconds(10));
+            o.ClaimIdleTime = TimeSpan.FromSeconds(2);
+        });
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(800));
+        await FluentActions.Awaiting(() => live.RunAsync((r, _) => { fired.AddRange(r); return default; }, cts.Token)).Should().ThrowAsync<OperationCanceledException>();
+        fired.Should().BeEmpty("the stalled worker still holds an event of [0, 10000), so the shared watermark stays below it");
+
+        // Once the stalled entry is claimed and applied, the window holds both events and fires once.
+        var finisher = Worker(stream, o =>
+        {
+            o.Assigner = WindowAssigner.Tumbling(TimeSpan.FromSeconds(10));
+            o.ClaimIdleTime = TimeSpan.FromSeconds(1);
+            o.CompleteWhenIdle = TimeSpan.FromMilliseconds(300);
+        });
+        var summary = await finisher.RunAsync((r, _) => { fired.AddRange(r); return default; });
+        summary.Claimed.Should().Be(1);
+        fired.Should().ContainSingle(r => r.Key == "/a" && r.Start == 0).Which.Count.Should().Be(2);
+        fired.Should().HaveCount(3);
+    }
+
+    [Fact]
+    public async Task Late_events_go_to_the_late_stream_and_are_counted()
+    {
+        var stream = NewStream();
+        await Produce(stream, [new Click("/a", 100_000, 1, "u")]);
+        var worker = Worker(stream, o =>
+        {
+            o.Assigner = WindowAssigner.Tumbling(TimeSpan.FromSeconds(10));
+            o.CompleteWhenIdle = TimeSpan.FromMilliseconds(300);
+        });
+        using (var cts = new CancellationTokenSource())
+        {
+            var run = worker.RunAsync((_, _) => default, cts.Token);
+            await Eventually(async () => (await worker.GetMetricsAsync()).Windowed == 1);
+            await Produce(stream, [new Click("/a", 5_000, 1, "late")]); // its window [0, 10000) ended long before the watermark 99999
+            await run;
+        }
+
+        var metrics = await worker.GetMetricsAsync();
+        metrics.Late.Should().Be(1);
+        metrics.Windowed.Should().Be(1);
+        var late = await redis.Connection.GetDatabase().StreamRangeAsync(worker.LateStream);
+        late.Should().ContainSingle();
+        JsonSerializer.Deserialize<Click>(late[0]["event"].ToString())!.User.Should().Be("late");
+    }
+
+    [Fact]
+    public async Task Unreadable_entries_are_dead_lettered_at_once_and_a_failing_one_after_MaxDeliveries_then_replayed_once_fixed()
+    {
+        var stream = NewStream();
+        var db = redis.Connection.GetDatabase();
+        await Produce(stream, [new Click("/a", 1_000, 1, "u"), new Click("/poison", 2_000, 1, "u")]);
+        await db.StreamAddAsync(stream, "event", "{not json");
+        await db.StreamAddAsync(stream, "other", "no event field");
+
+        var broken = true;
+        var worker = Worker(stream, o =>
+        {
+            o.Assigner = WindowAssigner.Tumbling(TimeSpan.FromSeconds(10));
+            o.ClaimIdleTime = TimeSpan.FromMilliseconds(100);
+            o.MaxDeliveries = 3;
+            o.Key = c => Volatile.Read(ref broken) && c.Url == "/poison" ? throw new TimeoutException("the URL lookup timed out") : c.Url;
+        });
+        var results = new List<WindowResult<string, double>>();
+        using var cts = new CancellationTokenSource();
+        var run = worker.RunAsync((r, _) => { lock (results) { results.AddRange(r); } return default; }, cts.Token);
+        await Eventually(async () => await worker.DeadLetters.CountAsync() == 3);
+
+        var letters = await worker.DeadLetters.ListAsync();
+        letters.Should().HaveCount(3);
+        letters.Should().Contain(l => l.Error.Contains("JsonException", StringComparison.Ordinal) && l.Event == "{not json");
+        letters.Should().Contain(l => l.Error.Contains("no 'event' field", StringComparison.Ordinal));
+        var poison = letters.Should().ContainSingle(l => l.Error.Contains("delivered 3 times", StringComparison.Ordinal)).Subject;
+        poison.Attempts.Should().Be(3);
+        JsonSerializer.Deserialize<Click>(poison.Event)!.Url.Should().Be("/poison");
+        (await worker.GetMetricsAsync()).Windowed.Should().Be(1);
+
+        // Fixed: replay it. The running worker takes it; its window has not fired (the watermark is below its end).
+        Volatile.Write(ref broken, false);
+        (await worker.DeadLetters.ReplayAsync(poison.Id)).Should().BeTrue();
+        (await worker.DeadLetters.ReplayAsync(poison.Id)).Should().BeFalse("a replayed entry is gone; replaying twice does not duplicate");
+        (await worker.DeadLetters.CountAsync()).Should().Be(2);
+        await Eventually(async () => (await worker.GetMetricsAsync()).Windowed == 2);
+        await cts.CancelAsync();
+        await FluentActions.Awaiting(() => run).Should().ThrowAsync<OperationCanceledException>();
+
+        await Worker(stream, o =>
+        {
+            o.Assigner = WindowAssigner.Tumbling(TimeSpan.FromSeconds(10));
+            o.CompleteWhenIdle = TimeSpan.FromMilliseconds(300);
+        }).RunAsync((r, _) => { lock (results) { results.AddRange(r); } return default; });
+        results.Select(r => (r.Key, r.Count)).Should().BeEquivalentTo([("/a", 1L), ("/poison", 1L)]);
+
+        var metrics = await worker.GetMetricsAsync();
+        metrics.Replayed.Should().Be(1);
+        metrics.DeadLettered.Should().Be(3);
+        metrics.EntriesAdded.Should().Be(5);
+        (metrics.Windowed + metrics.Late + metrics.DeadLetterCount).Should().Be(metrics.EntriesAdded - metrics.Replayed, "every entry produced is windowed, late or dead-lettered");
+    }
+
+    [Fact]
+    public async Task Applying_the_same_entries_twice_counts_them_once()
+    {
+        var stream = NewStream();
+        var db = redis.Connection.GetDatabase();
+        await Produce(stream, [new Click("/a", 1_000, 1, "u"), new Click("/a", 2_000, 1, "u")]);
+        var worker = Worker(stream, o => o.Assigner = WindowAssigner.Tumbling(TimeSpan.FromSeconds(10)));
+        var ns = RedisWindowWorker<Click>.Namespace("es", stream, "g");
+        await db.StreamCreateConsumerGroupAsync(stream, "g", "0");
+        var read = (RedisResult[])(await db.ScriptEvaluateAsync(RedisWindowScripts.Read, [stream], [ns, "g", "c1", 10, 0]))!;
+        read.Should().HaveCount(2);
+        RedisValue[] Args(RedisResult[] entries)
+        {
+            var args = new List<RedisValue> { ns, "g", "t", 10_000, 10_000, 10_000, 0, 0, "count", 1000, entries.Length };
+            foreach (var e in entries)
+            {
+                var id = (string)((RedisResult[])e!)[0]!;
+                args.AddRange([id, "/a", 1_000, ""]);
+            }
+
+            args.Add("");
+            return [.. args];
+        }
+
+        var once = (RedisResult[])(await db.ScriptEvaluateAsync(RedisWindowScripts.Apply, [stream], Args(read)))!;
+        var twice = (RedisResult[])(await db.ScriptEvaluateAsync(RedisWindowScripts.Apply, [stream], Args(read)))!;
+        ((long)once[0]).Should().Be(2);
+        ((long)twice[0]).Should().Be(0);
+        ((long)twice[2]).Should().Be(2, "both were already acknowledged: duplicates");
+        (await db.HashGetAsync(ns + ":s:/a:0", "c")).Should().Be(2);
+        (await worker.GetMetricsAsync()).Windowed.Should().Be(2);
+    }
+
+    [Fact]
+    public void Keys_share_the_stream_hash_tag_so_scripts_stay_in_one_cluster_slot()
+    {
+        RedisWindowWorker<Click>.Namespace("es", "clicks", "g").Should().Be("es:{clicks}:g");
+        RedisWindowWorker<Click>.Namespace("es", "{p3}:clicks", "g").Should().Be("es:{p3}:g");
+        var slot = new Func<string, int>(k => redis.Connection.HashSlot(k));
+        slot("es:{clicks}:g:open").Should().Be(slot("clicks"));
+        slot("es:{p3}:g:meta").Should().Be(slot("{p3}:clicks"));
+    }
+
+    [Fact]
+    public void Bad_options_are_refused_with_every_problem_named()
+    {
+        var act = () => new RedisWindowWorker<Click>(redis.Connection, new RedisWindowOptions<Click> { Aggregate = RedisWindowAggregate.Sum, BatchSize = 0 });
+        act.Should().Throw<ArgumentException>()
+            .WithMessage("*Stream is required*Group is required*Assigner is required*Key is required*Timestamp is required*Value is required for Sum*BatchSize*");
+    }
+
+    internal static List<Click> Generate(int seed, int count, TimeSpan outOfOrder)
+    {
+        var random = new Random(seed);
+        var events = new List<Click>(count);
+        long t = 1_700_000_000_000;
+        for (var i = 0; i < count; i++)
+        {
+            t += random.Next(0, 120);
+            if (random.Next(20) == 0)
+            {
+                t += random.Next(2_000, 8_000); // gaps make sessions end
+            }
+
+            var jitter = random.Next(0, (int)outOfOrder.TotalMilliseconds + 1);
+            events.Add(new Click(Urls[random.Next(Urls.Length)], t - jitter, Math.Round(random.NextDouble() * 500, 1) - 100, "user" + random.Next(200)));
+        }
+
+        return events;
+    }
+
+    internal static async Task<List<WindowResult<string, double>>> Reference(IReadOnlyList<Click> events, WindowAssigner assigner, RedisWindowAggregate aggregate, TimeSpan ooo, TimeSpan lateness)
+    {
+        var results = new List<WindowResult<string, double>>();
+        var options = new WindowOptions<Click, string> { Assigner = assigner, Key = c => c.Url, Timestamp = c => c.Ts, OutOfOrderness = ooo, AllowedLateness = lateness };
+        var builder = PipelineBuilder.Create<Click>("reference", o => o.Retry = RetryOptions.None);
+        IEventPipeline<Click> pipeline = aggregate switch
+        {
+            RedisWindowAggregate.Count => builder.Window("w", options, Aggregate.Count<Click>()).Sink("s", (WindowResult<string, long> r) => { results.Add(new(r.Key, r.Start, r.End, r.Value, r.Count, r.Firing, r.FiringNumber)); }).Build(),
+            RedisWindowAggregate.Sum => builder.Window("w", options, Aggregate.Sum<Click>(c => c.Ms)).Sink("s", (WindowResult<string, double> r) => { results.Add(r); }).Build(),
+            RedisWindowAggregate.Average => builder.Window("w", options, Aggregate.Average<Click>(c => c.Ms)).Sink("s", (WindowResult<string, double> r) => { results.Add(r); }).Build(),
+            RedisWindowAggregate.Min => builder.Window("w", options, Aggregate.Min<Click>(c => c.Ms)).Sink("s", (WindowResult<string, double> r) => { results.Add(r); }).Build(),
+            RedisWindowAggregate.Max => builder.Window("w", options, Aggregate.Max<Click>(c => c.Ms)).Sink("s", (WindowResult<string, double> r) => { results.Add(r); }).Build(),
+            _ => builder.Window("w", options, Aggregate.DistinctCount<Click, string>(c => c.User)).Sink("s", (WindowResult<string, long> r) => { results.Add(new(r.Key, r.Start, r.End, r.Value, r.Count, r.Firing, r.FiringNumber)); }).Build(),
+        };
+        await using (pipeline)
+        {
+            foreach (var e in events)
+            {
+                await pipeline.WriteAsync(e);
+            }
+
+            await pipeline.CompleteAsync();
+        }
+
+        return results;
+    }
+
+    internal async Task Produce(string stream, IEnumerable<Click> events)
+    {
+        var db = redis.Connection.GetDatabase();
+        var sends = events.Select(e => db.StreamAddAsync(stream, "event", JsonSerializer.Serialize(e))).ToList();
+        await Task.WhenAll(sends);
+    }
+
+    internal async Task<List<WindowResult<string, double>>> RunWorkers(string stream, int workers, Action<RedisWindowOptions<Click>> configure)
+    {
+        var results = new List<WindowResult<string, double>>();
+        var runs = Enumerable.Range(0, workers).Select(i => Worker(stream, o =>
+        {
+            configure(o);
+            o.Consumer = "w" + i;
+            o.BatchSize = 100;
+            o.CompleteWhenIdle = TimeSpan.FromMilliseconds(400);
+        }).RunAsync((r, _) =>
+        {
+            lock (results)
+            {
+                results.AddRange(r);
+            }
+
+            return default;
+        })).ToList();
+        var summaries = await Task.WhenAll(runs);
+        if (workers > 1)
+        {
+            summaries.Should().OnlyContain(s => s.Windowed > 0, "every worker took part");
+        }
+
+        return results;
+    }
+
+    internal RedisWindowWorker<Click> Worker(string stream, Action<RedisWindowOptions<Click>> configure)
+    {
+        var options = new RedisWindowOptions<Click>
+        {
+            Stream = stream,
+            Group = "g",
+            Key = c => c.Url,
+            Timestamp = c => c.Ts,
+            Value = c => c.Ms,
+            DistinctValue = c => c.User,
+        };
+        configure(options);
+        return new RedisWindowWorker<Click>(redis.Connection, options);
+    }
+
+    internal static string NewStream() => "clicks-" + Guid.NewGuid().ToString("N")[..8];
+
+    private static async Task Eventually(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!await condition())
+        {
+            DateTime.UtcNow.Should().BeBefore(deadline, "the condition should hold within 10 s");
+            await Task.Delay(20);
+        }
+    }
+}
