@@ -3,7 +3,7 @@ using System.Text;
 namespace EventStream.Cli;
 
 /// <summary>
-/// The <c>eventstream</c> command line. One command so far:
+/// The <c>eventstream</c> command line: <c>window</c> over a file in one process; <c>worker</c> and <c>produce</c> over Redis, e.g.
 /// <code>eventstream window --input events.ndjson --window tumbling:1m --key data.url --agg count --output counts.ndjson --late late.ndjson --dead-letter bad.ndjson</code>
 /// </summary>
 public static class Program
@@ -14,7 +14,19 @@ public static class Program
         var stdout = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 1 << 16) { AutoFlush = false };
         await using (stdout.ConfigureAwait(false))
         {
-            return await RunAsync(args, stdout, Console.Error).ConfigureAwait(false);
+            // Ctrl+C and SIGTERM stop a worker between batches: what it read and did not apply stays pending for its peers.
+            using var stop = new CancellationTokenSource();
+            Console.CancelKeyPress += (_, e) =>
+            {
+                e.Cancel = true;
+                stop.Cancel();
+            };
+            using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context =>
+            {
+                context.Cancel = true;
+                stop.Cancel();
+            });
+            return await RunAsync(args, stdout, Console.Error, stop.Token).ConfigureAwait(false);
         }
     }
 
@@ -27,48 +39,62 @@ public static class Program
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(stdout);
         ArgumentNullException.ThrowIfNull(stderr);
-        if (args.Length == 0 || args[0] is not "window")
+        var command = args.Length > 0 ? args[0] : "";
+        if (command is not ("window" or "worker" or "produce"))
         {
-            if (args.Length > 0 && args[0] is "--help" or "-h" or "help")
+            if (command is "--help" or "-h" or "help")
             {
-                await stdout.WriteLineAsync(WindowArguments.Help).ConfigureAwait(false);
+                await stdout.WriteLineAsync(WindowArguments.Help + "\n\n" + WorkerArguments.Help + "\n\n" + ProduceArguments.Help).ConfigureAwait(false);
                 return 0;
             }
 
             await stderr.WriteLineAsync(args.Length == 0
-                ? "eventstream: missing command; usage: eventstream window --input PATH ... (eventstream window --help)"
-                : $"eventstream: unknown command '{args[0]}'; the command is 'window' (eventstream window --help)").ConfigureAwait(false);
+                ? "eventstream: missing command; usage: eventstream window|worker|produce --input PATH ... (eventstream window --help)"
+                : $"eventstream: unknown command '{args[0]}'; the commands are 'window', 'worker' and 'produce' (eventstream window --help)").ConfigureAwait(false);
             return 2;
         }
 
         if (args.Length == 2 && args[1] is "--help" or "-h")
         {
-            await stdout.WriteLineAsync(WindowArguments.Help).ConfigureAwait(false);
+            await stdout.WriteLineAsync(command switch { "window" => WindowArguments.Help, "worker" => WorkerArguments.Help, _ => ProduceArguments.Help }).ConfigureAwait(false);
             return 0;
         }
 
-        WindowArguments parsed;
         try
         {
-            parsed = WindowArguments.Parse(args[1..]);
+            string summary;
+            switch (command)
+            {
+                case "window":
+                    summary = (await WindowCommand.RunAsync(WindowArguments.Parse(args[1..]), stdout, cancellationToken).ConfigureAwait(false)).ToString();
+                    break;
+                case "worker":
+                    summary = await WorkerCommand.RunAsync(WorkerArguments.Parse(args[1..]), stdout, cancellationToken).ConfigureAwait(false);
+                    break;
+                default:
+                    summary = await ProduceCommand.RunAsync(ProduceArguments.Parse(args[1..]), cancellationToken).ConfigureAwait(false);
+                    break;
+            }
+
+            await stdout.FlushAsync(cancellationToken).ConfigureAwait(false);
+            await stderr.WriteLineAsync(summary).ConfigureAwait(false);
+            return 0;
         }
         catch (UsageException ex)
         {
-            await stderr.WriteLineAsync($"eventstream window: {ex.Message} (eventstream window --help)").ConfigureAwait(false);
+            await stderr.WriteLineAsync($"eventstream {command}: {ex.Message} (eventstream {command} --help)").ConfigureAwait(false);
             return 2;
         }
-
-        try
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            var summary = await WindowCommand.RunAsync(parsed, stdout, cancellationToken).ConfigureAwait(false);
-            await stdout.FlushAsync(cancellationToken).ConfigureAwait(false);
-            await stderr.WriteLineAsync(summary.ToString()).ConfigureAwait(false);
-            return 0;
+            await stdout.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+            await stderr.WriteLineAsync($"eventstream {command}: stopped").ConfigureAwait(false);
+            return 130;
         }
         catch (CliException ex)
         {
             await stdout.FlushAsync(CancellationToken.None).ConfigureAwait(false);
-            await stderr.WriteLineAsync($"eventstream window: {ex.Message}").ConfigureAwait(false);
+            await stderr.WriteLineAsync($"eventstream {command}: {ex.Message}").ConfigureAwait(false);
             return ex.ExitCode;
         }
     }

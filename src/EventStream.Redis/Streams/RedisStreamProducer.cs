@@ -51,7 +51,27 @@ public sealed class RedisStreamProducer<T>
     /// <param name="cancellationToken">A cancellation token (checked before sending).</param>
     /// <returns>The stream entry ids, in order.</returns>
     /// <exception cref="BackpressureException">The group's lag is past the threshold; nothing was published.</exception>
-    public async Task<IReadOnlyList<string>> PublishAsync(IReadOnlyList<T> events, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<string>> PublishAsync(IReadOnlyList<T> events, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        var json = new string[events.Count];
+        for (var i = 0; i < json.Length; i++)
+        {
+            json[i] = JsonSerializer.Serialize(events[i], _json);
+        }
+
+        return PublishJsonAsync(json, cancellationToken);
+    }
+
+    /// <summary>
+    /// Publishes events that are JSON already (an HTTP body, a line of a file), as they are: they are not parsed here,
+    /// so a malformed one reaches the consumers, which dead-letter it with the reason. One round trip per batch.
+    /// </summary>
+    /// <param name="events">The events' JSON texts.</param>
+    /// <param name="cancellationToken">A cancellation token (checked before sending).</param>
+    /// <returns>The stream entry ids, in order.</returns>
+    /// <exception cref="BackpressureException">The group's lag is past the threshold; nothing was published.</exception>
+    public async Task<IReadOnlyList<string>> PublishJsonAsync(IReadOnlyList<string> events, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(events);
         if (events.Count == 0)
@@ -78,7 +98,7 @@ public sealed class RedisStreamProducer<T>
         var sends = new Task<RedisValue>[events.Count];
         for (var i = 0; i < events.Count; i++)
         {
-            sends[i] = _db.StreamAddAsync(key, "event", JsonSerializer.Serialize(events[i], _json));
+            sends[i] = _db.StreamAddAsync(key, "event", events[i]);
         }
 
         var ids = new string[sends.Length];
@@ -136,25 +156,17 @@ public sealed class RedisStreamProducer<T>
 
     private async Task<(long Lag, long EntriesRead)> ReadGroupAsync(string group)
     {
-        var reply = await _db.ExecuteAsync("XINFO", "GROUPS", _options.Stream).ConfigureAwait(false);
-        foreach (var groupInfo in (RedisResult[])reply!)
+        foreach (var info in await _db.StreamGroupInfoAsync(_options.Stream).ConfigureAwait(false))
         {
-            var fields = (RedisResult[])groupInfo!;
-            var map = new Dictionary<string, RedisResult>(StringComparer.Ordinal);
-            for (var i = 0; i + 1 < fields.Length; i += 2)
-            {
-                map[(string)fields[i]!] = fields[i + 1];
-            }
-
-            if ((string?)map.GetValueOrDefault("name") != group)
+            if (info.Name != group)
             {
                 continue;
             }
 
-            var entriesRead = map.TryGetValue("entries-read", out var er) && !er.IsNull ? (long)er : 0;
-            if (map.TryGetValue("lag", out var lag) && !lag.IsNull)
+            var entriesRead = info.EntriesRead ?? 0;
+            if (info.Lag is { } lag)
             {
-                return ((long)lag, entriesRead);
+                return (lag, entriesRead);
             }
 
             // Redis 7.0 cannot always tell the lag (after deletions): fall back to the stream length less what was read.

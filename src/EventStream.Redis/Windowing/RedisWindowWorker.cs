@@ -156,7 +156,7 @@ public sealed class RedisWindowWorker<T>
     {
         var counters = await _db.HashGetAllAsync(_ns + ":metrics").ConfigureAwait(false);
         long Get(string name) => counters.FirstOrDefault(c => c.Name == name).Value is { IsNull: false } v ? (long)v : 0;
-        var info = await GroupInfoAsync().ConfigureAwait(false);
+        var info = await _db.KeyExistsAsync(_stream).ConfigureAwait(false) ? await FindGroupAsync().ConfigureAwait(false) : null;
         var (added, length) = await StreamCountsAsync().ConfigureAwait(false);
         var meta = await _db.HashGetAsync(_ns + ":meta", ["wm", "complete"]).ConfigureAwait(false);
         var applied = (long)await _db.ScriptEvaluateAsync(RedisWindowScripts.Throughput, [_stream], [_ns]).ConfigureAwait(false);
@@ -170,8 +170,8 @@ public sealed class RedisWindowWorker<T>
             Replayed = Get("replayed"),
             Results = Get("results"),
             DeadLetterCount = deadLetters,
-            Pending = info.PendingMessageCount,
-            Lag = info.Lag ?? Math.Max(0, length - (info.EntriesRead ?? 0)),
+            Pending = info?.PendingMessageCount ?? 0,
+            Lag = info is { } group ? group.Lag ?? Math.Max(0, length - (group.EntriesRead ?? 0)) : length,
             Throughput = applied / 10.0,
             Watermark = meta[1].IsNull ? (meta[0].IsNull ? null : (long)meta[0]) : long.MaxValue,
         };
@@ -189,6 +189,11 @@ public sealed class RedisWindowWorker<T>
     /// <summary>XINFO STREAM: entries-added (never decreases) and length. The key argument routes it on a cluster.</summary>
     private async Task<(long Added, long Length)> StreamCountsAsync()
     {
+        if (!await _db.KeyExistsAsync(_stream).ConfigureAwait(false))
+        {
+            return (0, 0);
+        }
+
         var reply = (RedisResult[])(await _db.ExecuteAsync("XINFO", [(object)"STREAM", _stream]).ConfigureAwait(false))!;
         long added = 0, length = 0;
         for (var i = 0; i + 1 < reply.Length; i += 2)
@@ -221,7 +226,10 @@ public sealed class RedisWindowWorker<T>
         }
     }
 
-    private async Task<StreamGroupInfo> GroupInfoAsync()
+    private async Task<StreamGroupInfo> GroupInfoAsync() =>
+        await FindGroupAsync().ConfigureAwait(false) ?? throw new InvalidOperationException($"Stream '{_options.Stream}' has no consumer group '{_options.Group}'.");
+
+    private async Task<StreamGroupInfo?> FindGroupAsync()
     {
         foreach (var group in await _db.StreamGroupInfoAsync(_stream).ConfigureAwait(false))
         {
@@ -231,7 +239,7 @@ public sealed class RedisWindowWorker<T>
             }
         }
 
-        throw new InvalidOperationException($"Stream '{_options.Stream}' has no consumer group '{_options.Group}'.");
+        return null;
     }
 
     private async Task<StreamEntry[]> ReadAsync()

@@ -1,0 +1,293 @@
+using System.Globalization;
+using System.Text;
+using EventStream.Redis.Windowing;
+using StackExchange.Redis;
+
+namespace EventStream.Redis.Tests;
+
+/// <summary>
+/// <c>eventstream produce</c> and several <c>eventstream worker</c> processes against a real redis-server: their
+/// results equal what <c>eventstream window</c> emits for the same input, also when a worker is killed (SIGKILL) or
+/// Redis is killed and restarted mid-stream.
+/// </summary>
+[Collection(RedisTests.Name)]
+public sealed class WorkerProcessTests(RedisServerFixture redis) : IDisposable
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
+    private readonly string _dir = Directory.CreateTempSubdirectory("eventstream-workers-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Theory]
+    [InlineData("tumbling:10s", "count")]
+    [InlineData("sliding:10s:5s", "sum:data.ms")]
+    [InlineData("session:3s", "max:data.ms")]
+    public async Task Three_workers_together_emit_exactly_what_window_emits(string window, string agg)
+    {
+        var input = WriteInput("input.ndjson", events: 6000, badLines: 7, seed: window.Length);
+        var expected = await ReferenceAsync(input, window, agg);
+        expected.DeadLetters.Should().Be(7);
+        var stream = "clicks-" + Guid.NewGuid().ToString("N")[..8];
+
+        await ProduceAsync(redis.Configuration, stream, input);
+        var outputs = await RunWorkersAsync(redis.Configuration, stream, window, agg, workers: 3);
+
+        Lines(outputs).Should().BeEquivalentTo(expected.Results, "the union of the workers' outputs is the single-process result, each window once");
+        var metrics = await Metrics(redis.Connection, stream);
+        metrics.DeadLetterCount.Should().Be(7);
+        metrics.Windowed.Should().Be(6000);
+        (metrics.Windowed + metrics.Late + metrics.DeadLetterCount).Should().Be(metrics.EntriesAdded, "produced = windowed + late + dead-lettered");
+    }
+
+    [Fact]
+    public async Task A_worker_killed_mid_batch_loses_nothing_and_the_others_finish_with_the_single_worker_results()
+    {
+        var input = WriteInput("input.ndjson", events: 40_000, badLines: 0, seed: 11);
+        var expected = await ReferenceAsync(input, "tumbling:5s", "sum:data.ms");
+        var stream = "clicks-" + Guid.NewGuid().ToString("N")[..8];
+        await ProduceAsync(redis.Configuration, stream, input);
+
+        var victim = StartWorker(redis.Configuration, stream, "tumbling:5s", "sum:data.ms", "victim", batch: 200);
+        var db = redis.Connection.GetDatabase();
+
+        // Kill it while it holds entries it has read and not applied.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        var heldAtKill = 0L;
+        while (DateTime.UtcNow < deadline && !victim.Process.HasExited)
+        {
+            if ((await db.StreamGroupInfoAsync(stream)).Length == 0)
+            {
+                continue; // the victim has not created the group yet
+            }
+
+            var pending = await db.StreamPendingAsync(stream, "g");
+            var held = pending.Consumers.FirstOrDefault(c => c.Name == "victim").PendingMessageCount;
+            if (held > 0 && (await Metrics(redis.Connection, stream)).Windowed > 2_000)
+            {
+                victim.KillHard();
+                heldAtKill = held;
+                break;
+            }
+        }
+
+        victim.Process.WaitForExit();
+        heldAtKill.Should().BePositive("the victim was killed holding entries");
+        var stillHeld = (await db.StreamPendingAsync(stream, "g")).Consumers.FirstOrDefault(c => c.Name == "victim").PendingMessageCount;
+        stillHeld.Should().BePositive("the dead worker's entries stay pending until a live one claims them");
+
+        var outputs = await RunWorkersAsync(redis.Configuration, stream, "tumbling:5s", "sum:data.ms", workers: 2);
+
+        var results = await ResultsStream(redis.Connection, stream);
+        results.Should().BeEquivalentTo(expected.Results, "every window fired exactly once, with every event counted once");
+        Lines(outputs).Should().OnlyHaveUniqueItems().And.BeSubsetOf(results);
+        var metrics = await Metrics(redis.Connection, stream);
+        metrics.Windowed.Should().Be(40_000);
+        metrics.Pending.Should().Be(0);
+        (await db.StreamPendingAsync(stream, "g")).Consumers.Should().NotContain(c => c.Name == "victim" && c.PendingMessageCount > 0);
+    }
+
+    [Fact]
+    public async Task Redis_killed_and_restarted_mid_stream_with_AOF_loses_nothing_admitted()
+    {
+        using var server = new RedisServerProcess();
+        await server.StartAsync();
+        var input = WriteInput("input.ndjson", events: 60_000, badLines: 3, seed: 5);
+        var expected = await ReferenceAsync(input, "tumbling:10s", "count");
+        const string stream = "clicks";
+        await ProduceAsync(server.Configuration, stream, input);
+
+        var workers = Enumerable.Range(0, 2).Select(i => StartWorker(server.Configuration, stream, "tumbling:10s", "count", "w" + i, batch: 100)).ToList();
+        try
+        {
+            await using (var probe = await ConnectionMultiplexer.ConnectAsync(server.Configuration))
+            {
+                await Eventually(async () => (await Metrics(probe, stream)).Windowed > 5_000);
+                (await Metrics(probe, stream)).Windowed.Should().BeLessThan(60_000, "Redis goes down mid-stream");
+            }
+
+            server.Kill();
+            await Task.Delay(1500);
+            workers.Should().OnlyContain(w => !w.Process.HasExited, "the workers wait for Redis to come back");
+            await server.StartAsync();
+
+            foreach (var worker in workers)
+            {
+                (await worker.WaitAsync(Timeout)).Should().Be(0, worker.Stderr);
+            }
+
+            await using var connection = await ConnectionMultiplexer.ConnectAsync(server.Configuration);
+            (await ResultsStream(connection, stream)).Should().BeEquivalentTo(expected.Results);
+            var metrics = await Metrics(connection, stream);
+            (metrics.Windowed + metrics.Late + metrics.DeadLetterCount).Should().Be(60_003, "every line produced is windowed, late or dead-lettered");
+            metrics.DeadLetterCount.Should().Be(3);
+            workers.Sum(w => Reconnects(w.Stderr)).Should().BePositive("the workers noticed the outage and retried");
+        }
+        finally
+        {
+            workers.ForEach(w => w.Dispose());
+        }
+    }
+
+    [Fact]
+    public async Task Bad_arguments_and_an_unreachable_Redis_get_clear_errors()
+    {
+        using (var noRedis = CliProcess.Start("worker", "--stream", "s"))
+        {
+            (await noRedis.WaitAsync(Timeout)).Should().Be(2);
+            noRedis.Stderr.Should().Contain("missing required options --redis, --group, --consumer, --window, --key, --agg, --output");
+        }
+
+        using (var badBatch = CliProcess.Start("produce", "--redis", redis.Configuration, "--stream", "s", "--input", "x", "--batch", "0"))
+        {
+            (await badBatch.WaitAsync(Timeout)).Should().Be(2);
+            badBatch.Stderr.Should().Contain("bad --batch '0'");
+        }
+
+        using var unreachable = CliProcess.Start("produce", "--redis", "127.0.0.1:1,connectTimeout=300", "--stream", "s", "--input", WriteInput("in.ndjson", 1, 0, 1));
+        (await unreachable.WaitAsync(Timeout)).Should().Be(1);
+        unreachable.Stderr.Should().Contain("cannot reach Redis at '127.0.0.1:1");
+    }
+
+    internal static async Task<RedisWindowMetrics> Metrics(IConnectionMultiplexer connection, string stream) =>
+        await new RedisWindowWorker<object>(connection, new RedisWindowOptions<object>
+        {
+            Stream = stream,
+            Group = "g",
+            Assigner = EventStream.Windowing.WindowAssigner.Tumbling(TimeSpan.FromSeconds(1)),
+            Key = _ => "",
+            Timestamp = _ => 0,
+        }).GetMetricsAsync();
+
+    /// <summary>The group's results stream.</summary>
+    internal static async Task<List<Result>> ResultsStream(IConnectionMultiplexer connection, string stream)
+    {
+        var key = RedisWindowWorker<object>.Namespace("es", stream, "g") + ":results";
+        var entries = await connection.GetDatabase().StreamRangeAsync(key);
+        return entries.Select(e => new Result(
+            e["key"]!,
+            long.Parse((string)e["start"]!, CultureInfo.InvariantCulture),
+            long.Parse((string)e["end"]!, CultureInfo.InvariantCulture),
+            double.Parse((string)e["value"]!, CultureInfo.InvariantCulture),
+            long.Parse((string)e["count"]!, CultureInfo.InvariantCulture))).ToList();
+    }
+
+    /// <summary>One result line: {"key","start","end","value","count"}.</summary>
+    internal sealed record Result(string Key, long Start, long End, double Value, long Count)
+    {
+        public static Result Parse(string line)
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(line);
+            var root = doc.RootElement;
+            root.EnumerateObject().Select(p => p.Name).Should().Equal("key", "start", "end", "value", "count");
+            return new Result(root.GetProperty("key").GetString()!, root.GetProperty("start").GetInt64(), root.GetProperty("end").GetInt64(), root.GetProperty("value").GetDouble(), root.GetProperty("count").GetInt64());
+        }
+    }
+
+    internal static async Task ProduceAsync(string configuration, string stream, string input)
+    {
+        using var produce = CliProcess.Start("produce", "--redis", configuration, "--stream", stream, "--input", input);
+        (await produce.WaitAsync(Timeout)).Should().Be(0, produce.Stderr);
+        produce.Stderr.Should().Contain("published to");
+    }
+
+    internal async Task<List<string>> RunWorkersAsync(string configuration, string stream, string window, string agg, int workers)
+    {
+        var processes = Enumerable.Range(0, workers).Select(i => StartWorker(configuration, stream, window, agg, "w" + i, batch: 100)).ToList();
+        try
+        {
+            foreach (var p in processes)
+            {
+                (await p.WaitAsync(Timeout)).Should().Be(0, p.Stderr);
+            }
+
+            return processes.Select(p => Path.Combine(_dir, ConsumerOf(p) + ".ndjson")).ToList();
+        }
+        finally
+        {
+            processes.ForEach(p => p.Dispose());
+        }
+    }
+
+    internal CliProcess StartWorker(string configuration, string stream, string window, string agg, string consumer, int batch) =>
+        CliProcess.Start(
+            "worker", "--redis", configuration, "--stream", stream, "--group", "g", "--consumer", consumer,
+            "--window", window, "--key", "data.url", "--agg", agg, "--out-of-orderness", "2s",
+            "--output", Path.Combine(_dir, consumer + ".ndjson"), "--exit-when-idle", "1500ms", "--claim-idle", "1s",
+            "--batch", batch.ToString(CultureInfo.InvariantCulture));
+
+    private static string ConsumerOf(CliProcess p)
+    {
+        var args = p.Process.StartInfo.ArgumentList;
+        return args[args.IndexOf("--consumer") + 1];
+    }
+
+    private static List<Result> Lines(IEnumerable<string> files) =>
+        files.Where(File.Exists).SelectMany(File.ReadAllLines).Where(l => l.Length > 0).Select(Result.Parse).ToList();
+
+    private static int Reconnects(string stderr)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(stderr, @"(\d+) reconnects");
+        return match.Success ? int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
+    }
+
+    /// <summary>Runs <c>eventstream window</c> in-process on the same input: the single-process truth.</summary>
+    internal async Task<(List<Result> Results, int DeadLetters)> ReferenceAsync(string input, string window, string agg)
+    {
+        var output = Path.Combine(_dir, "reference-" + Guid.NewGuid().ToString("N")[..6] + ".ndjson");
+        var dead = output + ".dead";
+        var stderr = new StringWriter();
+        var code = await EventStream.Cli.Program.RunAsync(
+            ["window", "--input", input, "--window", window, "--key", "data.url", "--agg", agg, "--out-of-orderness", "2s", "--output", output, "--late", output + ".late", "--dead-letter", dead],
+            TextWriter.Null,
+            stderr);
+        code.Should().Be(0, stderr.ToString());
+        File.ReadAllText(output + ".late").Should().BeEmpty("the input is within the out-of-orderness");
+        return (Lines([output]), File.ReadAllLines(dead).Count(l => l.Length > 0));
+    }
+
+    /// <summary>NDJSON clickstream: timestamps rise with jitter within 2 s, URLs with ':' and quotes, values in quarters (exact in binary).</summary>
+    internal string WriteInput(string name, int events, int badLines, int seed)
+    {
+        var random = new Random(seed);
+        string[] urls = ["/", "/a:b", "/cart", "/p?q=\"1\"", "/x:{y}", "/checkout", "/ü"];
+        var path = Path.Combine(_dir, Guid.NewGuid().ToString("N")[..6] + "-" + name);
+        var builder = new StringBuilder();
+        long t = 1_700_000_000_000;
+        var bad = new HashSet<int>();
+        while (bad.Count < badLines)
+        {
+            bad.Add(random.Next(events));
+        }
+
+        for (var i = 0; i < events; i++)
+        {
+            t += random.Next(0, 40);
+            if (random.Next(200) == 0)
+            {
+                t += random.Next(3_000, 9_000);
+            }
+
+            var ts = t - random.Next(0, 2001);
+            var url = System.Text.Json.JsonSerializer.Serialize(urls[random.Next(urls.Length)]);
+            var ms = (random.Next(0, 4000) / 4.0).ToString("R", CultureInfo.InvariantCulture);
+            builder.Append(CultureInfo.InvariantCulture, $"{{\"id\":\"e{i}\",\"type\":\"pageview\",\"source\":\"web\",\"timestamp\":{ts},\"data\":{{\"url\":{url},\"ms\":{ms},\"user\":\"u{random.Next(300)}\"}}}}\n");
+            if (bad.Remove(i))
+            {
+                builder.Append(random.Next(2) == 0 ? "{\"id\":\"broken\",\"timestamp\":\"yesterday\"}\n" : "not json at all\n");
+            }
+        }
+
+        File.WriteAllText(path, builder.ToString());
+        return path;
+    }
+
+    private static async Task Eventually(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!await condition())
+        {
+            DateTime.UtcNow.Should().BeBefore(deadline);
+            await Task.Delay(20);
+        }
+    }
+}
