@@ -231,6 +231,37 @@ public sealed class RedisWindowWorkerTests(RedisServerFixture redis)
     }
 
     [Fact]
+    public async Task The_stream_is_trimmed_only_below_what_every_group_has_acknowledged()
+    {
+        var stream = NewStream();
+        var db = redis.Connection.GetDatabase();
+        await Produce(stream, Generate(seed: 3, count: 2000, outOfOrder: TimeSpan.Zero));
+        await db.StreamCreateConsumerGroupAsync(stream, "audit", "0"); // a second computation that has read nothing yet
+
+        await Worker(stream, o =>
+        {
+            o.Assigner = WindowAssigner.Tumbling(TimeSpan.FromSeconds(10));
+            o.CompleteWhenIdle = TimeSpan.FromMilliseconds(300);
+        }).RunAsync();
+        (await db.StreamLengthAsync(stream)).Should().Be(2000, "group 'audit' still needs every entry");
+
+        // 'audit' reads 1500 entries and acknowledges 1000 of them: entry 1001 is its lowest pending one.
+        var read = await db.StreamReadGroupAsync(stream, "audit", "a1", ">", 1500);
+        await db.StreamAcknowledgeAsync(stream, "audit", read.Take(1000).Select(e => e.Id).ToArray());
+        var removed = await RedisWindowWorker<Click>.TrimAsync(db, stream);
+        removed.Should().BeGreaterThan(0).And.BeLessThanOrEqualTo(1000);
+        var oldest = (await db.StreamRangeAsync(stream, "-", "+", 1))[0].Id;
+        string.CompareOrdinal(oldest.ToString(), read[1000].Id.ToString()).Should().BeLessThanOrEqualTo(0, "the pending entry and everything after it stay");
+        (await db.StreamRangeAsync(stream, read[1000].Id, read[1000].Id)).Should().ContainSingle();
+
+        await db.StreamAcknowledgeAsync(stream, "audit", read.Skip(1000).Select(e => e.Id).ToArray());
+        var rest = await db.StreamReadGroupAsync(stream, "audit", "a1", ">", 1000);
+        await db.StreamAcknowledgeAsync(stream, "audit", rest.Select(e => e.Id).ToArray());
+        await RedisWindowWorker<Click>.TrimAsync(db, stream);
+        (await db.StreamLengthAsync(stream)).Should().BeLessThan(200, "once every group has acknowledged everything, only the last partial node (XTRIM ~) may stay");
+    }
+
+    [Fact]
     public void Keys_share_the_stream_hash_tag_so_scripts_stay_in_one_cluster_slot()
     {
         RedisWindowWorker<Click>.Namespace("es", "clicks", "g").Should().Be("es:{clicks}:g");

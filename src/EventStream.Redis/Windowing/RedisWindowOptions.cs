@@ -120,6 +120,15 @@ public sealed class RedisWindowOptions<T>
     /// <value>The default value is <see langword="null"/>.</value>
     public TimeSpan? CompleteWhenIdle { get; set; }
 
+    /// <summary>
+    /// Gets or sets whether workers trim the input stream (<c>XTRIM MINID ~</c>, every <see cref="ClaimIdleTime"/> / 4)
+    /// below what every consumer group of the stream has acknowledged: never past an entry still pending or not yet
+    /// delivered to any group. The stream is never capped by length. Turn it off when other readers without a group
+    /// (plain <c>XREAD</c>) need the history.
+    /// </summary>
+    /// <value>The default value is <see langword="true"/>.</value>
+    public bool TrimAcknowledged { get; set; } = true;
+
     /// <summary>Gets or sets the clock of polling, claiming and idle detection.</summary>
     /// <value>The default value is <see cref="TimeProvider.System"/>.</value>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;

@@ -109,6 +109,10 @@ public sealed class RedisWindowWorker<T>
                 {
                     _lastClaim = time.GetTimestamp();
                     await ClaimAsync(summary, onResults, cancellationToken).ConfigureAwait(false);
+                    if (_options.TrimAcknowledged)
+                    {
+                        await TrimAsync(_db, _stream).ConfigureAwait(false);
+                    }
                 }
 
                 var entries = await ReadAsync().ConfigureAwait(false);
@@ -275,6 +279,42 @@ public sealed class RedisWindowWorker<T>
         }
 
         return entries;
+    }
+
+    /// <summary>
+    /// Trims the stream below the oldest entry any group still needs: its lowest pending entry, or the first one after
+    /// its last delivered. Group states only move forward, so a reading that is a moment old is still safe.
+    /// </summary>
+    /// <returns>The entries removed.</returns>
+    internal static async Task<long> TrimAsync(IDatabase db, RedisKey stream)
+    {
+        (long Ms, long Seq)? keep = null;
+        foreach (var group in await db.StreamGroupInfoAsync(stream).ConfigureAwait(false))
+        {
+            var pending = await db.StreamPendingAsync(stream, group.Name).ConfigureAwait(false);
+            var needed = pending.PendingMessageCount > 0 ? ParseId(pending.LowestPendingMessageId.ToString()) : Next(ParseId(group.LastDeliveredId ?? "0-0"));
+            if (keep is null || needed.CompareTo(keep.Value) < 0)
+            {
+                keep = needed;
+            }
+        }
+
+        if (keep is not { } min || min == (0, 0))
+        {
+            return 0;
+        }
+
+        return await db.StreamTrimByMinIdAsync(stream, string.Create(CultureInfo.InvariantCulture, $"{min.Ms}-{min.Seq}"), useApproximateMaxLength: true).ConfigureAwait(false);
+
+        static (long Ms, long Seq) ParseId(string id)
+        {
+            var dash = id.IndexOf('-', StringComparison.Ordinal);
+            return dash < 0
+                ? (long.Parse(id, CultureInfo.InvariantCulture), 0)
+                : (long.Parse(id.AsSpan(0, dash), CultureInfo.InvariantCulture), long.Parse(id.AsSpan(dash + 1), CultureInfo.InvariantCulture));
+        }
+
+        static (long Ms, long Seq) Next((long Ms, long Seq) id) => id.Seq == long.MaxValue ? (id.Ms + 1, 0) : (id.Ms, id.Seq + 1);
     }
 
     /// <summary>Poison entries to the dead-letter stream; entries idle past the claim time to this worker.</summary>
