@@ -1,0 +1,112 @@
+using EventStream.DeadLetters;
+using EventStream.DependencyInjection;
+using EventStream.Redis.DeadLetters;
+using EventStream.Redis.Streams;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace EventStream.Redis.DependencyInjection;
+
+/// <summary>Options of <see cref="RedisEventPipelineExtensions.UseRedis{T}"/>.</summary>
+public sealed class RedisPipelineOptions
+{
+    /// <summary>Gets or sets the first part of every key (dead-letter store and stream state).</summary>
+    /// <value>The default value is <c>es</c>.</value>
+    public string KeyPrefix { get; set; } = "es";
+
+    /// <summary>
+    /// Gets the options of the stream the pipeline is fed from. When <see cref="RedisStreamSourceOptions.Stream"/> is set, a
+    /// hosted <see cref="RedisStreamSource{T}"/> reads it (the group defaults to the pipeline's name); otherwise only the
+    /// dead-letter store is in Redis.
+    /// </summary>
+    public RedisStreamSourceOptions Source { get; } = new();
+}
+
+/// <summary>Puts a registered event pipeline on Redis.</summary>
+public static class RedisEventPipelineExtensions
+{
+    /// <summary>
+    /// Puts the pipeline's dead letters in Redis (<see cref="RedisDeadLetterStore"/>: listed, counted and replayed from
+    /// any process) and, when <see cref="RedisPipelineOptions.Source"/> names a stream, feeds the pipeline from it through
+    /// a consumer group (<see cref="RedisStreamSource{T}"/>, started and stopped with the host, stopped before the pipeline
+    /// drains). One <see cref="IConnectionMultiplexer"/> per configuration string is shared by the whole application.
+    /// </summary>
+    /// <typeparam name="T">The event type.</typeparam>
+    /// <param name="builder">The pipeline registration from <c>AddEventPipeline</c>.</param>
+    /// <param name="configuration">A StackExchange.Redis configuration string: <c>host:port[,password=…][,ssl=true][,connectTimeout=…]</c>.</param>
+    /// <param name="configure">Sets the options.</param>
+    /// <returns>The same registration, for chaining.</returns>
+    /// <exception cref="ArgumentException">The configuration string or the options are invalid (checked here, at registration).</exception>
+    public static EventPipelineServiceBuilder<T> UseRedis<T>(this EventPipelineServiceBuilder<T> builder, string configuration, Action<RedisPipelineOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(configuration);
+        ConfigurationOptions parsed;
+        try
+        {
+            parsed = ConfigurationOptions.Parse(configuration);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new ArgumentException($"Event pipeline '{builder.Name}': bad Redis configuration '{configuration}': {ex.Message}", nameof(configuration), ex);
+        }
+
+        var options = new RedisPipelineOptions();
+        if (string.IsNullOrEmpty(options.Source.Group))
+        {
+            options.Source.Group = builder.Name;
+        }
+
+        configure?.Invoke(options);
+        var name = builder.Name;
+        var services = builder.Services;
+        parsed.AbortOnConnectFail = false; // start even while Redis is down; reconnect in the background
+        services.TryAddKeyedSingleton<IConnectionMultiplexer>(configuration, (_, _) => ConnectionMultiplexer.Connect(parsed));
+        services.AddKeyedSingleton<IDeadLetterStore>(name, (sp, _) => new RedisDeadLetterStore(
+            sp.GetRequiredKeyedService<IConnectionMultiplexer>(configuration),
+            new RedisDeadLetterStoreOptions { KeyPrefix = options.KeyPrefix }));
+
+        if (!string.IsNullOrWhiteSpace(options.Source.Stream))
+        {
+            options.Source.KeyPrefix = options.KeyPrefix;
+            var problems = options.Source.Problems();
+            if (problems.Count > 0)
+            {
+                throw new ArgumentException($"Event pipeline '{name}': RedisPipelineOptions.Source: " + string.Join("; ", problems) + ".", nameof(configure));
+            }
+
+            services.AddSingleton<IHostedService>(sp => new RedisStreamSourceService<T>(
+                new RedisStreamSource<T>(sp.GetRequiredKeyedService<IConnectionMultiplexer>(configuration), sp.GetRequiredKeyedService<IEventPipeline<T>>(name), options.Source),
+                sp.GetRequiredService<IOptionsMonitor<PipelineOptions>>().Get(name).DrainTimeout));
+        }
+
+        return builder;
+    }
+
+    /// <summary>Runs the source for the host's lifetime; registered after the pipeline, so it stops (and checkpoints) first.</summary>
+    private sealed class RedisStreamSourceService<T>(RedisStreamSource<T> source, TimeSpan drainTimeout) : IHostedService, IDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private Task? _run;
+
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            _run = Task.Run(() => source.RunAsync(_stop.Token, drainTimeout), CancellationToken.None);
+            return Task.CompletedTask;
+        }
+
+        public async Task StopAsync(CancellationToken cancellationToken)
+        {
+            await _stop.CancelAsync().ConfigureAwait(false);
+            if (_run is not null)
+            {
+                await _run.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        public void Dispose() => _stop.Dispose();
+    }
+}

@@ -1,0 +1,319 @@
+using System.Globalization;
+using System.Text.Json;
+using EventStream.Redis.Windowing;
+using StackExchange.Redis;
+
+namespace EventStream.Redis.Streams;
+
+/// <summary>Options of a <see cref="RedisStreamSource{T}"/>.</summary>
+public sealed class RedisStreamSourceOptions
+{
+    /// <summary>Gets or sets the input stream (entry field <c>event</c> = the event's JSON).</summary>
+    public string Stream { get; set; } = string.Empty;
+
+    /// <summary>Gets or sets the consumer group shared by every process that feeds the same pipeline.</summary>
+    public string Group { get; set; } = string.Empty;
+
+    /// <summary>Gets or sets this process's consumer name, unique in the group.</summary>
+    /// <value>The default value is the machine name, the process id and a random suffix.</value>
+    public string Consumer { get; set; } = string.Create(CultureInfo.InvariantCulture, $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}");
+
+    /// <summary>Gets or sets the first part of the dead-letter stream's key (<c>prefix:{stream}:group:dead</c>).</summary>
+    /// <value>The default value is <c>es</c>.</value>
+    public string KeyPrefix { get; set; } = "es";
+
+    /// <summary>Gets or sets how many entries one read takes.</summary>
+    /// <value>The default value is 500.</value>
+    public int BatchSize { get; set; } = 500;
+
+    /// <summary>
+    /// Gets or sets how often what was read is acknowledged: reading pauses until the pipeline holds nothing in flight
+    /// (every event delivered, filtered, dead-lettered or late), then the entries read so far are acknowledged together.
+    /// </summary>
+    /// <value>The default value is 100 ms.</value>
+    public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Gets or sets how long an entry may stay pending before another consumer claims it (a process that died).</summary>
+    /// <value>The default value is 30 seconds.</value>
+    public TimeSpan ClaimIdleTime { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Gets or sets how many deliveries an entry gets before it goes to the dead-letter stream (its process crashed on it each time).</summary>
+    /// <value>The default value is 5.</value>
+    public int MaxDeliveries { get; set; } = 5;
+
+    /// <summary>Gets or sets the longest wait between reads of an idle stream (the first wait is 1 ms, doubling).</summary>
+    /// <value>The default value is 250 ms.</value>
+    public TimeSpan MaxPollDelay { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Gets or sets the JSON options events are read with.</summary>
+    public JsonSerializerOptions? Json { get; set; }
+
+    /// <summary>Gets or sets the clock of polling and checkpoints.</summary>
+    /// <value>The default value is <see cref="TimeProvider.System"/>.</value>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>Returns every problem with these options.</summary>
+    internal IReadOnlyList<string> Problems()
+    {
+        var problems = new List<string>();
+        if (string.IsNullOrWhiteSpace(Stream))
+        {
+            problems.Add("Stream is required");
+        }
+
+        if (string.IsNullOrWhiteSpace(Group))
+        {
+            problems.Add("Group is required");
+        }
+
+        if (string.IsNullOrWhiteSpace(Consumer))
+        {
+            problems.Add("Consumer is required");
+        }
+
+        if (string.IsNullOrWhiteSpace(KeyPrefix) || KeyPrefix.Contains('{', StringComparison.Ordinal) || KeyPrefix.Contains('}', StringComparison.Ordinal))
+        {
+            problems.Add($"KeyPrefix must be non-empty and contain no braces (was '{KeyPrefix}')");
+        }
+
+        if (BatchSize is < 1 or > 10_000)
+        {
+            problems.Add($"BatchSize must be 1..10000 (was {BatchSize})");
+        }
+
+        if (CheckpointInterval <= TimeSpan.Zero || ClaimIdleTime < TimeSpan.FromMilliseconds(10) || MaxPollDelay <= TimeSpan.Zero)
+        {
+            problems.Add("CheckpointInterval and MaxPollDelay must be positive and ClaimIdleTime at least 10 ms");
+        }
+
+        if (MaxDeliveries < 1)
+        {
+            problems.Add($"MaxDeliveries must be at least 1 (was {MaxDeliveries})");
+        }
+
+        return problems;
+    }
+}
+
+/// <summary>
+/// Feeds an <see cref="IEventPipeline{T}"/> from a Redis Stream through a consumer group, at least once: entries are
+/// acknowledged only at a checkpoint, once the pipeline holds nothing in flight — every event read has been delivered
+/// to its sink, filtered, dead-lettered (use a durable store such as <see cref="DeadLetters.RedisDeadLetterStore"/>) or
+/// found late. A process that dies before a checkpoint leaves its entries pending; another claims them after
+/// <see cref="RedisStreamSourceOptions.ClaimIdleTime"/> (sinks should be idempotent). Reading waits while the pipeline
+/// is full, so the group's lag grows and <see cref="RedisStreamProducer{T}"/> pushes back on producers.
+/// Unreadable entries and entries delivered <see cref="RedisStreamSourceOptions.MaxDeliveries"/> times go to the
+/// dead-letter stream (<see cref="DeadLetters"/>).
+/// </summary>
+/// <remarks>
+/// Checkpoints wait for the whole pipeline to be empty, so other producers writing into the same pipeline delay them;
+/// an in-process window stage keeps its state in memory (for windows shared by processes, use
+/// <see cref="RedisWindowWorker{T}"/>).
+/// </remarks>
+/// <typeparam name="T">The event type.</typeparam>
+public sealed class RedisStreamSource<T>
+{
+    private readonly IDatabase _db;
+    private readonly IEventPipeline<T> _pipeline;
+    private readonly RedisStreamSourceOptions _options;
+    private readonly JsonSerializerOptions _json;
+    private readonly string _ns;
+    private readonly List<RedisValue> _unacknowledged = [];
+
+    /// <summary>Creates a source.</summary>
+    /// <param name="redis">The connection.</param>
+    /// <param name="pipeline">The pipeline to feed.</param>
+    /// <param name="options">The options.</param>
+    /// <exception cref="ArgumentException">The options are incomplete (every problem is listed).</exception>
+    public RedisStreamSource(IConnectionMultiplexer redis, IEventPipeline<T> pipeline, RedisStreamSourceOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(redis);
+        ArgumentNullException.ThrowIfNull(pipeline);
+        ArgumentNullException.ThrowIfNull(options);
+        var problems = options.Problems();
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException("RedisStreamSourceOptions: " + string.Join("; ", problems) + ".", nameof(options));
+        }
+
+        _db = redis.GetDatabase();
+        _pipeline = pipeline;
+        _options = options;
+        _json = options.Json ?? JsonSerializerOptions.Default;
+        _ns = RedisWindowWorker<T>.Namespace(options.KeyPrefix, options.Stream, options.Group);
+        DeadLetters = new RedisDeadLetters(redis, options.Stream, _ns);
+    }
+
+    /// <summary>Gets the dead-letter stream of unreadable and poison entries.</summary>
+    public RedisDeadLetters DeadLetters { get; }
+
+    /// <summary>Gets how many entries this source has acknowledged.</summary>
+    public long Acknowledged { get; private set; }
+
+    /// <summary>
+    /// Reads until cancelled. On cancellation, reading stops, the pipeline is given until
+    /// <paramref name="drainTimeout"/> to finish what was read, and that is acknowledged; the rest stays pending for others.
+    /// </summary>
+    /// <param name="cancellationToken">Stops reading.</param>
+    /// <param name="drainTimeout">How long to wait for the last checkpoint after cancellation.</param>
+    /// <returns>A task that completes when the source stopped.</returns>
+    public async Task RunAsync(CancellationToken cancellationToken, TimeSpan? drainTimeout = null)
+    {
+        var time = _options.TimeProvider;
+        try
+        {
+            await _db.StreamCreateConsumerGroupAsync(_options.Stream, _options.Group, "0", createStream: true).ConfigureAwait(false);
+        }
+        catch (RedisServerException ex) when (ex.Message.StartsWith("BUSYGROUP", StringComparison.Ordinal))
+        {
+        }
+
+        var delay = TimeSpan.FromMilliseconds(1);
+        var lastCheckpoint = time.GetTimestamp();
+        var lastClaim = long.MinValue;
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                try
+                {
+                    StreamEntry[] entries;
+                    if (lastClaim == long.MinValue || time.GetElapsedTime(lastClaim) >= _options.ClaimIdleTime / 4)
+                    {
+                        lastClaim = time.GetTimestamp();
+                        entries = await ClaimAsync().ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        entries = await _db.StreamReadGroupAsync(_options.Stream, _options.Group, _options.Consumer, ">", _options.BatchSize).ConfigureAwait(false);
+                    }
+
+                    if (entries.Length > 0)
+                    {
+                        await FeedAsync(entries, cancellationToken).ConfigureAwait(false);
+                        delay = TimeSpan.FromMilliseconds(1);
+                    }
+
+                    if (_unacknowledged.Count > 0 && (entries.Length == 0 || time.GetElapsedTime(lastCheckpoint) >= _options.CheckpointInterval || _unacknowledged.Count >= 50_000))
+                    {
+                        await CheckpointAsync(cancellationToken).ConfigureAwait(false);
+                        lastCheckpoint = time.GetTimestamp();
+                    }
+
+                    if (entries.Length == 0)
+                    {
+                        await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
+                        delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxPollDelay.Ticks));
+                    }
+                }
+                catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is RedisConnectionException or RedisTimeoutException)
+                {
+                    await Task.Delay(_options.MaxPollDelay, time, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+
+        // Last checkpoint: what the pipeline finishes in time is acknowledged; the rest stays pending for a peer.
+        if (_unacknowledged.Count > 0)
+        {
+            using var drain = new CancellationTokenSource(drainTimeout ?? TimeSpan.FromSeconds(10), time);
+            try
+            {
+                await CheckpointAsync(drain.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+    }
+
+    private async Task<StreamEntry[]> ClaimAsync()
+    {
+        var idleMs = (long)_options.ClaimIdleTime.TotalMilliseconds;
+        var stale = await _db.StreamPendingMessagesAsync(_options.Stream, _options.Group, _options.BatchSize, RedisValue.Null, minIdleTimeInMs: idleMs).ConfigureAwait(false);
+        var poison = stale.Where(p => p.DeliveryCount >= _options.MaxDeliveries).ToList();
+        if (poison.Count > 0)
+        {
+            await DeadLetterAsync(poison.Select(p => (p.MessageId.ToString(), $"delivered {p.DeliveryCount} times without being acknowledged (the limit is {_options.MaxDeliveries})", p.DeliveryCount))).ConfigureAwait(false);
+        }
+
+        if (stale.Length == poison.Count)
+        {
+            return await _db.StreamReadGroupAsync(_options.Stream, _options.Group, _options.Consumer, ">", _options.BatchSize).ConfigureAwait(false);
+        }
+
+        var claimed = await _db.StreamAutoClaimAsync(_options.Stream, _options.Group, _options.Consumer, idleMs, "0-0", _options.BatchSize).ConfigureAwait(false);
+        return claimed.ClaimedEntries.Where(e => !e.IsNull).ToArray();
+    }
+
+    private async Task FeedAsync(StreamEntry[] entries, CancellationToken cancellationToken)
+    {
+        var events = new List<T>(entries.Length);
+        List<(string, string, int)>? bad = null;
+        foreach (var entry in entries)
+        {
+            var json = entry["event"];
+            try
+            {
+                if (json.IsNull)
+                {
+                    throw new FormatException("the entry has no 'event' field");
+                }
+
+                events.Add(JsonSerializer.Deserialize<T>((string)json!, _json) ?? throw new JsonException("the event is JSON null"));
+                _unacknowledged.Add(entry.Id);
+            }
+            catch (Exception ex) when (ex is JsonException or FormatException or NotSupportedException)
+            {
+                (bad ??= []).Add((entry.Id.ToString(), $"{ex.GetType().Name}: {ex.Message}", 1));
+            }
+        }
+
+        if (bad is not null)
+        {
+            await DeadLetterAsync(bad).ConfigureAwait(false);
+        }
+
+        // Waits while the pipeline is full: reading stops, and the group's lag pushes back on producers.
+        await _pipeline.WriteBatchAsync(events.ToArray(), cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task CheckpointAsync(CancellationToken cancellationToken)
+    {
+        var time = _options.TimeProvider;
+        var lastRefresh = time.GetTimestamp();
+        while (_pipeline.GetMetrics().InFlight > 0)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(1), time, cancellationToken).ConfigureAwait(false);
+            if (time.GetElapsedTime(lastRefresh) >= _options.ClaimIdleTime / 3)
+            {
+                // Still working on them: reset their idle time so that no peer claims them meanwhile.
+                lastRefresh = time.GetTimestamp();
+                await _db.StreamClaimIdsOnlyAsync(_options.Stream, _options.Group, _options.Consumer, 0, [.. _unacknowledged]).ConfigureAwait(false);
+            }
+        }
+
+        foreach (var chunk in _unacknowledged.Chunk(1000))
+        {
+            Acknowledged += await _db.StreamAcknowledgeAsync(_options.Stream, _options.Group, chunk).ConfigureAwait(false);
+        }
+
+        _unacknowledged.Clear();
+    }
+
+    private Task<RedisResult> DeadLetterAsync(IEnumerable<(string Id, string Error, int Deliveries)> entries)
+    {
+        var args = new List<RedisValue> { _ns, _options.Group, "source", _options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds() };
+        foreach (var (id, error, deliveries) in entries)
+        {
+            args.Add(id);
+            args.Add(error);
+            args.Add(deliveries);
+        }
+
+        return _db.ScriptEvaluateAsync(RedisWindowScripts.DeadLetter, [(RedisKey)_options.Stream], [.. args]);
+    }
+}

@@ -1,0 +1,101 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using EventStream.DeadLetters;
+using EventStream.DependencyInjection;
+using EventStream.Redis.DeadLetters;
+using EventStream.Redis.DependencyInjection;
+using EventStream.Redis.Streams;
+using EventStream.Retry;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace EventStream.Redis.Tests;
+
+/// <summary><c>services.AddEventPipeline(...).UseRedis(...)</c> in a host, against a real redis-server.</summary>
+[Collection(RedisTests.Name)]
+public sealed class UseRedisTests(RedisServerFixture redis)
+{
+    [Fact]
+    public async Task A_hosted_pipeline_is_fed_from_a_stream_acknowledges_after_its_sink_and_dead_letters_into_Redis()
+    {
+        var stream = "orders-" + Guid.NewGuid().ToString("N")[..8];
+        var prefix = "t" + Guid.NewGuid().ToString("N")[..6];
+        var delivered = new ConcurrentQueue<Click>();
+        var gate = new SemaphoreSlim(0);
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddEventPipeline<Click>("clicks", (pipeline, _) => pipeline
+                .Transform("check", c => c.Ms < 0 ? throw new ArgumentException($"negative duration {c.Ms}") : c)
+                .Sink("collect", async (Click c, CancellationToken ct) =>
+                {
+                    await gate.WaitAsync(ct);
+                    delivered.Enqueue(c);
+                })
+                .Build())
+            .ConfigureOptions(o => o.Retry = RetryOptions.None)
+            .UseRedis(redis.Configuration + ",connectTimeout=2000", o =>
+            {
+                o.KeyPrefix = prefix;
+                o.Source.Stream = stream;
+                o.Source.Consumer = "host-1";
+                o.Source.CheckpointInterval = TimeSpan.FromMilliseconds(20);
+            });
+        using var host = builder.Build();
+        await host.StartAsync();
+
+        var producer = new RedisStreamProducer<Click>(redis.Connection, new RedisStreamOptions { Stream = stream });
+        var events = Enumerable.Range(0, 100).Select(i => new Click("/p" + (i % 7), i, i % 10 == 0 ? -1 : i, "u")).ToList();
+        await producer.PublishAsync(events);
+        await redis.Connection.GetDatabase().StreamAddAsync(stream, "event", "{broken");
+
+        // The sink is blocked: entries read must not be acknowledged before their events are delivered.
+        var db = redis.Connection.GetDatabase();
+        await Eventually(async () => (await db.StreamPendingAsync(stream, "clicks")).PendingMessageCount > 0);
+        await Task.Delay(200);
+        (await db.StreamPendingAsync(stream, "clicks")).PendingMessageCount.Should().BePositive("nothing is acknowledged while the sink holds events");
+
+        gate.Release(1000);
+        await Eventually(async () => (await db.StreamPendingAsync(stream, "clicks")).PendingMessageCount == 0 && delivered.Count == 90);
+
+        // Dead letters are in Redis: another process (another store on the same prefix) lists them.
+        var store = new RedisDeadLetterStore(redis.Connection, new RedisDeadLetterStoreOptions { KeyPrefix = prefix, ResolveType = _ => typeof(Click) });
+        (await store.CountAsync("clicks")).Should().Be(10);
+        var letters = await store.ListAsync("clicks", 100);
+        letters.Should().OnlyContain(l => l.Stage == "check" && l.Message!.Contains("negative duration", StringComparison.Ordinal));
+        host.Services.GetRequiredKeyedService<IDeadLetterStore>("clicks").Should().BeOfType<RedisDeadLetterStore>();
+
+        var pipeline = host.Services.GetRequiredKeyedService<IEventPipeline<Click>>("clicks");
+        var source = new RedisStreamSource<Click>(redis.Connection, pipeline, new RedisStreamSourceOptions { Stream = stream, Group = "clicks", KeyPrefix = prefix });
+        var unreadable = await source.DeadLetters.ListAsync();
+        unreadable.Should().ContainSingle().Which.Event.Should().Be("{broken");
+
+        await host.StopAsync();
+        var metrics = pipeline.GetMetrics();
+        metrics.Accepted.Should().Be(100);
+        (metrics.Delivered + metrics.DeadLettered).Should().Be(100, "101 produced = 90 delivered + 10 dead-lettered in the pipeline + 1 unreadable in the stream's dead letters");
+    }
+
+    [Fact]
+    public void A_bad_configuration_string_or_source_is_refused_at_registration()
+    {
+        var services = new ServiceCollection();
+        var registration = services.AddEventPipeline<Click>("clicks", (p, _) => p.Sink("s", _ => { }).Build());
+        FluentActions.Invoking(() => registration.UseRedis("localhost:6379,connectTimeout=soon"))
+            .Should().Throw<ArgumentException>().WithMessage("*Event pipeline 'clicks': bad Redis configuration*connectTimeout*");
+        FluentActions.Invoking(() => registration.UseRedis("localhost:6379", o =>
+            {
+                o.Source.Stream = "s";
+                o.Source.BatchSize = 0;
+            }))
+            .Should().Throw<ArgumentException>().WithMessage("*BatchSize must be 1..10000 (was 0)*");
+    }
+
+    private static async Task Eventually(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (!await condition())
+        {
+            DateTime.UtcNow.Should().BeBefore(deadline);
+            await Task.Delay(20);
+        }
+    }
+}
