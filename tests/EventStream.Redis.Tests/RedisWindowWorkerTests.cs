@@ -81,6 +81,43 @@ public sealed class RedisWindowWorkerTests(RedisServerFixture redis)
         (await redis.Connection.GetDatabase().StreamLengthAsync(Worker(stream, o => o.Assigner = assigner).ResultsStream)).Should().Be(expected.Count);
     }
 
+    [Theory]
+    [InlineData("tumbling", RedisWindowAggregate.Count)]
+    [InlineData("sliding", RedisWindowAggregate.Sum)]
+    [InlineData("session", RedisWindowAggregate.Count)]
+    public async Task With_allowed_lateness_one_worker_reading_one_entry_at_a_time_fires_exactly_like_the_in_process_stage(string window, RedisWindowAggregate aggregate)
+    {
+        var assigner = window switch
+        {
+            "tumbling" => WindowAssigner.Tumbling(TimeSpan.FromSeconds(10)),
+            "sliding" => WindowAssigner.Sliding(TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(5)),
+            _ => WindowAssigner.Session(TimeSpan.FromSeconds(3)),
+        };
+
+        // Events up to 8 s out of order, with 1 s out-of-orderness and 4 s lateness: on-time, late firings and late events.
+        var events = Generate(seed: 42 + window.Length, count: 600, outOfOrder: TimeSpan.FromSeconds(8));
+        var stream = NewStream();
+        await Produce(stream, events);
+        var results = await RunWorkers(stream, 1, o =>
+        {
+            o.Assigner = assigner;
+            o.Aggregate = aggregate;
+            o.OutOfOrderness = TimeSpan.FromSeconds(1);
+            o.AllowedLateness = TimeSpan.FromSeconds(4);
+            o.BatchSize = 1;
+        });
+
+        var (expected, expectedLate) = await ReferenceWithLate(events, assigner, aggregate, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(4));
+        expected.Should().Contain(r => r.Firing == WindowFiring.Late, "the input makes late firings");
+        // Windows that fire at the same watermark may come in any order; each window's firings must match in order.
+        static Dictionary<string, List<WindowResult<string, double>>> ByWindow(IEnumerable<WindowResult<string, double>> rs) =>
+            rs.GroupBy(r => $"{r.Key}|{r.Start}|{r.End}").ToDictionary(g => g.Key, g => g.ToList());
+        ByWindow(results).Should().BeEquivalentTo(ByWindow(expected), o => o.WithStrictOrdering().Using<double>(c => c.Subject.Should().BeApproximately(c.Expectation, 1e-9)).WhenTypeIs<double>());
+        var metrics = await Worker(stream, o => o.Assigner = assigner).GetMetricsAsync();
+        metrics.Late.Should().Be(expectedLate);
+        (metrics.Windowed + metrics.Late).Should().Be(events.Count);
+    }
+
     [Fact]
     public async Task A_window_does_not_fire_while_another_worker_holds_earlier_events_of_it()
     {
@@ -299,7 +336,11 @@ public sealed class RedisWindowWorkerTests(RedisServerFixture redis)
         return events;
     }
 
-    internal static async Task<List<WindowResult<string, double>>> Reference(IReadOnlyList<Click> events, WindowAssigner assigner, RedisWindowAggregate aggregate, TimeSpan ooo, TimeSpan lateness)
+    internal static async Task<List<WindowResult<string, double>>> Reference(IReadOnlyList<Click> events, WindowAssigner assigner, RedisWindowAggregate aggregate, TimeSpan ooo, TimeSpan lateness) =>
+        (await ReferenceWithLate(events, assigner, aggregate, ooo, lateness)).Results;
+
+    /// <summary>The in-process window stage on the same events, one at a time: its results and how many events it found late.</summary>
+    internal static async Task<(List<WindowResult<string, double>> Results, long Late)> ReferenceWithLate(IReadOnlyList<Click> events, WindowAssigner assigner, RedisWindowAggregate aggregate, TimeSpan ooo, TimeSpan lateness)
     {
         var results = new List<WindowResult<string, double>>();
         var options = new WindowOptions<Click, string> { Assigner = assigner, Key = c => c.Url, Timestamp = c => c.Ts, OutOfOrderness = ooo, AllowedLateness = lateness };
@@ -321,9 +362,8 @@ public sealed class RedisWindowWorkerTests(RedisServerFixture redis)
             }
 
             await pipeline.CompleteAsync();
+            return (results, pipeline.GetMetrics().Late);
         }
-
-        return results;
     }
 
     internal async Task Produce(string stream, IEnumerable<Click> events)
@@ -340,7 +380,8 @@ public sealed class RedisWindowWorkerTests(RedisServerFixture redis)
         {
             configure(o);
             o.Consumer = "w" + i;
-            o.BatchSize = 100;
+            o.MinPollDelay = TimeSpan.FromMilliseconds(1);
+            o.BatchSize = Math.Min(o.BatchSize, 100);
             o.CompleteWhenIdle = TimeSpan.FromMilliseconds(400);
         }).RunAsync((r, _) =>
         {

@@ -147,10 +147,13 @@ internal static class RedisWindowScripts
             for i = 1, #due, 2 do
                 local member = due[i]
                 if redis.call('ZREM', open, member) == 1 then
-                    emit(member, '1', '1')
+                    if lateness > 0 then
+                        emit(member, '1', I(redis.call('HINCRBY', ns .. ':fn', member, 1)))
+                    else
+                        emit(member, '1', '1')
+                    end
                     if lateness > 0 and wm < POS then
                         redis.call('ZADD', fired, tonumber(due[i + 1]) + lateness, member)
-                        redis.call('HSET', ns .. ':fn', member, 1)
                     else
                         forget(member)
                     end
@@ -288,14 +291,22 @@ internal static class RedisWindowScripts
             end
             if e - 1 + lateness <= wm then toLate(id) return end
             local target
+            local firings = 0
             local wasFired = false
+            local fn = ns .. ':fn'
             if #merge == 0 then
                 target = I(redis.call('INCR', ns .. ':seq'))
             else
                 target = merge[1]
                 for _, cid in ipairs(merge) do
+                    local f = tonumber(redis.call('HGET', fn, '#' .. cid)) or 0
+                    if f > firings then firings = f end
                     if redis.call('ZSCORE', fired, '#' .. cid) then wasFired = true end
                 end
+                local tb = redis.call('HGET', sb, target)
+                local ts0, te0 = string.match(tb, '^(%-?%d+):(%-?%d+):')
+                -- A session that grew is a different window: it fires for its own end, its firing count carried on.
+                if #merge > 1 or tonumber(ts0) ~= s or tonumber(te0) ~= e then wasFired = false end
                 local th = ns .. ':x:' .. target
                 for i = 2, #merge do
                     local cid = merge[i]
@@ -310,7 +321,7 @@ internal static class RedisWindowScripts
                     end
                     redis.call('ZREM', open, '#' .. cid)
                     redis.call('ZREM', fired, '#' .. cid)
-                    redis.call('HDEL', ns .. ':fn', '#' .. cid)
+                    redis.call('HDEL', fn, '#' .. cid)
                     local b = redis.call('HGET', sb, cid)
                     local _, _, okey = string.match(b, '^(%-?%d+):(%-?%d+):(.*)$')
                     dropSession(cid, okey)
@@ -322,13 +333,19 @@ internal static class RedisWindowScripts
             redis.call('HINCRBY', th, 'c', 1)
             addValue(th, ns .. ':xh:' .. target, value)
             local member = '#' .. target
-            if wasFired and e - 1 <= wm then
+            if e - 1 <= wm then
+                -- Due already (behind the watermark, within the lateness): fires at once.
+                firings = firings + 1
+                redis.call('HSET', fn, member, firings)
                 redis.call('ZREM', open, member)
                 redis.call('ZADD', fired, e - 1 + lateness, member)
-                emit(member, '2', I(redis.call('HINCRBY', ns .. ':fn', member, 1)))
+                local label = '2'
+                if firings == 1 then label = '1' end
+                emit(member, label, I(firings))
             else
                 redis.call('ZREM', fired, member)
                 redis.call('ZADD', open, e - 1, member)
+                if firings > 0 then redis.call('HSET', fn, member, firings) end
             end
             windowed = windowed + 1
         end
