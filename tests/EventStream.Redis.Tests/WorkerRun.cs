@@ -1,0 +1,167 @@
+using System.Globalization;
+using System.Text;
+using EventStream.Redis.Windowing;
+using StackExchange.Redis;
+
+namespace EventStream.Redis.Tests;
+
+/// <summary>
+/// What the worker process tests share: a temporary directory, NDJSON inputs, the single-process reference
+/// (<c>eventstream window</c> in-process), <c>produce</c> and <c>worker</c> child processes, and the group's results.
+/// </summary>
+public abstract class WorkerRun : IDisposable
+{
+    internal static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
+    private readonly string _dir = Directory.CreateTempSubdirectory("eventstream-workers-").FullName;
+
+    public void Dispose()
+    {
+        Directory.Delete(_dir, recursive: true);
+        GC.SuppressFinalize(this);
+    }
+
+    internal static async Task<RedisWindowMetrics> Metrics(IConnectionMultiplexer connection, string stream) =>
+        await new RedisWindowWorker<object>(connection, new RedisWindowOptions<object>
+        {
+            Stream = stream,
+            Group = "g",
+            Assigner = EventStream.Windowing.WindowAssigner.Tumbling(TimeSpan.FromSeconds(1)),
+            Key = _ => "",
+            Timestamp = _ => 0,
+        }).GetMetricsAsync();
+
+    /// <summary>The group's results stream.</summary>
+    internal static async Task<List<Result>> ResultsStream(IConnectionMultiplexer connection, string stream)
+    {
+        var key = RedisWindowWorker<object>.Namespace("es", stream, "g") + ":results";
+        var entries = await connection.GetDatabase().StreamRangeAsync(key);
+        return entries.Select(e => new Result(
+            e["key"]!,
+            long.Parse((string)e["start"]!, CultureInfo.InvariantCulture),
+            long.Parse((string)e["end"]!, CultureInfo.InvariantCulture),
+            double.Parse((string)e["value"]!, CultureInfo.InvariantCulture),
+            long.Parse((string)e["count"]!, CultureInfo.InvariantCulture))).ToList();
+    }
+
+    /// <summary>One result line: {"key","start","end","value","count"}.</summary>
+    internal sealed record Result(string Key, long Start, long End, double Value, long Count)
+    {
+        public static Result Parse(string line)
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(line);
+            var root = doc.RootElement;
+            root.EnumerateObject().Select(p => p.Name).Should().Equal("key", "start", "end", "value", "count");
+            return new Result(root.GetProperty("key").GetString()!, root.GetProperty("start").GetInt64(), root.GetProperty("end").GetInt64(), root.GetProperty("value").GetDouble(), root.GetProperty("count").GetInt64());
+        }
+    }
+
+    internal static async Task ProduceAsync(string configuration, string stream, string input)
+    {
+        using var produce = CliProcess.Start("produce", "--redis", configuration, "--stream", stream, "--input", input);
+        (await produce.WaitAsync(Timeout)).Should().Be(0, produce.Stderr);
+        produce.Stderr.Should().Contain("published to");
+    }
+
+    internal async Task<List<string>> RunWorkersAsync(string configuration, string stream, string window, string agg, int workers)
+    {
+        var processes = Enumerable.Range(0, workers).Select(i => StartWorker(configuration, stream, window, agg, "w" + i, batch: 100)).ToList();
+        try
+        {
+            foreach (var p in processes)
+            {
+                (await p.WaitAsync(Timeout)).Should().Be(0, p.Stderr);
+            }
+
+            return processes.Select(p => Path.Combine(_dir, ConsumerOf(p) + ".ndjson")).ToList();
+        }
+        finally
+        {
+            processes.ForEach(p => p.Dispose());
+        }
+    }
+
+    internal CliProcess StartWorker(string configuration, string stream, string window, string agg, string consumer, int batch) =>
+        CliProcess.Start(
+            "worker", "--redis", configuration, "--stream", stream, "--group", "g", "--consumer", consumer,
+            "--window", window, "--key", "data.url", "--agg", agg, "--out-of-orderness", "2s",
+            "--output", Path.Combine(_dir, consumer + ".ndjson"), "--exit-when-idle", "1500ms", "--claim-idle", "1s",
+            "--batch", batch.ToString(CultureInfo.InvariantCulture));
+
+    internal string OutputOf(string consumer) => Path.Combine(_dir, consumer + ".ndjson");
+
+    private static string ConsumerOf(CliProcess p)
+    {
+        var args = p.Process.StartInfo.ArgumentList;
+        return args[args.IndexOf("--consumer") + 1];
+    }
+
+    internal static List<Result> Lines(IEnumerable<string> files) =>
+        files.Where(File.Exists).SelectMany(File.ReadAllLines).Where(l => l.Length > 0).Select(Result.Parse).ToList();
+
+    internal static int Reconnects(string stderr)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(stderr, @"(\d+) reconnects");
+        return match.Success ? int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
+    }
+
+    /// <summary>Runs <c>eventstream window</c> in-process on the same input: the single-process truth.</summary>
+    internal async Task<(List<Result> Results, int DeadLetters)> ReferenceAsync(string input, string window, string agg)
+    {
+        var output = Path.Combine(_dir, "reference-" + Guid.NewGuid().ToString("N")[..6] + ".ndjson");
+        var dead = output + ".dead";
+        var stderr = new StringWriter();
+        var code = await EventStream.Cli.Program.RunAsync(
+            ["window", "--input", input, "--window", window, "--key", "data.url", "--agg", agg, "--out-of-orderness", "2s", "--output", output, "--late", output + ".late", "--dead-letter", dead],
+            TextWriter.Null,
+            stderr);
+        code.Should().Be(0, stderr.ToString());
+        File.ReadAllText(output + ".late").Should().BeEmpty("the input is within the out-of-orderness");
+        return (Lines([output]), File.ReadAllLines(dead).Count(l => l.Length > 0));
+    }
+
+    /// <summary>NDJSON clickstream: timestamps rise with jitter within 2 s, URLs with ':' and quotes, values in quarters (exact in binary).</summary>
+    internal string WriteInput(string name, int events, int badLines, int seed)
+    {
+        var random = new Random(seed);
+        string[] urls = ["/", "/a:b", "/cart", "/p?q=\"1\"", "/x:{y}", "/checkout", "/ü"];
+        var path = Path.Combine(_dir, Guid.NewGuid().ToString("N")[..6] + "-" + name);
+        var builder = new StringBuilder();
+        long t = 1_700_000_000_000;
+        var bad = new HashSet<int>();
+        while (bad.Count < badLines)
+        {
+            bad.Add(random.Next(events));
+        }
+
+        for (var i = 0; i < events; i++)
+        {
+            t += random.Next(0, 40);
+            if (random.Next(200) == 0)
+            {
+                t += random.Next(3_000, 9_000);
+            }
+
+            var ts = t - random.Next(0, 2001);
+            var url = System.Text.Json.JsonSerializer.Serialize(urls[random.Next(urls.Length)]);
+            var ms = (random.Next(0, 4000) / 4.0).ToString("R", CultureInfo.InvariantCulture);
+            builder.Append(CultureInfo.InvariantCulture, $"{{\"id\":\"e{i}\",\"type\":\"pageview\",\"source\":\"web\",\"timestamp\":{ts},\"data\":{{\"url\":{url},\"ms\":{ms},\"user\":\"u{random.Next(300)}\"}}}}\n");
+            if (bad.Remove(i))
+            {
+                builder.Append(random.Next(2) == 0 ? "{\"id\":\"broken\",\"timestamp\":\"yesterday\"}\n" : "not json at all\n");
+            }
+        }
+
+        File.WriteAllText(path, builder.ToString());
+        return path;
+    }
+
+    internal static async Task Eventually(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!await condition())
+        {
+            DateTime.UtcNow.Should().BeBefore(deadline);
+            await Task.Delay(20);
+        }
+    }
+}
