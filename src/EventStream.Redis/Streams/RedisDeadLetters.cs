@@ -11,7 +11,14 @@ namespace EventStream.Redis.Streams;
 /// <param name="Error">Why: the exception type and message, or the delivery count.</param>
 /// <param name="Attempts">Deliveries or attempts made.</param>
 /// <param name="FailedAt">When it was dead-lettered.</param>
-public sealed record RedisDeadLetter(string Id, string SourceId, string Event, string Stage, string Error, int Attempts, DateTimeOffset FailedAt);
+public sealed record RedisDeadLetter(string Id, string SourceId, string Event, string Stage, string Error, int Attempts, DateTimeOffset FailedAt)
+{
+    /// <summary>Gets when the entry was added to the input stream (the time part of <see cref="SourceId"/>).</summary>
+    public DateTimeOffset ProducedAt =>
+        long.TryParse(SourceId.AsSpan(0, Math.Max(0, SourceId.IndexOf('-', StringComparison.Ordinal))), NumberStyles.None, CultureInfo.InvariantCulture, out var ms)
+            ? DateTimeOffset.FromUnixTimeMilliseconds(ms)
+            : DateTimeOffset.MinValue;
+}
 
 /// <summary>
 /// The dead-letter stream of an input stream and consumer group (<c>prefix:{tag}:group:dead</c>): entries that could not

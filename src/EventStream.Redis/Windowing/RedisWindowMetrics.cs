@@ -11,6 +11,9 @@ public sealed record RedisWindowMetrics
     /// <summary>Gets the entries ever added to the input stream (<c>entries-added</c>; replays included).</summary>
     public long EntriesAdded { get; init; }
 
+    /// <summary>Gets the entries the group has taken in and accounted for: <c>Windowed + Late + DeadLettered</c>.</summary>
+    public long Accepted => Windowed + Late + DeadLettered;
+
     /// <summary>Gets the events added to a window, across all workers.</summary>
     public long Windowed { get; init; }
 
