@@ -11,6 +11,7 @@ using EventStream.Benchmarks;
 // dotnet run -c Release --project benchmarks/EventStream.Benchmarks -- windows [BenchmarkDotNet args]
 // dotnet run -c Release --project benchmarks/EventStream.Benchmarks -- windows-verify
 // dotnet run -c Release --project benchmarks/EventStream.Benchmarks -- windows-one <case> [runs]   (for profilers)
+// dotnet run -c Release --project benchmarks/EventStream.Benchmarks -- redis [--events N] [--runs R] [--batch-sizes 500,1000] ...
 return args.FirstOrDefault() switch
 {
     "throughput" => Throughput(args[1..]),
@@ -19,6 +20,7 @@ return args.FirstOrDefault() switch
     "windows" => Windows(args[1..]),
     "windows-verify" => await WindowChecks.RunAsync(Console.Out, includeSlow: true) ? 0 : 1,
     "windows-one" => await WindowChecks.RunOneAsync(args[1], args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 1, Console.Out),
+    "redis" => await RedisBenchmark.RunAsync(args[1..]),
     _ => Usage(),
 };
 
@@ -51,6 +53,14 @@ static int Usage()
           dotnet run -c Release --project benchmarks/EventStream.Benchmarks -- windows-one <case> [runs=1]
               Runs one window case (a WindowBenchmarks method name, e.g. Sliding_10kKeys) with a stopwatch, to profile
               it (perf, dotnet-trace, dotnet-counters).
+
+          dotnet run -c Release --project benchmarks/EventStream.Benchmarks -- redis [--events 200000] [--baseline-events 20000]
+                  [--runs 5] [--batch-sizes 500[,1000,2000]] [--keys 1000] [--uniform] [--aof] [--no-profile] [--pipeline 16] [--clients 50]
+              End to end through a private redis-server (started and stopped by the run): produce -> consumer group ->
+              window update -> ack, with RedisWindowWorker (1 and 2 workers) vs the original design (a list and 4
+              sequential round trips per event, 1 and 2 consumers) vs redis-benchmark XADD (the limit). Medians of the
+              runs; every run checked; then a SLOWLOG profile run per batch size (server time per script). Writes
+              benchmarks/results/redis-throughput.md. Exit 2 when a target is missed.
         """);
     return 1;
 }

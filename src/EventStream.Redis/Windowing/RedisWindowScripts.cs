@@ -135,8 +135,19 @@ internal static class RedisWindowScripts
                 local maxts = tonumber(redis.call('HGET', meta, 'maxts'))
                 if maxts then
                     local candidate = maxts - ooo - 1
-                    local low = redis.call('ZRANGE', inflight, 0, 0, 'WITHSCORES')
-                    if low[2] and tonumber(low[2]) - 1 < candidate then candidate = tonumber(low[2]) - 1 end
+                    -- Holds are reads (first and last id): one still holding a pending entry keeps the watermark below
+                    -- its bound; one whose entries are all applied or dead-lettered is released.
+                    for _ = 1, 50 do
+                        local low = redis.call('ZRANGE', inflight, 0, 0, 'WITHSCORES')
+                        if not low[1] then break end
+                        local first, last = string.match(low[1], '^(%S+) (%S+)$')
+                        if #redis.call('XPENDING', KEYS[1], ARGV[2], first, last, 1) == 0 then
+                            redis.call('ZREM', inflight, low[1])
+                        else
+                            if tonumber(low[2]) - 1 < candidate then candidate = tonumber(low[2]) - 1 end
+                            break
+                        end
+                    end
                     if candidate > wm then
                         wm = candidate
                         redis.call('HSET', meta, 'wm', I(wm))
@@ -178,28 +189,29 @@ internal static class RedisWindowScripts
         """;
 
     /// <summary>
-    /// Reads new entries for a consumer and records each as in flight, scored by the lowest timestamp it may carry
-    /// without being late (the largest timestamp applied so far less the out-of-orderness): until it is applied, the
-    /// watermark cannot pass it. KEYS: stream. ARGV: ns, group, consumer, count, ooo.
+    /// Reads new entries for a consumer and records the read (its first and last id: a read takes consecutive entries)
+    /// as in flight, scored by the lowest timestamp its entries may carry without being late (the largest timestamp
+    /// applied so far less the out-of-orderness): while any entry of it is pending — with this worker or one that
+    /// claimed it — the watermark stays below that. KEYS: stream. ARGV: ns, group, consumer, count, ooo.
     /// </summary>
     public const string Read = """
         local ns = ARGV[1]
         local r = redis.call('XREADGROUP', 'GROUP', ARGV[2], ARGV[3], 'COUNT', ARGV[4], 'STREAMS', KEYS[1], '>')
         if not r then return {} end
         local entries = r[1][2]
-        local maxts = tonumber(redis.call('HGET', ns .. ':meta', 'maxts'))
-        local bound = -1000000000000000000
-        if maxts then bound = maxts - tonumber(ARGV[5]) end
-        local inflight = ns .. ':inflight'
-        for _, e in ipairs(entries) do
-            redis.call('ZADD', inflight, 'NX', bound, e[1])
+        if #entries > 0 then
+            local maxts = tonumber(redis.call('HGET', ns .. ':meta', 'maxts'))
+            local bound = -1000000000000000000
+            if maxts then bound = maxts - tonumber(ARGV[5]) end
+            redis.call('ZADD', ns .. ':inflight', bound, entries[1][1] .. ' ' .. entries[#entries][1])
         end
         return entries
         """;
 
     /// <summary>
-    /// Applies a batch: per entry, <c>XACK</c>; only when that returned 1 (first time) the event is added to its window
-    /// state or, when every window of it is late, copied to the late stream. Then the watermark advances and due
+    /// Applies a batch (entries in id order): only entries still pending in the group are applied and acknowledged — one
+    /// already acknowledged was applied before (a redelivery) — each added to its window state or, when every window of
+    /// it is late, copied to the late stream. Sliding and tumbling updates are summed per slice and written once per batch. Then the watermark advances and due
     /// windows fire. KEYS: stream. ARGV: ns, group, kind, size|gap, slide, pane, ooo, lateness, agg, fire limit, n,
     /// then n × (id, key, ts, value). Returns { windowed, late, duplicates, more, wm, results… (7 per result) }.
     /// </summary>
@@ -237,39 +249,75 @@ internal static class RedisWindowScripts
             late = late + 1
         end
 
+        -- Sliding and tumbling: events are summed per (key, slice) first; each slice is then updated once per batch.
+        local slices, order = {}, {}
         local function addSliding(id, key, ts, value)
-            local lastStart = floorTo(ts, slide)
-            local lastEnd = lastStart + size
+            local lastEnd = floorTo(ts, slide) + size
             if lastEnd - 1 + lateness <= wm then toLate(id) return end
             local p = floorTo(ts, pane)
-            local hash = ns .. ':s:' .. key .. ':' .. I(p)
-            local c = redis.call('HINCRBY', hash, 'c', 1)
-            addValue(hash, ns .. ':h:' .. key .. ':' .. I(p), value)
-            if c == 1 then
-                local sliceLast = floorTo(p, slide)
-                redis.call('ZADD', purge, sliceLast + size - 1 + lateness, I(p) .. ':' .. key)
-                local st = sliceLast
-                while st + size > p do
-                    if st + size - 1 + lateness > wm then
-                        local member = I(st) .. ':' .. I(st + size) .. ':' .. key
-                        if lateness == 0 or not redis.call('ZSCORE', fired, member) then
-                            redis.call('ZADD', open, 'NX', st + size - 1, member)
-                        end
-                    end
-                    st = st - slide
-                end
+            local sk = key .. '\0' .. I(p)
+            local sl = slices[sk]
+            if not sl then
+                sl = { key = key, p = p, c = 0, sum = 0, best = nil, vals = {} }
+                slices[sk] = sl
+                order[#order + 1] = sk
             end
-            if lateness > 0 then
-                local st = lastStart
-                while st + size > ts do
-                    local member = I(st) .. ':' .. I(st + size) .. ':' .. key
-                    if st + size - 1 + lateness > wm and redis.call('ZSCORE', fired, member) then
-                        emit(member, '2', I(redis.call('HINCRBY', ns .. ':fn', member, 1)))
-                    end
-                    st = st - slide
-                end
+            sl.c = sl.c + 1
+            if agg == 'sum' or agg == 'avg' then
+                sl.sum = sl.sum + tonumber(value)
+            elseif agg == 'min' or agg == 'max' then
+                if sl.best == nil or (agg == 'min' and tonumber(value) < tonumber(sl.best)) or (agg == 'max' and tonumber(value) > tonumber(sl.best)) then sl.best = value end
+            elseif agg == 'distinct' then
+                sl.vals[#sl.vals + 1] = value
             end
             windowed = windowed + 1
+        end
+
+        local function flushSlices()
+            local refired = {}
+            for _, sk in ipairs(order) do
+                local sl = slices[sk]
+                local key, p = sl.key, sl.p
+                local hash = ns .. ':s:' .. key .. ':' .. I(p)
+                local c = redis.call('HINCRBY', hash, 'c', sl.c)
+                if agg == 'sum' or agg == 'avg' then
+                    redis.call('HINCRBYFLOAT', hash, 'v', string.format('%.17g', sl.sum))
+                elseif agg == 'min' or agg == 'max' then
+                    addValue(hash, nil, sl.best)
+                elseif agg == 'distinct' then
+                    local hll = ns .. ':h:' .. key .. ':' .. I(p)
+                    for i = 1, #sl.vals, 1000 do
+                        redis.call('PFADD', hll, unpack(sl.vals, i, math.min(i + 999, #sl.vals)))
+                    end
+                end
+                local sliceLast = floorTo(p, slide)
+                if c == sl.c then
+                    -- A new slice: register the windows that hold it, and when it can go.
+                    redis.call('ZADD', purge, sliceLast + size - 1 + lateness, I(p) .. ':' .. key)
+                    local st = sliceLast
+                    while st + size > p do
+                        if st + size - 1 + lateness > wm then
+                            local member = I(st) .. ':' .. I(st + size) .. ':' .. key
+                            if lateness == 0 or not redis.call('ZSCORE', fired, member) then
+                                redis.call('ZADD', open, 'NX', st + size - 1, member)
+                            end
+                        end
+                        st = st - slide
+                    end
+                end
+                if lateness > 0 then
+                    -- Windows that fired already fire again with the update (once per window per batch).
+                    local st = sliceLast
+                    while st + size > p do
+                        local member = I(st) .. ':' .. I(st + size) .. ':' .. key
+                        if not refired[member] and st + size - 1 + lateness > wm and redis.call('ZSCORE', fired, member) then
+                            refired[member] = true
+                            emit(member, '2', I(redis.call('HINCRBY', ns .. ':fn', member, 1)))
+                        end
+                        st = st - slide
+                    end
+                end
+            end
         end
 
         local function addSession(id, key, ts, value)
@@ -350,11 +398,24 @@ internal static class RedisWindowScripts
             windowed = windowed + 1
         end
 
+        -- Gate: only entries still pending are applied (and acknowledged); one already acknowledged was applied before.
+        local isPending = nil
+        if n > 0 then
+            local limit = 4 * n + 100
+            local pending = redis.call('XPENDING', stream, group, ARGV[12], ARGV[12 + (n - 1) * 4], limit)
+            if #pending < limit then
+                isPending = {}
+                for _, e in ipairs(pending) do isPending[e[1]] = true end
+            end
+        end
+        local acks = {}
         for i = 0, n - 1 do
             local base = 12 + i * 4
             local id = ARGV[base]
-            if redis.call('XACK', stream, group, id) == 1 then
-                redis.call('ZREM', inflight, id)
+            local fresh
+            if isPending then fresh = isPending[id] else fresh = redis.call('XACK', stream, group, id) == 1 end
+            if fresh then
+                if isPending then isPending[id] = nil acks[#acks + 1] = id end
                 local key = ARGV[base + 1]
                 local ts = tonumber(ARGV[base + 2])
                 if kind == 's' then addSession(id, key, ts, ARGV[base + 3]) else addSliding(id, key, ts, ARGV[base + 3]) end
@@ -363,6 +424,10 @@ internal static class RedisWindowScripts
                 dup = dup + 1
             end
         end
+        for i = 1, #acks, 1000 do
+            redis.call('XACK', stream, group, unpack(acks, i, math.min(i + 999, #acks)))
+        end
+        if kind ~= 's' then flushSlices() end
         if maxts then redis.call('HSET', meta, 'maxts', I(maxts)) end
         if windowed > 0 then redis.call('HINCRBY', metrics, 'windowed', windowed) end
         if late > 0 then redis.call('HINCRBY', metrics, 'late', late) end
@@ -404,7 +469,6 @@ internal static class RedisWindowScripts
                 end
                 redis.call('XADD', ns .. ':dead', '*', 'id', id, 'event', json, 'stage', ARGV[3], 'error', ARGV[i + 1], 'attempts', ARGV[i + 2], 'failed', ARGV[4])
                 redis.call('XDEL', stream, id)
-                redis.call('ZREM', ns .. ':inflight', id)
                 moved = moved + 1
             end
         end
