@@ -247,7 +247,7 @@ public sealed class RedisWindowWorkerTests(RedisServerFixture redis)
         read.Should().HaveCount(2);
         RedisValue[] Args(RedisResult[] entries)
         {
-            var args = new List<RedisValue> { ns, "g", "t", 10_000, 10_000, 10_000, 0, 0, "count", 1000, entries.Length };
+            var args = new List<RedisValue> { ns, "g", "t", 10_000, 10_000, 10_000, 0, 0, "count", 1000, entries.Length, "e" };
             foreach (var e in entries)
             {
                 var id = (string)((RedisResult[])e!)[0]!;

@@ -212,8 +212,11 @@ internal static class RedisWindowScripts
     /// Applies a batch (entries in id order): only entries still pending in the group are applied and acknowledged — one
     /// already acknowledged was applied before (a redelivery) — each added to its window state or, when every window of
     /// it is late, copied to the late stream. Sliding and tumbling updates are summed per slice and written once per batch. Then the watermark advances and due
-    /// windows fire. KEYS: stream. ARGV: ns, group, kind, size|gap, slide, pane, ooo, lateness, agg, fire limit, n,
-    /// then n × (id, key, ts, value). Returns { windowed, late, duplicates, more, wm, results… (7 per result) }.
+    /// windows fire. KEYS: stream. ARGV: ns, group, kind, size|gap, slide, pane, ooo, lateness, agg, fire limit, n, mode;
+    /// mode 'e': n × (id, key, ts, value); mode 'g' (sliding and tumbling, summed by the worker per key and slice): n ids,
+    /// the group count, per group (key, slice, count, sum, best, count × entry index, [count × distinct value]), then
+    /// the batch's largest timestamp; last, 'finish' or ''. Returns { windowed, late, duplicates, more (−1: finish
+    /// refused, entries pending; −2: mode 'g' refused, an entry was applied before), wm, results… (7 per result) }.
     /// </summary>
     public const string Apply = Common + """
 
@@ -221,6 +224,7 @@ internal static class RedisWindowScripts
         local group = ARGV[2]
         local limit = tonumber(ARGV[10])
         local n = tonumber(ARGV[11])
+        local mode = ARGV[12]
         local wm = currentWatermark()
         local maxts = tonumber(redis.call('HGET', meta, 'maxts'))
         local windowed, late, dup = 0, 0, 0
@@ -281,7 +285,7 @@ internal static class RedisWindowScripts
                 local hash = ns .. ':s:' .. key .. ':' .. I(p)
                 local c = redis.call('HINCRBY', hash, 'c', sl.c)
                 if agg == 'sum' or agg == 'avg' then
-                    redis.call('HINCRBYFLOAT', hash, 'v', string.format('%.17g', sl.sum))
+                    redis.call('HINCRBYFLOAT', hash, 'v', sl.sumText or string.format('%.17g', sl.sum))
                 elseif agg == 'min' or agg == 'max' then
                     addValue(hash, nil, sl.best)
                 elseif agg == 'distinct' then
@@ -398,34 +402,88 @@ internal static class RedisWindowScripts
             windowed = windowed + 1
         end
 
-        -- Gate: only entries still pending are applied (and acknowledged); one already acknowledged was applied before.
-        local isPending = nil
-        if n > 0 then
-            local limit = 4 * n + 100
-            local pending = redis.call('XPENDING', stream, group, ARGV[12], ARGV[12 + (n - 1) * 4], limit)
-            if #pending < limit then
-                isPending = {}
-                for _, e in ipairs(pending) do isPending[e[1]] = true end
+        local finish
+        if mode == 'g' then
+            -- Grouped (sliding and tumbling): the worker summed the batch per (key, slice). It applies only when every
+            -- entry is still pending; otherwise nothing is changed and the worker sends the entries one by one.
+            if n > 0 then
+                local limit = 4 * n + 100
+                local pending = redis.call('XPENDING', stream, group, ARGV[13], ARGV[12 + n], limit)
+                local set = {}
+                for _, e in ipairs(pending) do set[e[1]] = true end
+                for i = 13, 12 + n do
+                    if not set[ARGV[i]] then return { 0, 0, 0, -2, I(wm) } end
+                end
+                for i = 13, 12 + n, 1000 do
+                    redis.call('XACK', stream, group, unpack(ARGV, i, math.min(i + 999, 12 + n)))
+                end
             end
-        end
-        local acks = {}
-        for i = 0, n - 1 do
-            local base = 12 + i * 4
-            local id = ARGV[base]
-            local fresh
-            if isPending then fresh = isPending[id] else fresh = redis.call('XACK', stream, group, id) == 1 end
-            if fresh then
-                if isPending then isPending[id] = nil acks[#acks + 1] = id end
-                local key = ARGV[base + 1]
-                local ts = tonumber(ARGV[base + 2])
-                if kind == 's' then addSession(id, key, ts, ARGV[base + 3]) else addSliding(id, key, ts, ARGV[base + 3]) end
-                if not maxts or ts > maxts then maxts = ts end
-            else
-                dup = dup + 1
+            local pos = 13 + n
+            local groups = tonumber(ARGV[pos])
+            pos = pos + 1
+            for _ = 1, groups do
+                local key, pText, c = ARGV[pos], ARGV[pos + 1], tonumber(ARGV[pos + 2])
+                local p = tonumber(pText)
+                local sumText, best = ARGV[pos + 3], ARGV[pos + 4]
+                local idx = pos + 5
+                pos = idx + c
+                local vals = pos
+                if agg == 'distinct' then pos = pos + c end
+                if floorTo(p, slide) + size - 1 + lateness <= wm then
+                    for j = 0, c - 1 do toLate(ARGV[12 + tonumber(ARGV[idx + j])]) end
+                else
+                    local sk = key .. '\0' .. pText
+                    local sl = slices[sk]
+                    if sl then
+                        sl.c = sl.c + c
+                    else
+                        sl = { key = key, p = p, c = c, sum = 0, sumText = sumText, best = best, vals = {} }
+                        slices[sk] = sl
+                        order[#order + 1] = sk
+                    end
+                    if agg == 'distinct' then
+                        for j = 0, c - 1 do sl.vals[#sl.vals + 1] = ARGV[vals + j] end
+                    end
+                    windowed = windowed + c
+                end
             end
-        end
-        for i = 1, #acks, 1000 do
-            redis.call('XACK', stream, group, unpack(acks, i, math.min(i + 999, #acks)))
+            if n > 0 then
+                local top = tonumber(ARGV[pos])
+                if not maxts or top > maxts then maxts = top end
+            end
+            finish = ARGV[pos + 1]
+        else
+            -- One by one: only entries still pending are applied (and acknowledged); one already acknowledged was
+            -- applied before (a redelivery).
+            local isPending = nil
+            if n > 0 then
+                local limit = 4 * n + 100
+                local pending = redis.call('XPENDING', stream, group, ARGV[13], ARGV[13 + (n - 1) * 4], limit)
+                if #pending < limit then
+                    isPending = {}
+                    for _, e in ipairs(pending) do isPending[e[1]] = true end
+                end
+            end
+            local acks = {}
+            for i = 0, n - 1 do
+                local base = 13 + i * 4
+                local id = ARGV[base]
+                local fresh
+                if isPending then fresh = isPending[id] else fresh = redis.call('XACK', stream, group, id) == 1 end
+                if fresh then
+                    if isPending then isPending[id] = nil acks[#acks + 1] = id end
+                    local key = ARGV[base + 1]
+                    local ts = tonumber(ARGV[base + 2])
+                    if kind == 's' then addSession(id, key, ts, ARGV[base + 3]) else addSliding(id, key, ts, ARGV[base + 3]) end
+                    if not maxts or ts > maxts then maxts = ts end
+                else
+                    dup = dup + 1
+                end
+            end
+            for i = 1, #acks, 1000 do
+                redis.call('XACK', stream, group, unpack(acks, i, math.min(i + 999, #acks)))
+            end
+            finish = ARGV[13 + n * 4]
         end
         if kind ~= 's' then flushSlices() end
         if maxts then redis.call('HSET', meta, 'maxts', I(maxts)) end
@@ -437,7 +495,6 @@ internal static class RedisWindowScripts
             redis.call('INCRBY', tp, windowed + late)
             redis.call('EXPIRE', tp, 120)
         end
-        local finish = ARGV[12 + n * 4]
         if finish == 'finish' then
             local pending = redis.call('XPENDING', stream, group)
             if tonumber(pending[1]) > 0 then return { windowed, late, dup, -1, I(wm) } end

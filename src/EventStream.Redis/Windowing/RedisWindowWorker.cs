@@ -344,18 +344,14 @@ public sealed class RedisWindowWorker<T>
 
     private async Task ProcessAsync(StreamEntry[] entries, Counts summary, Func<IReadOnlyList<WindowResult<string, double>>, CancellationToken, ValueTask>? onResults, CancellationToken cancellationToken)
     {
-        var applied = new List<RedisValue>(entries.Length * 4);
+        var applied = new List<Parsed>(entries.Length);
         List<(string Id, string Error, int Deliveries)>? dead = null;
         foreach (var entry in entries)
         {
             var id = entry.Id.ToString();
             try
             {
-                var (key, timestamp, value) = Extract(entry);
-                applied.Add(id);
-                applied.Add(key);
-                applied.Add(timestamp);
-                applied.Add(value);
+                applied.Add(Extract(entry, id));
             }
             catch (Exception ex) when (!RetryConstants.IsTransient(ex))
             {
@@ -376,7 +372,7 @@ public sealed class RedisWindowWorker<T>
         await ApplyAsync(applied, summary, onResults, finish: false, cancellationToken).ConfigureAwait(false);
     }
 
-    private (string Key, long Timestamp, RedisValue Value) Extract(StreamEntry entry)
+    private Parsed Extract(StreamEntry entry, string id)
     {
         string? json = null;
         foreach (var field in entry.Values)
@@ -400,23 +396,22 @@ public sealed class RedisWindowWorker<T>
             throw new ArgumentOutOfRangeException(nameof(entry), timestamp, $"the timestamp is outside ±2^52 ms");
         }
 
-        RedisValue value = RedisValue.EmptyString;
-        if (_options.Value is { } number && _options.Aggregate != RedisWindowAggregate.Count && _options.Aggregate != RedisWindowAggregate.DistinctCount)
+        var number = 0.0;
+        string? distinct = null;
+        if (_options.Value is { } selector && _options.Aggregate != RedisWindowAggregate.Count && _options.Aggregate != RedisWindowAggregate.DistinctCount)
         {
-            var v = number(item);
-            if (!double.IsFinite(v))
+            number = selector(item);
+            if (!double.IsFinite(number))
             {
-                throw new ArgumentOutOfRangeException(nameof(entry), v, "the value is not a finite number");
+                throw new ArgumentOutOfRangeException(nameof(entry), number, "the value is not a finite number");
             }
-
-            value = v.ToString("R", CultureInfo.InvariantCulture);
         }
         else if (_options.Aggregate == RedisWindowAggregate.DistinctCount)
         {
-            value = _options.DistinctValue!(item) ?? throw new FormatException("the distinct value is null");
+            distinct = _options.DistinctValue!(item) ?? throw new FormatException("the distinct value is null");
         }
 
-        return (key, timestamp, value);
+        return new Parsed(id, key, timestamp, number, distinct);
     }
 
     private async Task<long> DeadLetterAsync(IEnumerable<(string Id, string Error, int Deliveries)> entries)
@@ -432,25 +427,28 @@ public sealed class RedisWindowWorker<T>
         return (long)await _db.ScriptEvaluateAsync(RedisWindowScripts.DeadLetter, [_stream], [.. args]).ConfigureAwait(false);
     }
 
-    /// <summary>Applies entries (id, key, ts, value quadruples), advances the watermark and fires; with <paramref name="finish"/>, completes the input.</summary>
+    /// <summary>
+    /// Applies entries, advances the watermark and fires; with <paramref name="finish"/>, completes the input. Sliding and
+    /// tumbling batches go summed per (key, slice) — the script applies that only if every entry is still pending, and
+    /// otherwise (a redelivered entry) the batch goes again one entry at a time.
+    /// </summary>
     /// <returns>False when <paramref name="finish"/> was refused because entries are still pending.</returns>
-    private async Task<bool> ApplyAsync(List<RedisValue> entries, Counts summary, Func<IReadOnlyList<WindowResult<string, double>>, CancellationToken, ValueTask>? onResults, bool finish, CancellationToken cancellationToken)
+    private async Task<bool> ApplyAsync(List<Parsed> entries, Counts summary, Func<IReadOnlyList<WindowResult<string, double>>, CancellationToken, ValueTask>? onResults, bool finish, CancellationToken cancellationToken)
     {
-        var first = true;
+        var pendingEntries = entries;
+        var grouped = _options.Assigner is SlidingAssigner && entries.Count > 0;
         while (true)
         {
-            var args = new RedisValue[_header.Length + 1 + (first ? entries.Count : 0) + 1];
-            _header.CopyTo(args, 0);
-            var n = first ? entries.Count / 4 : 0;
-            args[_header.Length] = n;
-            if (first)
+            var args = grouped ? GroupedArgs(pendingEntries, finish) : EntryArgs(pendingEntries, finish);
+            var reply = (RedisResult[])(await _db.ScriptEvaluateAsync(RedisWindowScripts.Apply, [_stream], args).ConfigureAwait(false))!;
+            if ((long)reply[3] == -2)
             {
-                entries.CopyTo(args, _header.Length + 1);
+                grouped = false; // an entry of the batch was applied before: one by one, so that only the others count
+                continue;
             }
 
-            args[^1] = finish ? "finish" : "";
-            first = false;
-            var reply = (RedisResult[])(await _db.ScriptEvaluateAsync(RedisWindowScripts.Apply, [_stream], args).ConfigureAwait(false))!;
+            pendingEntries = [];
+            grouped = false;
             summary.Windowed += (long)reply[0];
             summary.Late += (long)reply[1];
             summary.Duplicates += (long)reply[2];
@@ -486,6 +484,109 @@ public sealed class RedisWindowWorker<T>
             {
                 return true;
             }
+        }
+    }
+
+    private RedisValue[] EntryArgs(List<Parsed> entries, bool finish)
+    {
+        var args = new RedisValue[_header.Length + 2 + (entries.Count * 4) + 1];
+        _header.CopyTo(args, 0);
+        var at = _header.Length;
+        args[at++] = entries.Count;
+        args[at++] = "e";
+        foreach (var e in entries)
+        {
+            args[at++] = e.Id;
+            args[at++] = e.Key;
+            args[at++] = e.Timestamp;
+            args[at++] = ValueText(e);
+        }
+
+        args[at] = finish ? "finish" : "";
+        return args;
+    }
+
+    private RedisValue[] GroupedArgs(List<Parsed> entries, bool finish)
+    {
+        var sliding = (SlidingAssigner)_options.Assigner!;
+        var groups = new Dictionary<(string Key, long Slice), Group>();
+        var order = new List<Group>();
+        var maxTimestamp = long.MinValue;
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var e = entries[i];
+            maxTimestamp = Math.Max(maxTimestamp, e.Timestamp);
+            var slice = SlidingAssigner.FloorTo(e.Timestamp, sliding.Pane);
+            if (!groups.TryGetValue((e.Key, slice), out var group))
+            {
+                group = new Group(e.Key, slice);
+                groups.Add((e.Key, slice), group);
+                order.Add(group);
+            }
+
+            group.Add(i + 1, e, _options.Aggregate);
+        }
+
+        var distinct = _options.Aggregate == RedisWindowAggregate.DistinctCount;
+        var args = new List<RedisValue>(_header.Length + 6 + (entries.Count * (distinct ? 3 : 2)) + (order.Count * 5));
+        args.AddRange(_header);
+        args.Add(entries.Count);
+        args.Add("g");
+        foreach (var e in entries)
+        {
+            args.Add(e.Id);
+        }
+
+        args.Add(order.Count);
+        foreach (var g in order)
+        {
+            args.Add(g.Key);
+            args.Add(g.Slice);
+            args.Add(g.Indices.Count);
+            args.Add(g.Sum.ToString("R", CultureInfo.InvariantCulture));
+            args.Add(g.Best.ToString("R", CultureInfo.InvariantCulture));
+            foreach (var index in g.Indices)
+            {
+                args.Add(index);
+            }
+
+            if (distinct)
+            {
+                foreach (var index in g.Indices)
+                {
+                    args.Add(entries[index - 1].Distinct);
+                }
+            }
+        }
+
+        args.Add(maxTimestamp);
+        args.Add(finish ? "finish" : "");
+        return [.. args];
+    }
+
+    private static RedisValue ValueText(Parsed e) => e.Distinct is { } d ? d : e.Number.ToString("R", CultureInfo.InvariantCulture);
+
+    /// <summary>An entry that was read and understood.</summary>
+    private sealed record Parsed(string Id, string Key, long Timestamp, double Number, string? Distinct);
+
+    /// <summary>The entries of one batch in one (key, slice): their count, sum, min or max, and positions.</summary>
+    private sealed class Group(string key, long slice)
+    {
+        public string Key { get; } = key;
+
+        public long Slice { get; } = slice;
+
+        public List<int> Indices { get; } = [];
+
+        public double Sum { get; private set; }
+
+        public double Best { get; private set; }
+
+        public void Add(int index, Parsed e, RedisWindowAggregate aggregate)
+        {
+            Best = Indices.Count == 0 ? e.Number : aggregate == RedisWindowAggregate.Min ? Math.Min(Best, e.Number) : Math.Max(Best, e.Number);
+            Sum += e.Number;
+            Indices.Add(index);
         }
     }
 
