@@ -128,7 +128,8 @@ public sealed class RedisWindowWorkerTests(RedisServerFixture redis)
         await db.StreamCreateConsumerGroupAsync(stream, "g", "0");
 
         // A stalled worker reads the first event and never applies it.
-        await db.ScriptEvaluateAsync(RedisWindowScripts.Read, [stream], [ns, "g", "stalled", 10, 0]);
+        await db.ScriptEvaluateAsync(RedisWindowScripts.Hold, [stream], [ns, "stalled", 0, "0"]);
+        (await db.StreamReadGroupAsync(stream, "g", "stalled", ">", 10)).Should().ContainSingle();
         await Produce(stream, [new Click("/a", 2_000, 1, "u"), new Click("/a", 50_000, 1, "u"), new Click("/b", 60_000, 1, "u")]);
 
         var fired = new List<WindowResult<string, double>>();
@@ -243,14 +244,15 @@ public sealed class RedisWindowWorkerTests(RedisServerFixture redis)
         var worker = Worker(stream, o => o.Assigner = WindowAssigner.Tumbling(TimeSpan.FromSeconds(10)));
         var ns = RedisWindowWorker<Click>.Namespace("es", stream, "g");
         await db.StreamCreateConsumerGroupAsync(stream, "g", "0");
-        var read = (RedisResult[])(await db.ScriptEvaluateAsync(RedisWindowScripts.Read, [stream], [ns, "g", "c1", 10, 0]))!;
+        await db.ScriptEvaluateAsync(RedisWindowScripts.Hold, [stream], [ns, "c1", 0, "0"]);
+        var read = await db.StreamReadGroupAsync(stream, "g", "c1", ">", 10);
         read.Should().HaveCount(2);
-        RedisValue[] Args(RedisResult[] entries)
+        RedisValue[] Args(StreamEntry[] entries)
         {
-            var args = new List<RedisValue> { ns, "g", "t", 10_000, 10_000, 10_000, 0, 0, "count", 1000, entries.Length, "e" };
+            var args = new List<RedisValue> { ns, "g", "t", 10_000, 10_000, 10_000, 0, 0, "count", 1000, "c1", 30_000, entries.Length, "e" };
             foreach (var e in entries)
             {
-                var id = (string)((RedisResult[])e!)[0]!;
+                var id = e.Id.ToString();
                 args.AddRange([id, "/a", 1_000, ""]);
             }
 
@@ -392,7 +394,7 @@ public sealed class RedisWindowWorkerTests(RedisServerFixture redis)
 
             return default;
         })).ToList();
-        var summaries = await Task.WhenAll(runs);
+        var summaries = await Task.WhenAll(runs).WaitAsync(TimeSpan.FromSeconds(60));
         if (workers > 1)
         {
             summaries.Should().OnlyContain(s => s.Windowed > 0, "every worker took part");

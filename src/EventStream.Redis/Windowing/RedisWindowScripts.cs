@@ -135,14 +135,19 @@ internal static class RedisWindowScripts
                 local maxts = tonumber(redis.call('HGET', meta, 'maxts'))
                 if maxts then
                     local candidate = maxts - ooo - 1
-                    -- Holds are reads (first and last id): one still holding a pending entry keeps the watermark below
-                    -- its bound; one whose entries are all applied or dead-lettered is released.
+                    -- Holds are per consumer: set before each read, released by the consumer's own apply once it has
+                    -- nothing pending, or by anyone once it is stale (nothing pending, not renewed for the claim time).
+                    local now = redis.call('TIME')
+                    local nowMs = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
                     for _ = 1, 50 do
                         local low = redis.call('ZRANGE', inflight, 0, 0, 'WITHSCORES')
                         if not low[1] then break end
-                        local first, last = string.match(low[1], '^(%S+) (%S+)$')
-                        if #redis.call('XPENDING', KEYS[1], ARGV[2], first, last, 1) == 0 then
+                        local holder = string.sub(low[1], 3)
+                        local at = tonumber(redis.call('HGET', ns .. ':holdat', low[1])) or 0
+                        if holder ~= ARGV[11] and nowMs - at >= tonumber(ARGV[12])
+                            and #redis.call('XPENDING', KEYS[1], ARGV[2], '-', '+', 1, holder) == 0 then
                             redis.call('ZREM', inflight, low[1])
+                            redis.call('HDEL', ns .. ':holdat', low[1])
                         else
                             if tonumber(low[2]) - 1 < candidate then candidate = tonumber(low[2]) - 1 end
                             break
@@ -189,30 +194,36 @@ internal static class RedisWindowScripts
         """;
 
     /// <summary>
-    /// Reads new entries for a consumer and records the read (its first and last id: a read takes consecutive entries)
-    /// as in flight, scored by the lowest timestamp its entries may carry without being late (the largest timestamp
-    /// applied so far less the out-of-orderness): while any entry of it is pending — with this worker or one that
-    /// claimed it — the watermark stays below that. KEYS: stream. ARGV: ns, group, consumer, count, ooo.
+    /// Sets a consumer's hold before it reads (the read itself is a plain <c>XREADGROUP</c> sent right after): scored by
+    /// the lowest timestamp an entry read next may carry without being late — the largest timestamp applied so far less
+    /// the out-of-orderness; for a claim, the lowest hold of all (claimed entries are older). While the hold stands the
+    /// watermark stays below it. A lower hold already there is kept. KEYS: stream (routing). ARGV: ns, consumer, ooo,
+    /// '1' for a claim.
     /// </summary>
-    public const string Read = """
+    public const string Hold = """
         local ns = ARGV[1]
-        local r = redis.call('XREADGROUP', 'GROUP', ARGV[2], ARGV[3], 'COUNT', ARGV[4], 'STREAMS', KEYS[1], '>')
-        if not r then return {} end
-        local entries = r[1][2]
-        if #entries > 0 then
-            local maxts = tonumber(redis.call('HGET', ns .. ':meta', 'maxts'))
-            local bound = -1000000000000000000
-            if maxts then bound = maxts - tonumber(ARGV[5]) end
-            redis.call('ZADD', ns .. ':inflight', bound, entries[1][1] .. ' ' .. entries[#entries][1])
+        local inflight = ns .. ':inflight'
+        local maxts = tonumber(redis.call('HGET', ns .. ':meta', 'maxts'))
+        local bound = -1000000000000000000
+        if maxts then bound = maxts - tonumber(ARGV[3]) end
+        if ARGV[4] == '1' then
+            local low = redis.call('ZRANGE', inflight, 0, 0, 'WITHSCORES')
+            if low[2] and tonumber(low[2]) < bound then bound = tonumber(low[2]) end
         end
-        return entries
+        local member = 'r:' .. ARGV[2]
+        local current = redis.call('ZSCORE', inflight, member)
+        if not current or tonumber(current) > bound then redis.call('ZADD', inflight, bound, member) end
+        local now = redis.call('TIME')
+        redis.call('HSET', ns .. ':holdat', member, tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000))
+        return 1
         """;
 
     /// <summary>
-    /// Applies a batch (entries in id order): only entries still pending in the group are applied and acknowledged — one
-    /// already acknowledged was applied before (a redelivery) — each added to its window state or, when every window of
+    /// Applies a batch: only entries still pending in the group are applied (taken over with <c>XCLAIM … JUSTID</c>, then
+    /// acknowledged) — one already acknowledged was applied before (a redelivery) — each added to its window state or, when every window of
     /// it is late, copied to the late stream. Sliding and tumbling updates are summed per slice and written once per batch. Then the watermark advances and due
-    /// windows fire. KEYS: stream. ARGV: ns, group, kind, size|gap, slide, pane, ooo, lateness, agg, fire limit, n, mode;
+    /// windows fire. KEYS: stream. ARGV: ns, group, kind, size|gap, slide, pane, ooo, lateness, agg, fire limit, consumer,
+    /// claim time (ms), n, mode;
     /// mode 'e': n × (id, key, ts, value); mode 'g' (sliding and tumbling, summed by the worker per key and slice): n ids,
     /// the group count, per group (key, slice, count, sum, best, count × entry index, [count × distinct value]), then
     /// the batch's largest timestamp; last, 'finish' or ''. Returns { windowed, late, duplicates, more (−1: finish
@@ -223,8 +234,9 @@ internal static class RedisWindowScripts
         local stream = KEYS[1]
         local group = ARGV[2]
         local limit = tonumber(ARGV[10])
-        local n = tonumber(ARGV[11])
-        local mode = ARGV[12]
+        local n = tonumber(ARGV[13])
+        local mode = ARGV[14]
+        local consumer = ARGV[11]
         local wm = currentWatermark()
         local maxts = tonumber(redis.call('HGET', meta, 'maxts'))
         local windowed, late, dup = 0, 0, 0
@@ -402,23 +414,29 @@ internal static class RedisWindowScripts
             windowed = windowed + 1
         end
 
+        -- XCLAIM … JUSTID of ids[from..to]: the ids still pending in the group (now this consumer's).
+        local function claimIds(ids, from, to)
+            local args = { stream, group, consumer, 0 }
+            for i = from, to do args[#args + 1] = ids[i] end
+            args[#args + 1] = 'JUSTID'
+            return redis.call('XCLAIM', unpack(args))
+        end
+
         local finish
         if mode == 'g' then
             -- Grouped (sliding and tumbling): the worker summed the batch per (key, slice). It applies only when every
             -- entry is still pending; otherwise nothing is changed and the worker sends the entries one by one.
             if n > 0 then
-                local limit = 4 * n + 100
-                local pending = redis.call('XPENDING', stream, group, ARGV[13], ARGV[12 + n], limit)
-                local set = {}
-                for _, e in ipairs(pending) do set[e[1]] = true end
-                for i = 13, 12 + n do
-                    if not set[ARGV[i]] then return { 0, 0, 0, -2, I(wm) } end
+                local claimed = 0
+                for i = 15, 14 + n, 1000 do
+                    claimed = claimed + #claimIds(ARGV, i, math.min(i + 999, 14 + n))
                 end
-                for i = 13, 12 + n, 1000 do
-                    redis.call('XACK', stream, group, unpack(ARGV, i, math.min(i + 999, 12 + n)))
+                if claimed < n then return { 0, 0, 0, -2, I(wm) } end
+                for i = 15, 14 + n, 1000 do
+                    redis.call('XACK', stream, group, unpack(ARGV, i, math.min(i + 999, 14 + n)))
                 end
             end
-            local pos = 13 + n
+            local pos = 15 + n
             local groups = tonumber(ARGV[pos])
             pos = pos + 1
             for _ = 1, groups do
@@ -430,7 +448,7 @@ internal static class RedisWindowScripts
                 local vals = pos
                 if agg == 'distinct' then pos = pos + c end
                 if floorTo(p, slide) + size - 1 + lateness <= wm then
-                    for j = 0, c - 1 do toLate(ARGV[12 + tonumber(ARGV[idx + j])]) end
+                    for j = 0, c - 1 do toLate(ARGV[14 + tonumber(ARGV[idx + j])]) end
                 else
                     local sk = key .. '\0' .. pText
                     local sl = slices[sk]
@@ -455,23 +473,23 @@ internal static class RedisWindowScripts
         else
             -- One by one: only entries still pending are applied (and acknowledged); one already acknowledged was
             -- applied before (a redelivery).
-            local isPending = nil
+            local isPending = {}
             if n > 0 then
-                local limit = 4 * n + 100
-                local pending = redis.call('XPENDING', stream, group, ARGV[13], ARGV[13 + (n - 1) * 4], limit)
-                if #pending < limit then
-                    isPending = {}
-                    for _, e in ipairs(pending) do isPending[e[1]] = true end
+                local ids = {}
+                for i = 0, n - 1 do ids[#ids + 1] = ARGV[15 + i * 4] end
+                for i = 1, n, 1000 do
+                    for _, id in ipairs(claimIds(ids, i, math.min(i + 999, n))) do
+                        isPending[id] = true
+                    end
                 end
             end
             local acks = {}
             for i = 0, n - 1 do
-                local base = 13 + i * 4
+                local base = 15 + i * 4
                 local id = ARGV[base]
-                local fresh
-                if isPending then fresh = isPending[id] else fresh = redis.call('XACK', stream, group, id) == 1 end
-                if fresh then
-                    if isPending then isPending[id] = nil acks[#acks + 1] = id end
+                if isPending[id] then
+                    isPending[id] = nil
+                    acks[#acks + 1] = id
                     local key = ARGV[base + 1]
                     local ts = tonumber(ARGV[base + 2])
                     if kind == 's' then addSession(id, key, ts, ARGV[base + 3]) else addSliding(id, key, ts, ARGV[base + 3]) end
@@ -483,10 +501,15 @@ internal static class RedisWindowScripts
             for i = 1, #acks, 1000 do
                 redis.call('XACK', stream, group, unpack(acks, i, math.min(i + 999, #acks)))
             end
-            finish = ARGV[13 + n * 4]
+            finish = ARGV[15 + n * 4]
         end
         if kind ~= 's' then flushSlices() end
         if maxts then redis.call('HSET', meta, 'maxts', I(maxts)) end
+        -- This consumer's hold goes once it has nothing pending (entries that failed for a while keep it).
+        if #redis.call('XPENDING', stream, group, '-', '+', 1, consumer) == 0 then
+            redis.call('ZREM', inflight, 'r:' .. consumer)
+            redis.call('HDEL', ns .. ':holdat', 'r:' .. consumer)
+        end
         if windowed > 0 then redis.call('HINCRBY', metrics, 'windowed', windowed) end
         if late > 0 then redis.call('HINCRBY', metrics, 'late', late) end
         if windowed + late > 0 then

@@ -64,8 +64,8 @@ public sealed class RedisWindowWorker<T>
         };
         _header = options.Assigner switch
         {
-            SlidingAssigner s => [_ns, options.Group, "t", s.Size, s.Slide, s.Pane, Millis(options.OutOfOrderness), Millis(options.AllowedLateness), _agg, FireLimit],
-            SessionAssigner s => [_ns, options.Group, "s", s.Gap, 0, 0, Millis(options.OutOfOrderness), Millis(options.AllowedLateness), _agg, FireLimit],
+            SlidingAssigner s => [_ns, options.Group, "t", s.Size, s.Slide, s.Pane, Millis(options.OutOfOrderness), Millis(options.AllowedLateness), _agg, FireLimit, options.Consumer, Millis(options.ClaimIdleTime)],
+            SessionAssigner s => [_ns, options.Group, "s", s.Gap, 0, 0, Millis(options.OutOfOrderness), Millis(options.AllowedLateness), _agg, FireLimit, options.Consumer, Millis(options.ClaimIdleTime)],
             _ => throw new ArgumentException($"RedisWindowOptions: unsupported assigner {options.Assigner}.", nameof(options)),
         };
         DeadLetters = new RedisDeadLetters(redis, options.Stream, _ns);
@@ -246,39 +246,25 @@ public sealed class RedisWindowWorker<T>
         return null;
     }
 
+    /// <summary>The hold, then a plain XREADGROUP, sent together (one round trip, in this order on the connection).</summary>
     private async Task<StreamEntry[]> ReadAsync()
     {
-        RedisResult reply;
+        var hold = _db.ScriptEvaluateAsync(RedisWindowScripts.Hold, [_stream], [_ns, _options.Consumer, Millis(_options.OutOfOrderness), "0"]);
+        var read = _db.StreamReadGroupAsync(_stream, _options.Group, _options.Consumer, ">", _options.BatchSize);
         try
         {
-            reply = await _db.ScriptEvaluateAsync(RedisWindowScripts.Read, [_stream], [_ns, _options.Group, _options.Consumer, _options.BatchSize, Millis(_options.OutOfOrderness)]).ConfigureAwait(false);
+            await hold.ConfigureAwait(false);
+            return await read.ConfigureAwait(false);
         }
         catch (RedisServerException ex) when (ex.Message.Contains("NOGROUP", StringComparison.Ordinal))
         {
             await EnsureGroupAsync().ConfigureAwait(false); // the stream was deleted and made again
             return [];
         }
-
-        return Entries((RedisResult[])reply!);
-    }
-
-    private static StreamEntry[] Entries(RedisResult[] raw)
-    {
-        var entries = new StreamEntry[raw.Length];
-        for (var i = 0; i < raw.Length; i++)
+        finally
         {
-            var pair = (RedisResult[])raw[i]!;
-            var fields = (RedisResult[]?)pair[1] ?? [];
-            var values = new NameValueEntry[fields.Length / 2];
-            for (var f = 0; f + 1 < fields.Length; f += 2)
-            {
-                values[f / 2] = new NameValueEntry((RedisValue)fields[f], (RedisValue)fields[f + 1]);
-            }
-
-            entries[i] = new StreamEntry((RedisValue)pair[0], values);
+            _ = read.ContinueWith(static t => _ = t.Exception, TaskScheduler.Default); // observed when the hold failed first
         }
-
-        return entries;
     }
 
     /// <summary>
@@ -333,7 +319,10 @@ public sealed class RedisWindowWorker<T>
             return;
         }
 
-        var claimed = await _db.StreamAutoClaimAsync(_stream, _options.Group, _options.Consumer, idleMs, "0-0", _options.BatchSize).ConfigureAwait(false);
+        var hold = _db.ScriptEvaluateAsync(RedisWindowScripts.Hold, [_stream], [_ns, _options.Consumer, Millis(_options.OutOfOrderness), "1"]);
+        var claim = _db.StreamAutoClaimAsync(_stream, _options.Group, _options.Consumer, idleMs, "0-0", _options.BatchSize);
+        await hold.ConfigureAwait(false);
+        var claimed = await claim.ConfigureAwait(false);
         var entries = claimed.ClaimedEntries.Where(e => !e.IsNull).ToArray();
         if (entries.Length > 0)
         {
