@@ -31,7 +31,7 @@ public sealed record WorkerArguments
                                        the group) and the worker exits. Without it the worker runs until Ctrl+C.
           --claim-idle DURATION        claim entries another worker left pending this long (default 30s)
           --max-deliveries N           dead-letter an entry delivered this often without success (default 5)
-          --batch N                    entries per read (default 500)
+          --batch N                    entries per read (default 1000)
         Unreadable entries and poison entries go to the dead-letter stream es:{STREAM}:GROUP:dead; late events to
         es:{STREAM}:GROUP:late. Exit codes: 0 done, 1 Redis or the output failed, 2 bad arguments.
         """;
@@ -65,7 +65,7 @@ public sealed record WorkerArguments
 
     public int MaxDeliveries { get; init; } = 5;
 
-    public int Batch { get; init; } = 500;
+    public int Batch { get; init; } = 1000;
 
     public static WorkerArguments Parse(IReadOnlyList<string> args)
     {
@@ -115,7 +115,7 @@ public sealed record WorkerArguments
             ExitWhenIdle = idle,
             ClaimIdle = claim,
             MaxDeliveries = Number("--max-deliveries", 5, 1, 1_000_000),
-            Batch = Number("--batch", 500, 1, 10_000),
+            Batch = Number("--batch", 1000, 1, 10_000),
         };
     }
 }

@@ -90,8 +90,8 @@ public sealed class RedisWindowOptions<T>
     public JsonSerializerOptions? Json { get; set; }
 
     /// <summary>Gets or sets how many entries one read takes (and one script applies).</summary>
-    /// <value>The default value is 500.</value>
-    public int BatchSize { get; set; } = 500;
+    /// <value>The default value is 1,000 (the fastest of 500, 1,000 and 2,000 in the benchmark).</value>
+    public int BatchSize { get; set; } = 1000;
 
     /// <summary>Gets or sets how long an entry may stay pending (delivered, not acknowledged) before another worker claims it: a worker that died.</summary>
     /// <value>The default value is 30 seconds.</value>
