@@ -55,26 +55,7 @@ public sealed class RedisStreamSourceOptions
     /// <summary>Returns every problem with these options.</summary>
     internal IReadOnlyList<string> Problems()
     {
-        var problems = new List<string>();
-        if (string.IsNullOrWhiteSpace(Stream))
-        {
-            problems.Add("Stream is required");
-        }
-
-        if (string.IsNullOrWhiteSpace(Group))
-        {
-            problems.Add("Group is required");
-        }
-
-        if (string.IsNullOrWhiteSpace(Consumer))
-        {
-            problems.Add("Consumer is required");
-        }
-
-        if (string.IsNullOrWhiteSpace(KeyPrefix) || KeyPrefix.Contains('{', StringComparison.Ordinal) || KeyPrefix.Contains('}', StringComparison.Ordinal))
-        {
-            problems.Add($"KeyPrefix must be non-empty and contain no braces (was '{KeyPrefix}')");
-        }
+        var problems = StreamGroupProblems.Of(Stream, Group, Consumer, KeyPrefix);
 
         if (BatchSize is < 1 or > 10_000)
         {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using EventStream.Redis.Streams;
 using EventStream.Windowing;
 
 namespace EventStream.Redis.Windowing;
@@ -136,26 +137,7 @@ public sealed class RedisWindowOptions<T>
     /// <summary>Throws an <see cref="ArgumentException"/> that lists every problem.</summary>
     internal void Validate()
     {
-        var problems = new List<string>();
-        if (string.IsNullOrWhiteSpace(Stream))
-        {
-            problems.Add("Stream is required");
-        }
-
-        if (string.IsNullOrWhiteSpace(Group))
-        {
-            problems.Add("Group is required");
-        }
-
-        if (string.IsNullOrWhiteSpace(Consumer))
-        {
-            problems.Add("Consumer is required");
-        }
-
-        if (string.IsNullOrWhiteSpace(KeyPrefix) || KeyPrefix.Contains('{', StringComparison.Ordinal) || KeyPrefix.Contains('}', StringComparison.Ordinal))
-        {
-            problems.Add($"KeyPrefix must be non-empty and contain no braces (was '{KeyPrefix}')");
-        }
+        var problems = StreamGroupProblems.Of(Stream, Group, Consumer, KeyPrefix);
 
         if (Assigner is null)
         {

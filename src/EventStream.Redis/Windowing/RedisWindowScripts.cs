@@ -15,8 +15,20 @@ namespace EventStream.Redis.Windowing;
 /// </summary>
 internal static class RedisWindowScripts
 {
+    /// <summary>The <c>event</c> field of a stream entry: '' when the entry has none, nil when the entry is gone.</summary>
+    private const string EventOf = """
+        local function eventOf(key, id)
+            local e = redis.call('XRANGE', key, id, id)
+            if not e[1] then return nil end
+            local f = e[1][2]
+            for i = 1, #f, 2 do if f[i] == 'event' then return f[i + 1] end end
+            return ''
+        end
+
+        """;
+
     /// <summary>Shared helpers: integer formatting, floor, the watermark, firing and purging.</summary>
-    private const string Common = """
+    private const string Common = EventOf + """
         local NEG = -1000000000000000000
         local POS = 1000000000000000000
         local function I(x) return string.format('%d', x) end
@@ -255,12 +267,7 @@ internal static class RedisWindowScripts
         end
 
         local function toLate(id)
-            local e = redis.call('XRANGE', stream, id, id)
-            local json = ''
-            if e[1] then
-                local f = e[1][2]
-                for i = 1, #f, 2 do if f[i] == 'event' then json = f[i + 1] end end
-            end
+            local json = eventOf(stream, id) or ''
             redis.call('XADD', ns .. ':late', '*', 'id', id, 'event', json)
             late = late + 1
         end
@@ -534,19 +541,14 @@ internal static class RedisWindowScripts
     /// stream with its error and deleted from the input. KEYS: stream. ARGV: ns, group, stage, now (ms), then triples
     /// (id, error, deliveries). Returns how many were moved.
     /// </summary>
-    public const string DeadLetter = """
+    public const string DeadLetter = EventOf + """
         local ns = ARGV[1]
         local stream = KEYS[1]
         local moved = 0
         for i = 5, #ARGV, 3 do
             local id = ARGV[i]
             if redis.call('XACK', stream, ARGV[2], id) == 1 then
-                local e = redis.call('XRANGE', stream, id, id)
-                local json = ''
-                if e[1] then
-                    local f = e[1][2]
-                    for j = 1, #f, 2 do if f[j] == 'event' then json = f[j + 1] end end
-                end
+                local json = eventOf(stream, id) or ''
                 redis.call('XADD', ns .. ':dead', '*', 'id', id, 'event', json, 'stage', ARGV[3], 'error', ARGV[i + 1], 'attempts', ARGV[i + 2], 'failed', ARGV[4])
                 redis.call('XDEL', stream, id)
                 moved = moved + 1
@@ -560,14 +562,11 @@ internal static class RedisWindowScripts
     /// Replays one dead letter: only if it is still in the dead-letter stream (<c>XDEL</c> returned 1) is its event added
     /// back to the input. KEYS: stream. ARGV: ns, dead-letter id. Returns the new entry id, or false.
     /// </summary>
-    public const string Replay = """
+    public const string Replay = EventOf + """
         local ns = ARGV[1]
         local dead = ns .. ':dead'
-        local e = redis.call('XRANGE', dead, ARGV[2], ARGV[2])
-        if not e[1] then return false end
-        local json = ''
-        local f = e[1][2]
-        for j = 1, #f, 2 do if f[j] == 'event' then json = f[j + 1] end end
+        local json = eventOf(dead, ARGV[2])
+        if not json then return false end
         if redis.call('XDEL', dead, ARGV[2]) ~= 1 then return false end
         local id = redis.call('XADD', KEYS[1], '*', 'event', json)
         redis.call('HINCRBY', ns .. ':metrics', 'replayed', 1)
