@@ -1,0 +1,218 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using EventStream.DeadLetters;
+using EventStream.Redis.DependencyInjection;
+using EventStream.Redis.Streams;
+using Microsoft.AspNetCore.Http.Features;
+using StackExchange.Redis;
+
+namespace EventStream.Samples.Dashboard;
+
+/// <summary>
+/// The dashboard application: options from the command line (<c>--simulate RATE</c>, <c>--redis HOST:PORT</c>,
+/// <c>--max-body BYTES</c>, <c>--capacity N</c>, and ASP.NET Core's own <c>--urls</c>).
+/// </summary>
+public static class DashboardApp
+{
+    public const long DefaultMaxBodyBytes = 4 * 1024 * 1024;
+
+    public static WebApplication Build(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory, WebRootPath = Path.Combine(AppContext.BaseDirectory, "wwwroot") });
+        var config = builder.Configuration;
+        var maxBody = config.GetValue("max-body", DefaultMaxBodyBytes);
+        var capacity = config.GetValue("capacity", 100_000);
+        var rate = config.GetValue("simulate", 0.0);
+        var redis = config["redis"];
+
+        builder.WebHost.ConfigureKestrel(o => o.Limits.MaxRequestBodySize = maxBody);
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<FaultSwitch>();
+        builder.Services.AddSingleton<LiveState>();
+        var registration = builder.Services.AddDashboardPipeline(capacity);
+        if (string.IsNullOrWhiteSpace(redis))
+        {
+            builder.Services.AddSingleton<IIngress>(sp => new PipelineIngress(sp.GetRequiredService<IEventPipeline<SiteEvent>>()));
+        }
+        else
+        {
+            // Redis: the page's events go to a stream; this process's pipeline reads it through a consumer group, and
+            // dead letters live in Redis. Several instances behind a load balancer share the stream.
+            const string stream = "dashboard:events";
+            registration.UseRedis(redis, o =>
+            {
+                o.KeyPrefix = "dashboard";
+                o.Source.Stream = stream;
+                o.Source.Group = "dashboard-" + Environment.MachineName + "-" + Environment.ProcessId; // each instance sees all events
+            });
+            builder.Services.AddSingleton<IIngress>(sp => new RedisIngress(new RedisStreamProducer<SiteEvent>(
+                sp.GetRequiredKeyedService<IConnectionMultiplexer>(redis),
+                new RedisStreamOptions { Stream = stream, LagThreshold = capacity })));
+        }
+
+        if (rate > 0)
+        {
+            builder.Services.AddHostedService(sp => new Simulator(sp.GetRequiredService<IIngress>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<Simulator>>(), rate));
+        }
+
+        builder.Services.AddProblemDetails();
+        var app = builder.Build();
+        app.UseDefaultFiles();
+        app.UseStaticFiles();
+        MapApi(app);
+        return app;
+    }
+
+    private static void MapApi(WebApplication app)
+    {
+        app.MapPost("/api/events", PostEventsAsync);
+
+        app.MapGet("/api/live", (LiveState live, IEventPipeline<SiteEvent> pipeline, FaultSwitch fault, TimeProvider time, CancellationToken ct) =>
+            TypedResults.ServerSentEvents(LiveAsync(live, pipeline, fault, time, ct)));
+
+        app.MapGet("/api/dead-letters", async (IEventPipeline<SiteEvent> pipeline, CancellationToken ct) =>
+        {
+            var items = await pipeline.DeadLetters.ListAsync(pipeline.Name, 100, ct);
+            var count = await pipeline.DeadLetters.CountAsync(pipeline.Name, ct);
+            return TypedResults.Ok(new
+            {
+                count,
+                items = items.Select(d => new
+                {
+                    id = d.Id,
+                    stage = d.Stage,
+                    reason = d.Reason.ToString(),
+                    error = d.ExceptionType is null ? d.Message : $"{d.ExceptionType}: {d.Message}",
+                    attempts = d.Attempts,
+                    lastFailure = d.LastFailure,
+                    @event = d.Event,
+                }),
+            });
+        });
+
+        app.MapPost("/api/dead-letters/replay", async (IEventPipeline<SiteEvent> pipeline, CancellationToken ct) =>
+        {
+            var result = await pipeline.ReplayDeadLettersAsync(cancellationToken: ct);
+            var remaining = await pipeline.DeadLetters.CountAsync(pipeline.Name, ct);
+            return TypedResults.Ok(new { replayed = result.Replayed, failedAgain = result.FailedAgain, skipped = result.Skipped, remaining });
+        });
+
+        app.MapGet("/api/metrics", (IEventPipeline<SiteEvent> pipeline) => TypedResults.Ok(pipeline.GetMetrics()));
+
+        app.MapPost("/api/fault", (FaultRequest request, FaultSwitch fault) =>
+        {
+            fault.Enabled = request.Enabled;
+            return TypedResults.NoContent();
+        });
+    }
+
+    /// <summary>
+    /// 202 with the count for an admitted batch (bad elements dead-lettered, listed in <c>rejected</c>); 400 with problem
+    /// details naming each bad element when the body is not a JSON array or no element is usable; 413 over the size limit
+    /// (Kestrel); 429 with Retry-After when the pipeline is full.
+    /// </summary>
+    private static async Task<IResult> PostEventsAsync(HttpRequest request, IIngress ingress, IEventPipeline<SiteEvent> pipeline, TimeProvider time, CancellationToken ct)
+    {
+        var limit = request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize;
+        if (request.ContentLength is { } length && limit is { } max && length > max)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Body too large", detail: $"The body is {length} bytes; the limit is {max}.");
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = await JsonDocument.ParseAsync(request.Body, cancellationToken: ct);
+        }
+        catch (JsonException ex)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "The body is not valid JSON", detail: ex.Message);
+        }
+
+        using (document)
+        {
+            if (document.RootElement.ValueKind != JsonValueKind.Array)
+            {
+                return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Expected a JSON array of events", detail: $"The body is a JSON {document.RootElement.ValueKind.ToString().ToLowerInvariant()}.");
+            }
+
+            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+            var good = new List<SiteEvent>();
+            var bad = new List<(int Index, string Error, string Json)>();
+            var index = 0;
+            foreach (var element in document.RootElement.EnumerateArray())
+            {
+                if (SiteEventParser.TryParse(element, now, out var parsed, out var error))
+                {
+                    good.Add(parsed!);
+                }
+                else
+                {
+                    bad.Add((index, error, element.GetRawText()));
+                }
+
+                index++;
+            }
+
+            var rejected = bad.Select(b => new RejectedElement(b.Index, b.Error)).ToList();
+            if (good.Count == 0 && bad.Count > 0)
+            {
+                var problem = TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "No usable event in the batch", detail: string.Join("; ", rejected.Select(r => $"element {r.Index}: {r.Error}")));
+                problem.ProblemDetails.Extensions["errors"] = rejected;
+                return problem;
+            }
+
+            try
+            {
+                await ingress.AdmitAsync(good, ct);
+            }
+            catch (BackpressureException ex)
+            {
+                var seconds = Math.Max(1, (int)Math.Ceiling(ex.RetryAfter.TotalSeconds));
+                request.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+                return TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "The pipeline is full", detail: ex.Message);
+            }
+
+            // Admitted with its bad elements: those are dead-lettered with the reason, nothing is dropped.
+            foreach (var (badIndex, error, json) in bad)
+            {
+                await pipeline.DeadLetters.AddAsync(new DeadLetterEntry
+                {
+                    Id = Guid.NewGuid().ToString("N"),
+                    Pipeline = pipeline.Name,
+                    Stage = "http",
+                    Reason = DeadLetterReason.Failed,
+                    ExceptionType = "InvalidEvent",
+                    Message = $"element {badIndex}: {error}",
+                    Attempts = 1,
+                    FirstFailure = time.GetUtcNow(),
+                    LastFailure = time.GetUtcNow(),
+                    Event = json,
+                }, ct);
+            }
+
+            return TypedResults.Json(new PostResult(good.Count, rejected), statusCode: StatusCodes.Status202Accepted);
+        }
+    }
+
+    /// <summary>The live figures twice a second (the page shows them at once; the figures move every second).</summary>
+    private static async IAsyncEnumerable<LiveSnapshot> LiveAsync(LiveState live, IEventPipeline<SiteEvent> pipeline, FaultSwitch fault, TimeProvider time, [EnumeratorCancellation] CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(500), time);
+        do
+        {
+            var metrics = pipeline.GetMetrics();
+            var deadLetters = await pipeline.DeadLetters.CountAsync(pipeline.Name, ct);
+            yield return live.Snapshot(metrics.ThroughputPerSecond, metrics.Accepted, deadLetters, metrics.Late, fault.Enabled);
+        }
+        while (await timer.WaitForNextTickAsync(ct));
+    }
+}
+
+public sealed record FaultRequest(bool Enabled);
+
+public sealed record RejectedElement(int Index, string Error);
+
+public sealed record PostResult(int Accepted, IReadOnlyList<RejectedElement> Rejected);

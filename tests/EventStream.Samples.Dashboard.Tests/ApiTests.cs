@@ -1,0 +1,173 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+
+namespace EventStream.Samples.Dashboard.Tests;
+
+/// <summary>The HTTP API of the dashboard over a real Kestrel server: every status code, the accounting, the live stream.</summary>
+public sealed class ApiTests
+{
+    [Fact]
+    public async Task An_admitted_batch_gets_202_with_its_count_and_every_event_is_shown_dead_lettered_or_late()
+    {
+        await using var server = await DashboardServer.StartAsync();
+        var now = DashboardServer.Now();
+        var events = Enumerable.Range(0, 40).Select(i => new { site = "a.example", user = "u" + (i % 7), url = "/p" + (i % 3), timestamp = now - 1000 + i }).ToList();
+
+        var response = await server.PostEventsAsync(events);
+        response.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        body.GetProperty("accepted").GetInt32().Should().Be(40);
+        body.GetProperty("rejected").GetArrayLength().Should().Be(0);
+
+        // An event far behind the watermark: late, counted, not lost.
+        (await server.PostEventsAsync(new[] { new { site = "a.example", user = "old", url = "/", timestamp = now - 600_000 } })).StatusCode.Should().Be(HttpStatusCode.Accepted);
+        await server.DrainedAsync();
+        var m = server.Pipeline.GetMetrics();
+        m.Accepted.Should().Be(41);
+        m.DeadLettered.Should().Be(0);
+
+        // Each event is windowed under its site and under its page (two copies): admitted = shown + dead-lettered + late.
+        m.Late.Should().Be(2, "both copies of the old event reached only windows past their lateness");
+        (m.Windowed + m.Late).Should().Be(2 * (m.Accepted - m.DeadLettered));
+        (m.Accepted + m.FannedOut + m.Replayed + m.WindowResults).Should().Be(m.Delivered + m.Filtered + m.DeadLettered + m.Late + m.Windowed + m.InFlight);
+    }
+
+    [Fact]
+    public async Task Bad_elements_of_a_batch_are_dead_lettered_and_named_while_the_good_ones_are_admitted()
+    {
+        await using var server = await DashboardServer.StartAsync();
+        var body = """[{"site":"a.example","user":"u1","url":"/"},{"site":42,"user":"u2","url":"/"},"text",{"site":"a.example","user":"u3"},{"site":"a.example","user":"u4","url":"/x","timestamp":"soon"}]""";
+        var response = await server.Client.PostAsync("/api/events", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        response.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        var result = await response.Content.ReadFromJsonAsync<JsonElement>();
+        result.GetProperty("accepted").GetInt32().Should().Be(1);
+        var rejected = result.GetProperty("rejected").EnumerateArray().Select(r => (r.GetProperty("index").GetInt32(), r.GetProperty("error").GetString())).ToList();
+        rejected.Should().Equal(
+            (1, "\"site\" must be a string, got a number"),
+            (2, "expected a JSON object, got a string"),
+            (3, "\"url\" is missing"),
+            (4, "\"timestamp\" must be an integer (epoch milliseconds), got a string"));
+
+        var letters = await server.GetJsonAsync("/api/dead-letters");
+        letters.GetProperty("count").GetInt64().Should().Be(4);
+        letters.GetProperty("items").EnumerateArray().Should().OnlyContain(i => i.GetProperty("stage").GetString() == "http");
+    }
+
+    [Theory]
+    [InlineData("{not json", "The body is not valid JSON")]
+    [InlineData("{\"site\":\"a\"}", "Expected a JSON array of events")]
+    [InlineData("[1, {\"site\":\"a\",\"user\":\"u\"}]", "No usable event in the batch")]
+    public async Task A_malformed_body_gets_400_with_problem_details_that_say_what_is_wrong(string body, string title)
+    {
+        await using var server = await DashboardServer.StartAsync();
+        var response = await server.Client.PostAsync("/api/events", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        problem.GetProperty("title").GetString().Should().Be(title);
+        if (title.StartsWith("No usable", StringComparison.Ordinal))
+        {
+            problem.GetProperty("detail").GetString().Should().Be("element 0: expected a JSON object, got a number; element 1: \"url\" is missing");
+            problem.GetProperty("errors").GetArrayLength().Should().Be(2);
+        }
+
+        server.Pipeline.GetMetrics().Accepted.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task A_body_over_the_limit_gets_413()
+    {
+        await using var server = await DashboardServer.StartAsync("--max-body", "2048");
+        var big = Enumerable.Range(0, 100).Select(i => new { site = "a.example", user = "u" + i, url = "/page/" + i }).ToList();
+        var response = await server.PostEventsAsync(big);
+        response.StatusCode.Should().Be(HttpStatusCode.RequestEntityTooLarge);
+        (await server.PostEventsAsync(big.Take(5))).StatusCode.Should().Be(HttpStatusCode.Accepted, "a body under the limit is fine");
+    }
+
+    [Fact]
+    public async Task A_batch_that_would_overfill_the_pipeline_gets_429_with_Retry_After()
+    {
+        await using var server = await DashboardServer.StartAsync("--capacity", "100");
+        var batch = Enumerable.Range(0, 150).Select(i => new { site = "a.example", user = "u" + i, url = "/" }).ToList();
+        var response = await server.PostEventsAsync(batch);
+
+        response.StatusCode.Should().Be((HttpStatusCode)429);
+        response.Headers.RetryAfter!.Delta!.Value.Should().BeGreaterThanOrEqualTo(TimeSpan.FromSeconds(1));
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        problem.GetProperty("detail").GetString().Should().Contain("backpressure threshold of 100");
+        server.Pipeline.GetMetrics().Accepted.Should().Be(0, "refused whole");
+        (await server.PostEventsAsync(batch.Take(50))).StatusCode.Should().Be(HttpStatusCode.Accepted);
+    }
+
+    [Fact]
+    public async Task Events_that_fail_while_the_fault_is_on_are_dead_lettered_and_replayed_once_it_is_fixed()
+    {
+        await using var server = await DashboardServer.StartAsync();
+        (await server.Client.PostAsJsonAsync("/api/fault", new { enabled = true })).StatusCode.Should().Be(HttpStatusCode.NoContent);
+        var now = DashboardServer.Now();
+        var events = Enumerable.Range(0, 10).Select(i => new { site = "shop.example", user = "u" + i, url = i % 2 == 0 ? "/checkout" : "/cart", timestamp = now + i }).ToList();
+        (await server.PostEventsAsync(events)).StatusCode.Should().Be(HttpStatusCode.Accepted);
+        await server.DrainedAsync();
+
+        var letters = await server.GetJsonAsync("/api/dead-letters");
+        letters.GetProperty("count").GetInt64().Should().Be(5);
+        letters.GetProperty("items").EnumerateArray().Should().OnlyContain(i => i.GetProperty("stage").GetString() == "geo" && i.GetProperty("error").GetString()!.Contains("TimeoutException", StringComparison.Ordinal));
+
+        (await server.Client.PostAsJsonAsync("/api/fault", new { enabled = false })).EnsureSuccessStatusCode();
+        var replay = await (await server.Client.PostAsync("/api/dead-letters/replay", null)).Content.ReadFromJsonAsync<JsonElement>();
+        replay.GetProperty("replayed").GetInt32().Should().Be(5);
+        replay.GetProperty("remaining").GetInt64().Should().Be(0);
+        await server.DrainedAsync();
+        var m = server.Pipeline.GetMetrics();
+        m.Replayed.Should().Be(5);
+        (m.Windowed + m.Late).Should().Be(20, "all ten events, the five replayed included, are windowed under their site and their page");
+    }
+
+    [Fact]
+    public async Task The_live_stream_sends_the_figures_at_least_once_a_second_and_shows_posted_users_and_a_spike()
+    {
+        await using var server = await DashboardServer.StartAsync();
+        using var stream = await server.Client.GetStreamAsync("/api/live");
+        using var reader = new StreamReader(stream);
+        var first = await NextMessageAsync(reader);
+        first.GetProperty("usersOnline").GetInt64().Should().Be(0);
+
+        // A minute of quiet traffic (2 events/s, backdated), then a burst in the newest second.
+        var now = DashboardServer.Now() / 1000 * 1000;
+        var baseline = Enumerable.Range(0, 120).Select(i => new { site = "spiky.example", user = "u" + (i % 30), url = "/", timestamp = now - 60_000 + (i * 500) });
+        var burst = Enumerable.Range(0, 60).Select(i => new { site = "spiky.example", user = "b" + i, url = "/sale", timestamp = now + i });
+        (await server.PostEventsAsync(baseline.Concat(burst).ToList())).StatusCode.Should().Be(HttpStatusCode.Accepted);
+
+        var started = DateTime.UtcNow;
+        JsonElement message;
+        do
+        {
+            message = await NextMessageAsync(reader);
+            (DateTime.UtcNow - started).Should().BeLessThan(TimeSpan.FromSeconds(10));
+        }
+        while (message.GetProperty("usersOnline").GetInt64() < 90 || message.GetProperty("alerts").GetArrayLength() == 0);
+
+        message.GetProperty("usersOnline").GetInt64().Should().Be(90, "30 baseline users and 60 burst users, distinct over 5 minutes");
+        var alert = message.GetProperty("alerts")[0];
+        alert.GetProperty("site").GetString().Should().Be("spiky.example");
+        alert.GetProperty("rate").GetInt64().Should().Be(60);
+        message.GetProperty("topPages")[0].GetProperty("url").GetString().Should().Be("/", "120 views against 60");
+    }
+
+    private static async Task<JsonElement> NextMessageAsync(StreamReader reader)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        while (true)
+        {
+            var line = await reader.ReadLineAsync(timeout.Token) ?? throw new EndOfStreamException("the live stream ended");
+            if (line.StartsWith("data: ", StringComparison.Ordinal))
+            {
+                return JsonDocument.Parse(line[6..]).RootElement.Clone();
+            }
+        }
+    }
+}

@@ -1,0 +1,60 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using EventStream.Samples.Dashboard;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace EventStream.Samples.Dashboard.Tests;
+
+/// <summary>The dashboard app on a real Kestrel server bound to a free loopback port.</summary>
+public sealed class DashboardServer : IAsyncDisposable
+{
+    private DashboardServer(WebApplication app, Uri address)
+    {
+        App = app;
+        Address = address;
+        Client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public WebApplication App { get; }
+
+    public Uri Address { get; }
+
+    public HttpClient Client { get; }
+
+    public IEventPipeline<SiteEvent> Pipeline => App.Services.GetRequiredService<IEventPipeline<SiteEvent>>();
+
+    public static async Task<DashboardServer> StartAsync(params string[] args)
+    {
+        var app = DashboardApp.Build(["--urls", "http://127.0.0.1:0", .. args]);
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new DashboardServer(app, new Uri(address));
+    }
+
+    public async Task<HttpResponseMessage> PostEventsAsync(object body) => await Client.PostAsJsonAsync("/api/events", body);
+
+    public async Task<JsonElement> GetJsonAsync(string path) => await Client.GetFromJsonAsync<JsonElement>(path);
+
+    /// <summary>Waits until the pipeline holds nothing in flight.</summary>
+    public async Task DrainedAsync()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (Pipeline.GetMetrics().InFlight > 0)
+        {
+            DateTime.UtcNow.Should().BeBefore(deadline, "the pipeline drains");
+            await Task.Delay(20);
+        }
+    }
+
+    public static long Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await App.StopAsync();
+        await App.DisposeAsync();
+    }
+}
