@@ -197,10 +197,10 @@ public static class DashboardApp
         }
     }
 
-    /// <summary>The live figures twice a second (the page shows them at once; the figures move every second).</summary>
+    /// <summary>The live figures four times a second (the page shows them at once; windows slide every second).</summary>
     private static async IAsyncEnumerable<LiveSnapshot> LiveAsync(LiveState live, IEventPipeline<SiteEvent> pipeline, FaultSwitch fault, TimeProvider time, [EnumeratorCancellation] CancellationToken ct)
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(500), time);
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(250), time);
         do
         {
             var metrics = pipeline.GetMetrics();

@@ -29,7 +29,7 @@ public static class DashboardPipeline
                         Key = k => k.Key,
                         Timestamp = k => k.Event.Timestamp,
                         AllowedLateness = TimeSpan.FromSeconds(30), // events up to 30 s old still update their windows
-                        IdleTimeout = TimeSpan.FromSeconds(1),      // a quiet minute still moves the figures
+                        IdleTimeout = TimeSpan.FromMilliseconds(250), // quiet input: event time follows the clock, figures keep moving
                     }, WindowStats.Aggregate)
                     .Sink("figures", live.Update)
                     .Build();
