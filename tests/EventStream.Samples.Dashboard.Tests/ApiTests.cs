@@ -32,6 +32,31 @@ public sealed class ApiTests
         m.Late.Should().Be(2, "both copies of the old event reached only windows past their lateness");
         (m.Windowed + m.Late).Should().Be(2 * (m.Accepted - m.DeadLettered));
         (m.Accepted + m.FannedOut + m.Replayed + m.WindowResults).Should().Be(m.Delivered + m.Filtered + m.DeadLettered + m.Late + m.Windowed + m.InFlight);
+
+        var snapshot = await server.GetJsonAsync("/api/metrics");
+        snapshot.GetProperty("accepted").GetInt64().Should().Be(41);
+        snapshot.GetProperty("late").GetInt64().Should().Be(2);
+        snapshot.GetProperty("stages").EnumerateArray().Select(st => st.GetProperty("name").GetString()).Should().Contain(["geo", "keys", "last-5-minutes", "figures"]);
+    }
+
+    [Fact]
+    public async Task The_built_in_traffic_generator_makes_the_figures_move_on_first_start()
+    {
+        await using var server = await DashboardServer.StartAsync("--simulate", "400");
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        JsonElement live;
+        do
+        {
+            DateTime.UtcNow.Should().BeBefore(deadline, "simulated traffic shows up within seconds");
+            await Task.Delay(200);
+            using var stream = await server.Client.GetStreamAsync("/api/live");
+            using var reader = new StreamReader(stream);
+            live = await NextMessageAsync(reader);
+        }
+        while (live.GetProperty("sites").GetArrayLength() < 4 || live.GetProperty("topPages").GetArrayLength() < 10);
+
+        live.GetProperty("usersOnline").GetInt64().Should().BePositive();
+        live.GetProperty("eventsPerSecond").GetDouble().Should().BePositive();
     }
 
     [Fact]
