@@ -18,6 +18,10 @@ public sealed class JsonPath
     public string Text { get; }
 
     /// <summary>Parses a path: one or more non-empty segments separated by dots.</summary>
+    /// <summary>Parses the value of <c>--key</c> or throws a <see cref="UsageException"/> that says what is expected.</summary>
+    public static JsonPath ParseKeyOption(string text) =>
+        TryParse(text, out var path) ? path : throw new UsageException($"bad --key '{text}': expected a dotted path such as data.url or source");
+
     public static bool TryParse(string text, out JsonPath path)
     {
         var segments = text.Split('.');

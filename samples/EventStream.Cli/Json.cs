@@ -66,4 +66,20 @@ internal static class Json
     private static bool IsPaired(string s, int i) => char.IsHighSurrogate(s[i])
         ? i + 1 < s.Length && char.IsLowSurrogate(s[i + 1])
         : i > 0 && char.IsHighSurrogate(s[i - 1]);
+
+    /// <summary>One result line, <c>{"key","start","end","value","count"}</c> and a newline: the output of <c>window</c> and <c>worker</c>.</summary>
+    public static void WriteResult<TValue>(TextWriter writer, string key, long start, long end, TValue value, long count, Action<TextWriter, TValue> writeValue)
+    {
+        writer.Write("{\"key\":");
+        WriteString(writer, key);
+        writer.Write(",\"start\":");
+        WriteNumber(writer, start);
+        writer.Write(",\"end\":");
+        WriteNumber(writer, end);
+        writer.Write(",\"value\":");
+        writeValue(writer, value);
+        writer.Write(",\"count\":");
+        WriteNumber(writer, count);
+        writer.Write("}\n");
+    }
 }

@@ -70,10 +70,7 @@ public sealed record WorkerArguments
     public static WorkerArguments Parse(IReadOnlyList<string> args)
     {
         var values = CommandLine.Parse(args, Required, Optional);
-        if (!JsonPath.TryParse(values["--key"], out var key))
-        {
-            throw new UsageException($"bad --key '{values["--key"]}': expected a dotted path such as data.url or source");
-        }
+        var key = JsonPath.ParseKeyOption(values["--key"]);
 
         TimeSpan? Duration(string name) => values.TryGetValue(name, out var text) ? Durations.Parse(name, text) : null;
         int Number(string name, int fallback, int min, int max)
@@ -217,25 +214,7 @@ public static class WorkerCommand
                     {
                         foreach (var r in results)
                         {
-                            output.Write("{\"key\":");
-                            Json.WriteString(output, r.Key);
-                            output.Write(",\"start\":");
-                            Json.WriteNumber(output, r.Start);
-                            output.Write(",\"end\":");
-                            Json.WriteNumber(output, r.End);
-                            output.Write(",\"value\":");
-                            if (integral)
-                            {
-                                Json.WriteNumber(output, (long)r.Value);
-                            }
-                            else
-                            {
-                                Json.WriteNumber(output, r.Value);
-                            }
-
-                            output.Write(",\"count\":");
-                            Json.WriteNumber(output, r.Count);
-                            output.Write("}\n");
+                            Json.WriteResult(output, r.Key, r.Start, r.End, r.Value, r.Count, integral ? static (w, v) => Json.WriteNumber(w, (long)v) : static (w, v) => Json.WriteNumber(w, v));
                             written++;
                         }
 

@@ -278,10 +278,7 @@ public sealed record WindowArguments
     public static WindowArguments Parse(IReadOnlyList<string> args)
     {
         var values = CommandLine.Parse(args, Required, Optional);
-        if (!JsonPath.TryParse(values["--key"], out var key))
-        {
-            throw new UsageException($"bad --key '{values["--key"]}': expected a dotted path such as data.url or source");
-        }
+        var key = JsonPath.ParseKeyOption(values["--key"]);
 
         var parsed = new WindowArguments
         {

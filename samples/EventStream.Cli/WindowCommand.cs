@@ -186,20 +186,7 @@ public static class WindowCommand
                 .Sink("output", (WindowResult<string, TResult> r) =>
                 {
                     _results++;
-                    output.Owner.Guard(output, w =>
-                    {
-                        w.Write("{\"key\":");
-                        Json.WriteString(w, r.Key);
-                        w.Write(",\"start\":");
-                        Json.WriteNumber(w, r.Start);
-                        w.Write(",\"end\":");
-                        Json.WriteNumber(w, r.End);
-                        w.Write(",\"value\":");
-                        writeValue(w, r.Value);
-                        w.Write(",\"count\":");
-                        Json.WriteNumber(w, r.Count);
-                        w.Write("}\n");
-                    });
+                    output.Owner.Guard(output, w => Json.WriteResult(w, r.Key, r.Start, r.End, r.Value, r.Count, writeValue));
                 })
                 .Build();
         }
