@@ -2,15 +2,17 @@ namespace EventStream.Redis.Windowing;
 
 /// <summary>
 /// The Lua scripts of the Redis window worker. Each runs atomically on the server, touches only keys under one hash tag
-/// (the stream's), and is safe to run twice: effects are gated on <c>XACK</c> returning 1 (apply, dead-letter), on
+/// (the stream's), and is safe to run twice: effects are gated on the entry still being pending (apply: <c>XCLAIM …
+/// JUSTID</c> before the acknowledgement; dead-letter: <c>XACK</c> returning 1), on
 /// <c>ZREM</c> removing an open window (fire) or on <c>XDEL</c> removing a dead letter (replay).
 /// <para>
 /// Key layout under the namespace <c>ns = prefix:{tag}:group</c>: <c>ns:meta</c> (maxts, wm, complete),
-/// <c>ns:inflight</c> (entries delivered and not yet applied, scored by the lowest timestamp they may carry without
-/// being late), <c>ns:open</c> (windows not yet fired, scored by end − 1), <c>ns:fired</c> (fired windows still taking
+/// <c>ns:inflight</c> and <c>ns:holdat</c> (one hold per consumer, set before it reads: scored by the lowest timestamp
+/// what it reads may carry without being late, and when it was set), <c>ns:open</c> (windows not yet fired, scored by end − 1), <c>ns:fired</c> (fired windows still taking
 /// late events, scored by end − 1 + lateness), <c>ns:purge</c> (slices, scored by when they can go), <c>ns:s:KEY:SLICE</c>
 /// and <c>ns:h:KEY:SLICE</c> (slice state and HyperLogLog), sessions in <c>ns:ss:KEY</c>, <c>ns:sb</c>, <c>ns:x:ID</c>,
-/// <c>ns:xh:ID</c>; streams <c>ns:results</c>, <c>ns:late</c>, <c>ns:dead</c>; counters in <c>ns:metrics</c>.
+/// <c>ns:xh:ID</c>, <c>ns:seq</c>; firing counts in <c>ns:fn</c>; streams <c>ns:results</c>, <c>ns:late</c>,
+/// <c>ns:dead</c>; counters in <c>ns:metrics</c> and per-second <c>ns:tp:SECOND</c>.
 /// </para>
 /// </summary>
 internal static class RedisWindowScripts

@@ -11,10 +11,11 @@ namespace EventStream.Redis.Windowing;
 /// One worker of a windowed aggregation shared over Redis. Workers of one consumer group read disjoint batches of the
 /// stream and keep the window state in Redis, so together they produce what one process would:
 /// <list type="bullet">
-/// <item>Each batch is one script: per entry, <c>XACK</c>, and only when that returned 1 the window update — a redelivered
-/// entry never counts twice, and an entry is acknowledged exactly when its effect is stored.</item>
-/// <item>The watermark is shared: the largest timestamp applied less the out-of-orderness, held back by every entry
-/// delivered and not yet applied (a window does not close while another worker still holds events of it).</item>
+/// <item>Each batch is one script: it takes over the entries still pending in the group (<c>XCLAIM … JUSTID</c>), applies
+/// only those and acknowledges them — a redelivered entry never counts twice, and an entry is acknowledged exactly when
+/// its effect is stored.</item>
+/// <item>The watermark is shared: the largest timestamp applied less the out-of-orderness, held below the hold each
+/// consumer sets before it reads (a window does not close while another worker still holds events of it).</item>
 /// <item>A window fires once across the group: firing is gated on <c>ZREM</c> from the open set; its result goes to the
 /// results stream (<see cref="ResultsStream"/>) in the same script and is handed to this worker's callback.</item>
 /// <item>Entries left pending by a dead worker are claimed after <see cref="RedisWindowOptions{T}.ClaimIdleTime"/>; one
