@@ -2,8 +2,8 @@ namespace EventStream.Redis.Windowing;
 
 /// <summary>
 /// The Lua scripts of the Redis window worker. Each runs atomically on the server, touches only keys under one hash tag
-/// (the stream's), and is safe to run twice: effects are gated on the entry still being pending (apply: <c>XCLAIM …
-/// JUSTID</c> before the acknowledgement; dead-letter: <c>XACK</c> returning 1), on
+/// (the stream's), and is safe to run twice: effects are gated on the entry still being pending (apply: in the pending
+/// list, or <c>XACK</c> returning 1; dead-letter: <c>XACK</c> returning 1), on
 /// <c>ZREM</c> removing an open window (fire) or on <c>XDEL</c> removing a dead letter (replay).
 /// <para>
 /// Key layout under the namespace <c>ns = prefix:{tag}:group</c>: <c>ns:meta</c> (maxts, wm, complete),
@@ -233,8 +233,8 @@ internal static class RedisWindowScripts
         """;
 
     /// <summary>
-    /// Applies a batch: only entries still pending in the group are applied (taken over with <c>XCLAIM … JUSTID</c>, then
-    /// acknowledged) — one already acknowledged was applied before (a redelivery) — each added to its window state or, when every window of
+    /// Applies a batch: only entries still pending in the group are applied and acknowledged — one already acknowledged
+    /// was applied before (a redelivery) — each added to its window state or, when every window of
     /// it is late, copied to the late stream. Sliding and tumbling updates are summed per slice and written once per batch. Then the watermark advances and due
     /// windows fire. KEYS: stream. ARGV: ns, group, kind, size|gap, slide, pane, ooo, lateness, agg, fire limit, consumer,
     /// claim time (ms), n, mode;
@@ -423,24 +423,21 @@ internal static class RedisWindowScripts
             windowed = windowed + 1
         end
 
-        -- XCLAIM … JUSTID of ids[from..to]: the ids still pending in the group (now this consumer's).
-        local function claimIds(ids, from, to)
-            local args = { stream, group, consumer, 0 }
-            for i = from, to do args[#args + 1] = ids[i] end
-            args[#args + 1] = 'JUSTID'
-            return redis.call('XCLAIM', unpack(args))
-        end
-
         local finish
         if mode == 'g' then
             -- Grouped (sliding and tumbling): the worker summed the batch per (key, slice). It applies only when every
             -- entry is still pending; otherwise nothing is changed and the worker sends the entries one by one.
             if n > 0 then
-                local claimed = 0
-                for i = 15, 14 + n, 1000 do
-                    claimed = claimed + #claimIds(ARGV, i, math.min(i + 999, 14 + n))
+                -- One range read of the pending list (the entries of a read are consecutive, so the range holds little
+                -- else); any entry of the batch missing from it was applied before.
+                local limit = 2 * n + 100
+                local pending = redis.call('XPENDING', stream, group, ARGV[15], ARGV[14 + n], limit)
+                if #pending >= limit then return { 0, 0, 0, -2, I(wm) } end
+                local set = {}
+                for _, e in ipairs(pending) do set[e[1]] = true end
+                for i = 15, 14 + n do
+                    if not set[ARGV[i]] then return { 0, 0, 0, -2, I(wm) } end
                 end
-                if claimed < n then return { 0, 0, 0, -2, I(wm) } end
                 for i = 15, 14 + n, 1000 do
                     redis.call('XACK', stream, group, unpack(ARGV, i, math.min(i + 999, 14 + n)))
                 end
@@ -483,22 +480,16 @@ internal static class RedisWindowScripts
             -- One by one: only entries still pending are applied (and acknowledged); one already acknowledged was
             -- applied before (a redelivery).
             local isPending = {}
-            if n > 0 then
-                local ids = {}
-                for i = 0, n - 1 do ids[#ids + 1] = ARGV[15 + i * 4] end
-                for i = 1, n, 1000 do
-                    for _, id in ipairs(claimIds(ids, i, math.min(i + 999, n))) do
-                        isPending[id] = true
-                    end
-                end
+            for i = 0, n - 1 do
+                -- One by one is the rare path (a batch with a redelivered entry): XACK returns 1 only the first time.
+                local id = ARGV[15 + i * 4]
+                if redis.call('XACK', stream, group, id) == 1 then isPending[id] = true end
             end
-            local acks = {}
             for i = 0, n - 1 do
                 local base = 15 + i * 4
                 local id = ARGV[base]
                 if isPending[id] then
                     isPending[id] = nil
-                    acks[#acks + 1] = id
                     local key = ARGV[base + 1]
                     local ts = tonumber(ARGV[base + 2])
                     if kind == 's' then addSession(id, key, ts, ARGV[base + 3]) else addSliding(id, key, ts, ARGV[base + 3]) end
@@ -506,9 +497,6 @@ internal static class RedisWindowScripts
                 else
                     dup = dup + 1
                 end
-            end
-            for i = 1, #acks, 1000 do
-                redis.call('XACK', stream, group, unpack(acks, i, math.min(i + 999, #acks)))
             end
             finish = ARGV[15 + n * 4]
         end

@@ -11,9 +11,9 @@ namespace EventStream.Redis.Windowing;
 /// One worker of a windowed aggregation shared over Redis. Workers of one consumer group read disjoint batches of the
 /// stream and keep the window state in Redis, so together they produce what one process would:
 /// <list type="bullet">
-/// <item>Each batch is one script: it takes over the entries still pending in the group (<c>XCLAIM … JUSTID</c>), applies
-/// only those and acknowledges them — a redelivered entry never counts twice, and an entry is acknowledged exactly when
-/// its effect is stored.</item>
+/// <item>Each batch is one script: it applies only the entries still pending in the group and acknowledges them with
+/// their effect — a redelivered entry never counts twice, and an entry is acknowledged exactly when its effect is
+/// stored.</item>
 /// <item>The watermark is shared: the largest timestamp applied less the out-of-orderness, held below the hold each
 /// consumer sets before it reads (a window does not close while another worker still holds events of it).</item>
 /// <item>A window fires once across the group: firing is gated on <c>ZREM</c> from the open set; its result goes to the
