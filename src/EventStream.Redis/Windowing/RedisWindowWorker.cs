@@ -131,7 +131,7 @@ public sealed class RedisWindowWorker<T>
                 {
                     var info = await GroupInfoAsync().ConfigureAwait(false);
                     var delivered = info.LastDeliveredId;
-                    if (delivered != lastDelivered || info.PendingMessageCount > 0 || (info.Lag ?? 1) > 0)
+                    if (delivered != lastDelivered || info.PendingMessageCount > 0 || await UndeliveredAsync(info).ConfigureAwait(false))
                     {
                         lastDelivered = delivered;
                         idleSince = time.GetTimestamp();
@@ -230,6 +230,12 @@ public sealed class RedisWindowWorker<T>
             // Another worker created it.
         }
     }
+
+    /// <summary>Whether the stream has entries after the group's last delivered one (Redis 7.0 reports no lag after deletions).</summary>
+    private async Task<bool> UndeliveredAsync(StreamGroupInfo info) =>
+        info.Lag is { } lag
+            ? lag > 0
+            : (await _db.StreamRangeAsync(_stream, "(" + (info.LastDeliveredId ?? "0-0"), "+", 1).ConfigureAwait(false)).Length > 0;
 
     private async Task<StreamGroupInfo> GroupInfoAsync() =>
         await FindGroupAsync().ConfigureAwait(false) ?? throw new InvalidOperationException($"Stream '{_options.Stream}' has no consumer group '{_options.Group}'.");
