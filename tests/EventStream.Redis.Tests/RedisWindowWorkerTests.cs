@@ -79,6 +79,14 @@ public sealed class RedisWindowWorkerTests(RedisServerFixture redis)
         metrics.EntriesAdded.Should().Be(events.Count);
         (metrics.Windowed + metrics.Late + metrics.DeadLetterCount).Should().Be(metrics.EntriesAdded - metrics.Replayed);
         (await redis.Connection.GetDatabase().StreamLengthAsync(Worker(stream, o => o.Assigner = assigner).ResultsStream)).Should().Be(expected.Count);
+
+        // Every window fired and its state went with it: no slice, session or open-window key is left behind.
+        var ns = RedisWindowWorker<Click>.Namespace("es", stream, "g");
+        var server = redis.Connection.GetServers()[0];
+        foreach (var pattern in new[] { ":s:*", ":h:*", ":x:*", ":xh:*", ":open", ":fired", ":purge", ":sb" })
+        {
+            server.Keys(pattern: ns + pattern).Should().BeEmpty($"{pattern} is purged once every window has fired");
+        }
     }
 
     [Theory]

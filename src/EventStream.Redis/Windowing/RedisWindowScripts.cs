@@ -83,16 +83,15 @@ internal static class RedisWindowScripts
             local count, sum, best = 0, 0, nil
             local sumText, parts = nil, 0
             for _, h in ipairs(hashes) do
-                local c = redis.call('HGET', h, 'c')
+                local cv = redis.call('HMGET', h, 'c', 'v')
+                local c, v = cv[1], cv[2]
                 if c then
                     count = count + tonumber(c)
                     if agg == 'sum' or agg == 'avg' then
-                        local v = redis.call('HGET', h, 'v')
                         parts = parts + 1
                         sumText = v
                         sum = sum + tonumber(v)
                     elseif agg == 'min' or agg == 'max' then
-                        local v = redis.call('HGET', h, 'v')
                         if best == nil or (agg == 'min' and tonumber(v) < tonumber(best)) or (agg == 'max' and tonumber(v) > tonumber(best)) then best = v end
                     end
                 end
@@ -125,9 +124,15 @@ internal static class RedisWindowScripts
             redis.call('HDEL', ns .. ':sb', id)
         end
 
+        -- Tumbling windows are their own slice: the slice goes with its window (no purge set).
+        local tumbling = kind == 't' and size == slide
+
         local function forget(member)
-            redis.call('HDEL', ns .. ':fn', member)
-            if string.sub(member, 1, 1) == '#' then
+            if lateness > 0 then redis.call('HDEL', ns .. ':fn', member) end
+            if tumbling then
+                local s0, _, key = string.match(member, '^(%-?%d+):(%-?%d+):(.*)$')
+                redis.call('DEL', ns .. ':s:' .. key .. ':' .. s0, ns .. ':h:' .. key .. ':' .. s0)
+            elseif string.sub(member, 1, 1) == '#' then
                 local id = string.sub(member, 2)
                 local b = redis.call('HGET', ns .. ':sb', id)
                 if b then
@@ -318,7 +323,7 @@ internal static class RedisWindowScripts
                 local sliceLast = floorTo(p, slide)
                 if c == sl.c then
                     -- A new slice: register the windows that hold it, and when it can go.
-                    redis.call('ZADD', purge, sliceLast + size - 1 + lateness, I(p) .. ':' .. key)
+                    if not tumbling then redis.call('ZADD', purge, sliceLast + size - 1 + lateness, I(p) .. ':' .. key) end
                     local st = sliceLast
                     while st + size > p do
                         if st + size - 1 + lateness > wm then
