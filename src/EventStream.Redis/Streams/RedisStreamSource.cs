@@ -100,6 +100,7 @@ public sealed class RedisStreamSource<T>
     private readonly JsonSerializerOptions _json;
     private readonly string _ns;
     private readonly List<RedisValue> _unacknowledged = [];
+    private readonly ConsumerGroup _group;
 
     /// <summary>Creates a source.</summary>
     /// <param name="redis">The connection.</param>
@@ -123,6 +124,7 @@ public sealed class RedisStreamSource<T>
         _json = options.Json ?? JsonSerializerOptions.Default;
         _ns = RedisWindowWorker<T>.Namespace(options.KeyPrefix, options.Stream, options.Group);
         DeadLetters = new RedisDeadLetters(redis, options.Stream, _ns);
+        _group = new ConsumerGroup(_db, options.Stream, options.Group, _ns, "source", options.TimeProvider);
     }
 
     /// <summary>Gets the dead-letter stream of unreadable and poison entries.</summary>
@@ -141,13 +143,7 @@ public sealed class RedisStreamSource<T>
     public async Task RunAsync(CancellationToken cancellationToken, TimeSpan? drainTimeout = null)
     {
         var time = _options.TimeProvider;
-        try
-        {
-            await _db.StreamCreateConsumerGroupAsync(_options.Stream, _options.Group, "0", createStream: true).ConfigureAwait(false);
-        }
-        catch (RedisServerException ex) when (ex.Message.StartsWith("BUSYGROUP", StringComparison.Ordinal))
-        {
-        }
+        await _group.EnsureCreatedAsync().ConfigureAwait(false);
 
         var delay = TimeSpan.FromMilliseconds(1);
         var lastCheckpoint = time.GetTimestamp();
@@ -213,27 +209,20 @@ public sealed class RedisStreamSource<T>
 
     private async Task<StreamEntry[]> ClaimAsync()
     {
-        var idleMs = (long)_options.ClaimIdleTime.TotalMilliseconds;
-        var stale = await _db.StreamPendingMessagesAsync(_options.Stream, _options.Group, _options.BatchSize, RedisValue.Null, minIdleTimeInMs: idleMs).ConfigureAwait(false);
-        var poison = stale.Where(p => p.DeliveryCount >= _options.MaxDeliveries).ToList();
-        if (poison.Count > 0)
-        {
-            await DeadLetterAsync(poison.Select(p => (p.MessageId.ToString(), $"delivered {p.DeliveryCount} times without being acknowledged (the limit is {_options.MaxDeliveries})", p.DeliveryCount))).ConfigureAwait(false);
-        }
-
-        if (stale.Length == poison.Count)
+        var (_, claimableLeft) = await _group.DeadLetterPoisonAsync(_options.ClaimIdleTime, _options.BatchSize, _options.MaxDeliveries).ConfigureAwait(false);
+        if (!claimableLeft)
         {
             return await _db.StreamReadGroupAsync(_options.Stream, _options.Group, _options.Consumer, ">", _options.BatchSize).ConfigureAwait(false);
         }
 
-        var claimed = await _db.StreamAutoClaimAsync(_options.Stream, _options.Group, _options.Consumer, idleMs, "0-0", _options.BatchSize).ConfigureAwait(false);
+        var claimed = await _db.StreamAutoClaimAsync(_options.Stream, _options.Group, _options.Consumer, (long)_options.ClaimIdleTime.TotalMilliseconds, "0-0", _options.BatchSize).ConfigureAwait(false);
         return claimed.ClaimedEntries.Where(e => !e.IsNull).ToArray();
     }
 
     private async Task FeedAsync(StreamEntry[] entries, CancellationToken cancellationToken)
     {
         var events = new List<T>(entries.Length);
-        List<(string, string, int)>? bad = null;
+        List<ConsumerGroup.Failure>? bad = null;
         foreach (var entry in entries)
         {
             var json = entry["event"];
@@ -249,13 +238,13 @@ public sealed class RedisStreamSource<T>
             }
             catch (Exception ex) when (ex is JsonException or FormatException or NotSupportedException)
             {
-                (bad ??= []).Add((entry.Id.ToString(), $"{ex.GetType().Name}: {ex.Message}", 1));
+                (bad ??= []).Add(new ConsumerGroup.Failure(entry.Id.ToString(), $"{ex.GetType().Name}: {ex.Message}", 1));
             }
         }
 
         if (bad is not null)
         {
-            await DeadLetterAsync(bad).ConfigureAwait(false);
+            await _group.DeadLetterAsync(bad).ConfigureAwait(false);
         }
 
         // Waits while the pipeline is full: reading stops, and the group's lag pushes back on producers.
@@ -283,18 +272,5 @@ public sealed class RedisStreamSource<T>
         }
 
         _unacknowledged.Clear();
-    }
-
-    private Task<RedisResult> DeadLetterAsync(IEnumerable<(string Id, string Error, int Deliveries)> entries)
-    {
-        var args = new List<RedisValue> { _ns, _options.Group, "source", _options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds() };
-        foreach (var (id, error, deliveries) in entries)
-        {
-            args.Add(id);
-            args.Add(error);
-            args.Add(deliveries);
-        }
-
-        return _db.ScriptEvaluateAsync(RedisWindowScripts.DeadLetter, [(RedisKey)_options.Stream], [.. args]);
     }
 }

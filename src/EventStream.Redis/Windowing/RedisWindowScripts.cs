@@ -484,17 +484,11 @@ internal static class RedisWindowScripts
         else
             -- One by one: only entries still pending are applied (and acknowledged); one already acknowledged was
             -- applied before (a redelivery).
-            local isPending = {}
             for i = 0, n - 1 do
                 -- One by one is the rare path (a batch with a redelivered entry): XACK returns 1 only the first time.
-                local id = ARGV[15 + i * 4]
-                if redis.call('XACK', stream, group, id) == 1 then isPending[id] = true end
-            end
-            for i = 0, n - 1 do
                 local base = 15 + i * 4
                 local id = ARGV[base]
-                if isPending[id] then
-                    isPending[id] = nil
+                if redis.call('XACK', stream, group, id) == 1 then
                     local key = ARGV[base + 1]
                     local ts = tonumber(ARGV[base + 2])
                     if kind == 's' then addSession(id, key, ts, ARGV[base + 3]) else addSliding(id, key, ts, ARGV[base + 3]) end

@@ -36,8 +36,7 @@ public sealed class RedisWindowWorker<T>
     private readonly RedisKey _stream;
     private readonly string _ns;
     private readonly RedisValue[] _header;
-    private readonly string _agg;
-    private long _lastClaim = long.MinValue;
+    private readonly ConsumerGroup _group;
 
     /// <summary>Creates a worker. Creates the consumer group (from the start of the stream) when it does not exist yet.</summary>
     /// <param name="redis">The connection (one long-lived multiplexer per process; the configuration string carries password, TLS and timeouts).</param>
@@ -54,7 +53,7 @@ public sealed class RedisWindowWorker<T>
         _deserialize = options.Deserialize ?? (text => JsonSerializer.Deserialize<T>(text, json) ?? throw new JsonException("the event is JSON null"));
         _stream = options.Stream;
         _ns = Namespace(options.KeyPrefix, options.Stream, options.Group);
-        _agg = options.Aggregate switch
+        var agg = options.Aggregate switch
         {
             RedisWindowAggregate.Count => "count",
             RedisWindowAggregate.Sum => "sum",
@@ -65,11 +64,12 @@ public sealed class RedisWindowWorker<T>
         };
         _header = options.Assigner switch
         {
-            SlidingAssigner s => [_ns, options.Group, "t", s.Size, s.Slide, s.Pane, Millis(options.OutOfOrderness), Millis(options.AllowedLateness), _agg, FireLimit, options.Consumer, Millis(options.ClaimIdleTime)],
-            SessionAssigner s => [_ns, options.Group, "s", s.Gap, 0, 0, Millis(options.OutOfOrderness), Millis(options.AllowedLateness), _agg, FireLimit, options.Consumer, Millis(options.ClaimIdleTime)],
+            SlidingAssigner s => [_ns, options.Group, "t", s.Size, s.Slide, s.Pane, Millis(options.OutOfOrderness), Millis(options.AllowedLateness), agg, FireLimit, options.Consumer, Millis(options.ClaimIdleTime)],
+            SessionAssigner s => [_ns, options.Group, "s", s.Gap, 0, 0, Millis(options.OutOfOrderness), Millis(options.AllowedLateness), agg, FireLimit, options.Consumer, Millis(options.ClaimIdleTime)],
             _ => throw new ArgumentException($"RedisWindowOptions: unsupported assigner {options.Assigner}.", nameof(options)),
         };
         DeadLetters = new RedisDeadLetters(redis, options.Stream, _ns);
+        _group = new ConsumerGroup(_db, options.Stream, options.Group, _ns, "window", options.TimeProvider);
     }
 
     /// <summary>Gets this worker's consumer name.</summary>
@@ -96,19 +96,20 @@ public sealed class RedisWindowWorker<T>
     public async Task<RedisWindowWorkerSummary> RunAsync(Func<IReadOnlyList<WindowResult<string, double>>, CancellationToken, ValueTask>? onResults = null, CancellationToken cancellationToken = default)
     {
         var summary = new Counts();
-        await EnsureGroupAsync().ConfigureAwait(false);
+        await _group.EnsureCreatedAsync().ConfigureAwait(false);
         var time = _options.TimeProvider;
         var delay = _options.MinPollDelay;
         var idleSince = time.GetTimestamp();
+        var lastClaim = long.MinValue;
         string? lastDelivered = null;
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
             try
             {
-                if (_lastClaim == long.MinValue || time.GetElapsedTime(_lastClaim) >= _options.ClaimIdleTime / 4)
+                if (lastClaim == long.MinValue || time.GetElapsedTime(lastClaim) >= _options.ClaimIdleTime / 4)
                 {
-                    _lastClaim = time.GetTimestamp();
+                    lastClaim = time.GetTimestamp();
                     await ClaimAsync(summary, onResults, cancellationToken).ConfigureAwait(false);
                     if (_options.TrimAcknowledged)
                     {
@@ -161,8 +162,9 @@ public sealed class RedisWindowWorker<T>
     {
         var counters = await _db.HashGetAllAsync(_ns + ":metrics").ConfigureAwait(false);
         long Get(string name) => counters.FirstOrDefault(c => c.Name == name).Value is { IsNull: false } v ? (long)v : 0;
-        var info = await _db.KeyExistsAsync(_stream).ConfigureAwait(false) ? await FindGroupAsync().ConfigureAwait(false) : null;
-        var (added, length) = await StreamCountsAsync().ConfigureAwait(false);
+        var exists = await _db.KeyExistsAsync(_stream).ConfigureAwait(false);
+        var info = exists ? await FindGroupAsync().ConfigureAwait(false) : null;
+        var (added, length) = exists ? await StreamCountsAsync().ConfigureAwait(false) : (0, 0);
         var meta = await _db.HashGetAsync(_ns + ":meta", ["wm", "complete"]).ConfigureAwait(false);
         var applied = (long)await _db.ScriptEvaluateAsync(RedisWindowScripts.Throughput, [_stream], [_ns]).ConfigureAwait(false);
         var deadLetters = await DeadLetters.CountAsync().ConfigureAwait(false);
@@ -194,11 +196,6 @@ public sealed class RedisWindowWorker<T>
     /// <summary>XINFO STREAM: entries-added (never decreases) and length. The key argument routes it on a cluster.</summary>
     private async Task<(long Added, long Length)> StreamCountsAsync()
     {
-        if (!await _db.KeyExistsAsync(_stream).ConfigureAwait(false))
-        {
-            return (0, 0);
-        }
-
         var reply = (RedisResult[])(await _db.ExecuteAsync("XINFO", [(object)"STREAM", _stream]).ConfigureAwait(false))!;
         long added = 0, length = 0;
         for (var i = 0; i + 1 < reply.Length; i += 2)
@@ -218,18 +215,6 @@ public sealed class RedisWindowWorker<T>
     private static bool IsConnectionProblem(Exception ex) =>
         ex is RedisConnectionException or RedisTimeoutException or TimeoutException or ObjectDisposedException
         || (ex is RedisServerException server && (server.Message.StartsWith("LOADING", StringComparison.Ordinal) || server.Message.StartsWith("NOGROUP", StringComparison.Ordinal)));
-
-    private async Task EnsureGroupAsync()
-    {
-        try
-        {
-            await _db.StreamCreateConsumerGroupAsync(_stream, _options.Group, "0", createStream: true).ConfigureAwait(false);
-        }
-        catch (RedisServerException ex) when (ex.Message.StartsWith("BUSYGROUP", StringComparison.Ordinal))
-        {
-            // Another worker created it.
-        }
-    }
 
     /// <summary>Whether the stream has entries after the group's last delivered one (Redis 7.0 reports no lag after deletions).</summary>
     private async Task<bool> UndeliveredAsync(StreamGroupInfo info) =>
@@ -265,7 +250,7 @@ public sealed class RedisWindowWorker<T>
         }
         catch (RedisServerException ex) when (ex.Message.Contains("NOGROUP", StringComparison.Ordinal))
         {
-            await EnsureGroupAsync().ConfigureAwait(false); // the stream was deleted and made again
+            await _group.EnsureCreatedAsync().ConfigureAwait(false); // the stream was deleted and made again
             return [];
         }
         finally
@@ -313,21 +298,15 @@ public sealed class RedisWindowWorker<T>
     /// <summary>Poison entries to the dead-letter stream; entries idle past the claim time to this worker.</summary>
     private async Task ClaimAsync(Counts summary, Func<IReadOnlyList<WindowResult<string, double>>, CancellationToken, ValueTask>? onResults, CancellationToken cancellationToken)
     {
-        var idleMs = Millis(_options.ClaimIdleTime);
-        var stale = await _db.StreamPendingMessagesAsync(_stream, _options.Group, _options.BatchSize, RedisValue.Null, minIdleTimeInMs: idleMs).ConfigureAwait(false);
-        var poison = stale.Where(p => p.DeliveryCount >= _options.MaxDeliveries).ToList();
-        if (poison.Count > 0)
-        {
-            summary.DeadLettered += await DeadLetterAsync(poison.Select(p => (p.MessageId.ToString(), $"delivered {p.DeliveryCount} times without being acknowledged (the limit is {_options.MaxDeliveries})", p.DeliveryCount))).ConfigureAwait(false);
-        }
-
-        if (stale.Length == poison.Count)
+        var (deadLettered, claimableLeft) = await _group.DeadLetterPoisonAsync(_options.ClaimIdleTime, _options.BatchSize, _options.MaxDeliveries).ConfigureAwait(false);
+        summary.DeadLettered += deadLettered;
+        if (!claimableLeft)
         {
             return;
         }
 
         var hold = _db.ScriptEvaluateAsync(RedisWindowScripts.Hold, [_stream], [_ns, _options.Consumer, Millis(_options.OutOfOrderness), "1"]);
-        var claim = _db.StreamAutoClaimAsync(_stream, _options.Group, _options.Consumer, idleMs, "0-0", _options.BatchSize);
+        var claim = _db.StreamAutoClaimAsync(_stream, _options.Group, _options.Consumer, Millis(_options.ClaimIdleTime), "0-0", _options.BatchSize);
         await hold.ConfigureAwait(false);
         var claimed = await claim.ConfigureAwait(false);
         var entries = claimed.ClaimedEntries.Where(e => !e.IsNull).ToArray();
@@ -341,7 +320,7 @@ public sealed class RedisWindowWorker<T>
     private async Task ProcessAsync(StreamEntry[] entries, Counts summary, Func<IReadOnlyList<WindowResult<string, double>>, CancellationToken, ValueTask>? onResults, CancellationToken cancellationToken)
     {
         var applied = new List<Parsed>(entries.Length);
-        List<(string Id, string Error, int Deliveries)>? dead = null;
+        List<ConsumerGroup.Failure>? dead = null;
         foreach (var entry in entries)
         {
             var id = entry.Id.ToString();
@@ -351,7 +330,7 @@ public sealed class RedisWindowWorker<T>
             }
             catch (Exception ex) when (!RetryConstants.IsTransient(ex))
             {
-                (dead ??= []).Add((id, $"{ex.GetType().Name}: {ex.Message}", 1));
+                (dead ??= []).Add(new ConsumerGroup.Failure(id, $"{ex.GetType().Name}: {ex.Message}", 1));
             }
             catch (Exception)
             {
@@ -362,7 +341,7 @@ public sealed class RedisWindowWorker<T>
 
         if (dead is not null)
         {
-            summary.DeadLettered += await DeadLetterAsync(dead).ConfigureAwait(false);
+            summary.DeadLettered += await _group.DeadLetterAsync(dead).ConfigureAwait(false);
         }
 
         await ApplyAsync(applied, summary, onResults, finish: false, cancellationToken).ConfigureAwait(false);
@@ -408,19 +387,6 @@ public sealed class RedisWindowWorker<T>
         }
 
         return new Parsed(id, key, timestamp, number, distinct);
-    }
-
-    private async Task<long> DeadLetterAsync(IEnumerable<(string Id, string Error, int Deliveries)> entries)
-    {
-        var args = new List<RedisValue> { _ns, _options.Group, "window", _options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds() };
-        foreach (var (id, error, deliveries) in entries)
-        {
-            args.Add(id);
-            args.Add(error);
-            args.Add(deliveries);
-        }
-
-        return (long)await _db.ScriptEvaluateAsync(RedisWindowScripts.DeadLetter, [_stream], [.. args]).ConfigureAwait(false);
     }
 
     /// <summary>

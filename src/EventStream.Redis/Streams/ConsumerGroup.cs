@@ -1,0 +1,57 @@
+using EventStream.Redis.Windowing;
+using StackExchange.Redis;
+
+namespace EventStream.Redis.Streams;
+
+/// <summary>
+/// What every consumer of a stream does with its group, shared by <see cref="RedisWindowWorker{T}"/> and
+/// <see cref="RedisStreamSource{T}"/>: create the group, move entries to the dead-letter stream (one script gated on
+/// <c>XACK</c>), and find entries idle past the claim time, dead-lettering those delivered too often.
+/// </summary>
+internal sealed class ConsumerGroup(IDatabase db, string stream, string group, string ns, string stage, TimeProvider time)
+{
+    /// <summary>An entry to dead-letter: its id, why, and how often it was delivered.</summary>
+    public readonly record struct Failure(string Id, string Error, int Deliveries);
+
+    /// <summary>Creates the group from the start of the stream (and the stream) unless another consumer already did.</summary>
+    public async Task EnsureCreatedAsync()
+    {
+        try
+        {
+            await db.StreamCreateConsumerGroupAsync(stream, group, "0", createStream: true).ConfigureAwait(false);
+        }
+        catch (RedisServerException ex) when (ex.Message.StartsWith("BUSYGROUP", StringComparison.Ordinal))
+        {
+            // Another consumer created it.
+        }
+    }
+
+    /// <summary>Moves entries to the dead-letter stream; each only if it is still pending (safe to run twice).</summary>
+    /// <returns>How many were moved.</returns>
+    public async Task<long> DeadLetterAsync(IEnumerable<Failure> failures)
+    {
+        var args = new List<RedisValue> { ns, group, stage, time.GetUtcNow().ToUnixTimeMilliseconds() };
+        foreach (var failure in failures)
+        {
+            args.Add(failure.Id);
+            args.Add(failure.Error);
+            args.Add(failure.Deliveries);
+        }
+
+        return args.Count == 4 ? 0 : (long)await db.ScriptEvaluateAsync(RedisWindowScripts.DeadLetter, [stream], [.. args]).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Looks at up to <paramref name="count"/> entries idle for <paramref name="claimIdle"/>: those delivered
+    /// <paramref name="maxDeliveries"/> times go to the dead-letter stream.
+    /// </summary>
+    /// <returns>How many were dead-lettered, and whether other idle entries are left to claim.</returns>
+    public async Task<(long DeadLettered, bool ClaimableLeft)> DeadLetterPoisonAsync(TimeSpan claimIdle, int count, int maxDeliveries)
+    {
+        var stale = await db.StreamPendingMessagesAsync(stream, group, count, RedisValue.Null, minIdleTimeInMs: (long)claimIdle.TotalMilliseconds).ConfigureAwait(false);
+        var poison = stale.Where(p => p.DeliveryCount >= maxDeliveries)
+            .Select(p => new Failure(p.MessageId.ToString(), $"delivered {p.DeliveryCount} times without being acknowledged (the limit is {maxDeliveries})", p.DeliveryCount))
+            .ToList();
+        return (await DeadLetterAsync(poison).ConfigureAwait(false), stale.Length > poison.Count);
+    }
+}
