@@ -1,56 +1,6 @@
-using EventStream.Aggregates;
 using EventStream.Windowing;
 
 namespace EventStream.Samples.Dashboard;
-
-/// <summary>
-/// What one sliding window holds for a key: events, distinct users, and the events of its newest second (a spike
-/// shows there before it moves the 5-minute baseline). Merging keeps the newest second's count.
-/// </summary>
-public sealed class WindowStats
-{
-    public long Count { get; private set; }
-
-    public DistinctCounter Users { get; } = new();
-
-    public long NewestSecond { get; private set; } = long.MinValue;
-
-    public long NewestSecondCount { get; private set; }
-
-    public static IAggregator<Keyed, WindowStats, WindowStats> Aggregate { get; } = EventStream.Aggregates.Aggregate.Create<Keyed, WindowStats, WindowStats>(
-        () => new WindowStats(),
-        (stats, item) =>
-        {
-            stats.Count++;
-            stats.Users.Add(item.Event.User);
-            stats.AddSecond(Math.DivRem(item.Event.Timestamp, 1000).Quotient, 1);
-            return stats;
-        },
-        (into, other) =>
-        {
-            into.Count += other.Count;
-            into.Users.Merge(other.Users);
-            into.AddSecond(other.NewestSecond, other.NewestSecondCount);
-            return into;
-        },
-        stats => stats);
-
-    private void AddSecond(long second, long count)
-    {
-        if (second > NewestSecond)
-        {
-            NewestSecond = second;
-            NewestSecondCount = count;
-        }
-        else if (second == NewestSecond)
-        {
-            NewestSecondCount += count;
-        }
-    }
-}
-
-/// <summary>An event under one of the keys the window stage groups by: <c>site|SITE</c> or <c>page|SITE|URL</c>.</summary>
-public sealed record Keyed(string Key, SiteEvent Event);
 
 /// <summary>The live figures the page shows, kept from the window results as they fire.</summary>
 public sealed class LiveState(TimeProvider time)
@@ -147,15 +97,3 @@ public sealed record PageFigures(string Site, string Url, long Views);
 public sealed record Alert(string Site, long At, long Rate, double Baseline, string Message);
 
 public sealed record LiveSnapshot(long Time, long UsersOnline, IReadOnlyList<SiteFigures> Sites, IReadOnlyList<PageFigures> TopPages, IReadOnlyList<Alert> Alerts, double EventsPerSecond, long Accepted, long DeadLetters, long Late, bool Fault);
-
-/// <summary>The demo fault: while on, the "geo" stage fails for checkout pages (their events are dead-lettered).</summary>
-public sealed class FaultSwitch
-{
-    private volatile bool _enabled;
-
-    public bool Enabled
-    {
-        get => _enabled;
-        set => _enabled = value;
-    }
-}
