@@ -143,11 +143,18 @@ static int Throughput(string[] benchmarkArgs)
     text.AppendLine();
     text.AppendLine("The targets are judged on EventStream with its defaults; the second configuration is shown for comparison.");
 
+    return WriteReport(text, "throughput-ratios.md", summary, "*-report-github.md", passed);
+}
+
+// Prints the ratio report, writes it to benchmarks/results/ with BenchmarkDotNet's GitHub reports; exit code 0 met,
+// 1 a benchmark failed, 2 a target missed.
+static int WriteReport(System.Text.StringBuilder text, string fileName, BenchmarkDotNet.Reports.Summary summary, string reports, bool passed)
+{
     Console.WriteLine();
     Console.WriteLine(text);
     Directory.CreateDirectory(Paths.ResultsDirectory);
-    File.WriteAllText(Path.Combine(Paths.ResultsDirectory, "throughput-ratios.md"), text.ToString());
-    foreach (var file in Directory.EnumerateFiles(summary.ResultsDirectoryPath, "*-report-github.md"))
+    File.WriteAllText(Path.Combine(Paths.ResultsDirectory, fileName), text.ToString());
+    foreach (var file in Directory.EnumerateFiles(summary.ResultsDirectoryPath, reports))
     {
         var target = Path.Combine(Paths.ResultsDirectory, Path.GetFileName(file));
         File.Copy(file, target, overwrite: true);
@@ -248,18 +255,7 @@ static int Windows(string[] benchmarkArgs)
     text.AppendLine();
     text.AppendLine("The 2× target is judged on the median times of the same input; sliding windows emit many more results (see Results emitted), which the 100-key case keeps small.");
 
-    Console.WriteLine();
-    Console.WriteLine(text);
-    Directory.CreateDirectory(Paths.ResultsDirectory);
-    File.WriteAllText(Path.Combine(Paths.ResultsDirectory, "window-ratios.md"), text.ToString());
-    foreach (var file in Directory.EnumerateFiles(summary.ResultsDirectoryPath, "*WindowBenchmarks-report-github.md"))
-    {
-        var target = Path.Combine(Paths.ResultsDirectory, Path.GetFileName(file));
-        File.Copy(file, target, overwrite: true);
-        Console.WriteLine($"Copied {file} -> {target}");
-    }
-
-    return summary.HasCriticalValidationErrors || summary.Reports.Any(r => !r.Success) ? 1 : passed ? 0 : 2;
+    return WriteReport(text, "window-ratios.md", summary, "*WindowBenchmarks-report-github.md", passed);
 
     void Ratio(string what, string numerator, string denominator, double? target)
     {

@@ -349,21 +349,13 @@ public sealed class RedisWindowWorker<T>
 
     private Parsed Extract(StreamEntry entry, string id)
     {
-        string? json = null;
-        foreach (var field in entry.Values)
-        {
-            if (field.Name == "event")
-            {
-                json = field.Value;
-            }
-        }
-
-        if (json is null)
+        var json = entry["event"];
+        if (json.IsNull)
         {
             throw new FormatException("the entry has no 'event' field");
         }
 
-        var item = _deserialize(json);
+        var item = _deserialize(json!);
         var key = _options.Key!(item) ?? throw new FormatException("the key is null");
         var timestamp = _options.Timestamp!(item);
         if (timestamp is > RedisWindowOptions<T>.MaxTimestamp or < -RedisWindowOptions<T>.MaxTimestamp)
