@@ -3,7 +3,7 @@ using System.Globalization;
 namespace EventStream.Cli;
 
 /// <summary>The arguments of <c>eventstream worker</c>.</summary>
-public sealed record WorkerArguments
+public sealed record WorkerArguments : WindowedArguments
 {
     public const string Usage =
         "usage: eventstream worker --redis CONFIG --stream KEY --group NAME --consumer NAME " +
@@ -31,8 +31,13 @@ public sealed record WorkerArguments
         es:{STREAM}:GROUP:late. Exit codes: 0 done, 1 Redis or the output failed, 2 bad arguments.
         """;
 
-    private static readonly string[] Required = ["--redis", "--stream", "--group", "--consumer", "--window", "--key", "--agg", "--output"];
-    private static readonly string[] Optional = ["--out-of-orderness", "--allowed-lateness", "--exit-when-idle", "--claim-idle", "--max-deliveries", "--batch"];
+    private static readonly string[] Required = ["--redis", "--stream", "--group", "--consumer", .. RequiredWindowOptions];
+    private static readonly string[] Optional = [.. OptionalWindowOptions, "--exit-when-idle", "--claim-idle", "--max-deliveries", "--batch"];
+
+    private WorkerArguments(IReadOnlyDictionary<string, string> values)
+        : base(values)
+    {
+    }
 
     public required string Redis { get; init; }
 
@@ -42,18 +47,6 @@ public sealed record WorkerArguments
 
     public required string Consumer { get; init; }
 
-    public required WindowSpec Window { get; init; }
-
-    public required JsonPath Key { get; init; }
-
-    public required AggregateSpec Aggregate { get; init; }
-
-    public TimeSpan OutOfOrderness { get; init; }
-
-    public TimeSpan AllowedLateness { get; init; }
-
-    public required string Output { get; init; }
-
     public TimeSpan? ExitWhenIdle { get; init; }
 
     public TimeSpan ClaimIdle { get; init; } = TimeSpan.FromSeconds(30);
@@ -62,10 +55,11 @@ public sealed record WorkerArguments
 
     public int Batch { get; init; } = 1000;
 
+    /// <summary>Parses the options after <c>worker</c> (<c>--name value</c> or <c>--name=value</c>).</summary>
+    /// <exception cref="UsageException">An option is unknown, repeated, missing or has a bad value.</exception>
     public static WorkerArguments Parse(IReadOnlyList<string> args)
     {
         var values = CommandLine.Parse(args, Required, Optional);
-        var key = JsonPath.ParseKeyOption(values["--key"]);
 
         TimeSpan? Duration(string name) => values.TryGetValue(name, out var text) ? Durations.Parse(name, text) : null;
         int Number(string name, int fallback, int min, int max)
@@ -92,18 +86,12 @@ public sealed record WorkerArguments
             throw new UsageException("bad --claim-idle: it must be at least 10ms");
         }
 
-        return new WorkerArguments
+        return new WorkerArguments(values)
         {
             Redis = values["--redis"],
             Stream = values["--stream"],
             Group = values["--group"],
             Consumer = values["--consumer"],
-            Window = WindowSpec.Parse(values["--window"]),
-            Key = key,
-            Aggregate = AggregateSpec.Parse(values["--agg"]),
-            OutOfOrderness = Duration("--out-of-orderness") ?? TimeSpan.Zero,
-            AllowedLateness = Duration("--allowed-lateness") ?? TimeSpan.Zero,
-            Output = values["--output"],
             ExitWhenIdle = idle,
             ClaimIdle = claim,
             MaxDeliveries = Number("--max-deliveries", 5, 1, 1_000_000),
