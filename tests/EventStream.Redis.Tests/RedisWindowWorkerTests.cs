@@ -164,6 +164,29 @@ public sealed class RedisWindowWorkerTests(RedisServerFixture redis)
     }
 
     [Fact]
+    public async Task A_stopped_worker_applies_the_batch_it_read_ahead_and_leaves_nothing_pending()
+    {
+        var stream = NewStream();
+        await Produce(stream, Generate(seed: 3, count: 3000, TimeSpan.Zero));
+        var worker = Worker(stream, o =>
+        {
+            o.Assigner = WindowAssigner.Tumbling(TimeSpan.FromSeconds(1));
+            o.BatchSize = 100;
+        });
+
+        // Stop at the first results: the next batch has already been read, right behind the apply that fired them.
+        using var cts = new CancellationTokenSource();
+        var run = worker.RunAsync(async (_, _) => await cts.CancelAsync(), cts.Token);
+        await FluentActions.Awaiting(() => run).Should().ThrowAsync<OperationCanceledException>();
+
+        var metrics = await worker.GetMetricsAsync();
+        metrics.Pending.Should().Be(0, "what the worker read before it stopped was applied and acknowledged");
+        metrics.Windowed.Should().BeInRange(200, 2900, "it stopped mid-stream, after applying the batch it had read ahead");
+        var group = (await redis.Connection.GetDatabase().StreamGroupInfoAsync(stream)).Single();
+        group.EntriesRead.Should().Be(metrics.Windowed, "every entry the group handed out was applied");
+    }
+
+    [Fact]
     public async Task Late_events_go_to_the_late_stream_and_are_counted()
     {
         var stream = NewStream();

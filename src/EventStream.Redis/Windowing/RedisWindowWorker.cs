@@ -37,6 +37,7 @@ public sealed class RedisWindowWorker<T>
     private readonly string _ns;
     private readonly RedisValue[] _header;
     private readonly ConsumerGroup _group;
+    private Task<StreamEntry[]>? _readAhead; // the next batch, read right behind the last apply
 
     /// <summary>Creates a worker. Creates the consumer group (from the start of the stream) when it does not exist yet.</summary>
     /// <param name="redis">The connection (one long-lived multiplexer per process; the configuration string carries password, TLS and timeouts).</param>
@@ -91,7 +92,7 @@ public sealed class RedisWindowWorker<T>
     /// not applied stays pending and is claimed again.
     /// </summary>
     /// <param name="onResults">Called with the results this worker fired, after they were stored in <see cref="ResultsStream"/>.</param>
-    /// <param name="cancellationToken">Stops the worker.</param>
+    /// <param name="cancellationToken">Stops the worker; a batch it has already read is applied first, so a stop leaves nothing pending.</param>
     /// <returns>What this worker did.</returns>
     public async Task<RedisWindowWorkerSummary> RunAsync(Func<IReadOnlyList<WindowResult<string, double>>, CancellationToken, ValueTask>? onResults = null, CancellationToken cancellationToken = default)
     {
@@ -104,7 +105,13 @@ public sealed class RedisWindowWorker<T>
         string? lastDelivered = null;
         while (true)
         {
-            cancellationToken.ThrowIfCancellationRequested();
+            if (cancellationToken.IsCancellationRequested)
+            {
+                // Apply the batch read ahead, so that a stop leaves nothing pending for ClaimIdleTime.
+                await DrainReadAheadAsync(summary, onResults).ConfigureAwait(false);
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
             try
             {
                 if (lastClaim == long.MinValue || time.GetElapsedTime(lastClaim) >= _options.ClaimIdleTime / 4)
@@ -117,17 +124,17 @@ public sealed class RedisWindowWorker<T>
                     }
                 }
 
-                var entries = await ReadAsync().ConfigureAwait(false);
+                var entries = await TakeReadAhead().ConfigureAwait(false);
                 if (entries.Length > 0)
                 {
-                    await ProcessAsync(entries, summary, onResults, cancellationToken).ConfigureAwait(false);
+                    await ProcessAsync(entries, summary, onResults, readAhead: true, cancellationToken).ConfigureAwait(false);
                     delay = _options.MinPollDelay;
                     idleSince = time.GetTimestamp();
                     continue;
                 }
 
                 // Idle: other workers may have moved the watermark; fire what is due.
-                await ApplyAsync([], summary, onResults, finish: false, cancellationToken).ConfigureAwait(false);
+                await ApplyAsync([], summary, onResults, finish: false, readAhead: false, cancellationToken).ConfigureAwait(false);
                 if (_options.CompleteWhenIdle is { } idle)
                 {
                     var info = await GroupInfoAsync().ConfigureAwait(false);
@@ -138,7 +145,7 @@ public sealed class RedisWindowWorker<T>
                         idleSince = time.GetTimestamp();
                     }
                     else if (time.GetElapsedTime(idleSince) >= idle
-                        && await ApplyAsync([], summary, onResults, finish: true, cancellationToken).ConfigureAwait(false))
+                        && await ApplyAsync([], summary, onResults, finish: true, readAhead: false, cancellationToken).ConfigureAwait(false))
                     {
                         return summary.ToSummary(Consumer);
                     }
@@ -150,6 +157,7 @@ public sealed class RedisWindowWorker<T>
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested && IsConnectionProblem(ex))
             {
                 // Redis restarting or unreachable: back off and try again; pending entries wait for us or a peer.
+                ForgetReadAhead();
                 summary.Reconnects++;
                 await Task.Delay(_options.MaxPollDelay, time, cancellationToken).ConfigureAwait(false);
             }
@@ -238,6 +246,41 @@ public sealed class RedisWindowWorker<T>
         return null;
     }
 
+    /// <summary>The read sent behind the last apply, or a new one.</summary>
+    private Task<StreamEntry[]> TakeReadAhead()
+    {
+        var next = _readAhead ?? ReadAsync();
+        _readAhead = null;
+        return next;
+    }
+
+    private void ForgetReadAhead()
+    {
+        _ = _readAhead?.ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+        _readAhead = null; // what it read stays pending and is claimed after ClaimIdleTime
+    }
+
+    private async Task DrainReadAheadAsync(Counts summary, Func<IReadOnlyList<WindowResult<string, double>>, CancellationToken, ValueTask>? onResults)
+    {
+        if (_readAhead is null)
+        {
+            return;
+        }
+
+        try
+        {
+            var entries = await TakeReadAhead().ConfigureAwait(false);
+            if (entries.Length > 0)
+            {
+                await ProcessAsync(entries, summary, onResults, readAhead: false, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (IsConnectionProblem(ex))
+        {
+            // Left pending: claimed after ClaimIdleTime.
+        }
+    }
+
     /// <summary>The hold, then a plain XREADGROUP, sent together (one round trip, in this order on the connection).</summary>
     private async Task<StreamEntry[]> ReadAsync()
     {
@@ -313,11 +356,12 @@ public sealed class RedisWindowWorker<T>
         if (entries.Length > 0)
         {
             summary.Claimed += entries.Length;
-            await ProcessAsync(entries, summary, onResults, cancellationToken).ConfigureAwait(false);
+            await ProcessAsync(entries, summary, onResults, readAhead: false, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    private async Task ProcessAsync(StreamEntry[] entries, Counts summary, Func<IReadOnlyList<WindowResult<string, double>>, CancellationToken, ValueTask>? onResults, CancellationToken cancellationToken)
+    /// <summary>Parses a batch, dead-letters what cannot be read and applies the rest; with <paramref name="readAhead"/> the next read goes right behind the apply.</summary>
+    private async Task ProcessAsync(StreamEntry[] entries, Counts summary, Func<IReadOnlyList<WindowResult<string, double>>, CancellationToken, ValueTask>? onResults, bool readAhead, CancellationToken cancellationToken)
     {
         var applied = new List<Parsed>(entries.Length);
         List<ConsumerGroup.Failure>? dead = null;
@@ -344,7 +388,7 @@ public sealed class RedisWindowWorker<T>
             summary.DeadLettered += await _group.DeadLetterAsync(dead).ConfigureAwait(false);
         }
 
-        await ApplyAsync(applied, summary, onResults, finish: false, cancellationToken).ConfigureAwait(false);
+        await ApplyAsync(applied, summary, onResults, finish: false, readAhead, cancellationToken).ConfigureAwait(false);
     }
 
     private Parsed Extract(StreamEntry entry, string id)
@@ -387,14 +431,23 @@ public sealed class RedisWindowWorker<T>
     /// otherwise (a redelivered entry) the batch goes again one entry at a time.
     /// </summary>
     /// <returns>False when <paramref name="finish"/> was refused because entries are still pending.</returns>
-    private async Task<bool> ApplyAsync(List<Parsed> entries, Counts summary, Func<IReadOnlyList<WindowResult<string, double>>, CancellationToken, ValueTask>? onResults, bool finish, CancellationToken cancellationToken)
+    private async Task<bool> ApplyAsync(List<Parsed> entries, Counts summary, Func<IReadOnlyList<WindowResult<string, double>>, CancellationToken, ValueTask>? onResults, bool finish, bool readAhead, CancellationToken cancellationToken)
     {
         var pendingEntries = entries;
         var grouped = _options.Assigner is SlidingAssigner && entries.Count > 0;
         while (true)
         {
             var args = grouped ? GroupedArgs(pendingEntries, finish) : EntryArgs(pendingEntries, finish);
-            var reply = (RedisResult[])(await _db.ScriptEvaluateAsync(RedisWindowScripts.Apply, [_stream], args).ConfigureAwait(false))!;
+            var call = _db.ScriptEvaluateAsync(RedisWindowScripts.Apply, [_stream], args);
+            if (readAhead)
+            {
+                // The next hold and read go right behind the apply on the connection: Redis runs them after it, exactly
+                // as if sent after its reply, and the batch costs one round trip instead of two.
+                readAhead = false;
+                _readAhead = ReadAsync();
+            }
+
+            var reply = (RedisResult[])(await call.ConfigureAwait(false))!;
             if ((long)reply[3] == -2)
             {
                 grouped = false; // an entry of the batch was applied before: one by one, so that only the others count
