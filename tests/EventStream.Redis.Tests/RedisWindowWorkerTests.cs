@@ -81,7 +81,7 @@ public sealed class RedisWindowWorkerTests(RedisServerFixture redis)
         (await redis.Connection.GetDatabase().StreamLengthAsync(Worker(stream, o => o.Assigner = assigner).ResultsStream)).Should().Be(expected.Count);
 
         // Every window fired and its state went with it: no slice, session or open-window key is left behind.
-        var ns = RedisWindowWorker<Click>.Namespace("es", stream, "g");
+        var ns = RedisKeys.Namespace("es", stream, "g");
         var server = redis.Connection.GetServers()[0];
         foreach (var pattern in new[] { ":s:*", ":h:*", ":x:*", ":xh:*", ":open", ":fired", ":purge", ":sb" })
         {
@@ -132,7 +132,7 @@ public sealed class RedisWindowWorkerTests(RedisServerFixture redis)
         var stream = NewStream();
         var db = redis.Connection.GetDatabase();
         await Produce(stream, [new Click("/a", 1_000, 1, "u")]);
-        var ns = RedisWindowWorker<Click>.Namespace("es", stream, "g");
+        var ns = RedisKeys.Namespace("es", stream, "g");
         await db.StreamCreateConsumerGroupAsync(stream, "g", "0");
 
         // A stalled worker reads the first event and never applies it.
@@ -273,7 +273,7 @@ public sealed class RedisWindowWorkerTests(RedisServerFixture redis)
         var db = redis.Connection.GetDatabase();
         await Produce(stream, [new Click("/a", 1_000, 1, "u"), new Click("/a", 2_000, 1, "u")]);
         var worker = Worker(stream, o => o.Assigner = WindowAssigner.Tumbling(TimeSpan.FromSeconds(10)));
-        var ns = RedisWindowWorker<Click>.Namespace("es", stream, "g");
+        var ns = RedisKeys.Namespace("es", stream, "g");
         await db.StreamCreateConsumerGroupAsync(stream, "g", "0");
         await db.ScriptEvaluateAsync(RedisWindowScripts.Hold, [stream], [ns, "c1", 0, "0"]);
         var read = await db.StreamReadGroupAsync(stream, "g", "c1", ">", 10);
@@ -341,8 +341,8 @@ public sealed class RedisWindowWorkerTests(RedisServerFixture redis)
     [Fact]
     public void Keys_share_the_stream_hash_tag_so_scripts_stay_in_one_cluster_slot()
     {
-        RedisWindowWorker<Click>.Namespace("es", "clicks", "g").Should().Be("es:{clicks}:g");
-        RedisWindowWorker<Click>.Namespace("es", "{p3}:clicks", "g").Should().Be("es:{p3}:g");
+        RedisKeys.Namespace("es", "clicks", "g").Should().Be("es:{clicks}:g");
+        RedisKeys.Namespace("es", "{p3}:clicks", "g").Should().Be("es:{p3}:g");
         var slot = new Func<string, int>(k => redis.Connection.HashSlot(k));
         slot("es:{clicks}:g:open").Should().Be(slot("clicks"));
         slot("es:{p3}:g:meta").Should().Be(slot("{p3}:clicks"));

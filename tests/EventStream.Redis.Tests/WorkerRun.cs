@@ -33,7 +33,7 @@ public abstract class WorkerRun : IDisposable
     /// <summary>The group's results stream.</summary>
     internal static async Task<List<Result>> ResultsStream(IConnectionMultiplexer connection, string stream)
     {
-        var key = RedisWindowWorker<object>.Namespace("es", stream, "g") + ":results";
+        var key = RedisKeys.Namespace("es", stream, "g") + ":results";
         var entries = await connection.GetDatabase().StreamRangeAsync(key);
         return entries.Select(e => new Result(
             e["key"]!,

@@ -50,7 +50,7 @@ public sealed class RedisStreamSource<T>
         _pipeline = pipeline;
         _options = options;
         _json = options.Json ?? JsonSerializerOptions.Default;
-        _ns = RedisWindowWorker<T>.Namespace(options.KeyPrefix, options.Stream, options.Group);
+        _ns = RedisKeys.Namespace(options.KeyPrefix, options.Stream, options.Group);
         DeadLetters = new RedisDeadLetters(redis, options.Stream, _ns);
         _group = new ConsumerGroup(_db, options.Stream, options.Group, _ns, "source", options.TimeProvider);
     }

@@ -53,7 +53,7 @@ public sealed class RedisWindowWorker<T>
         var json = options.Json ?? JsonSerializerOptions.Default;
         _deserialize = options.Deserialize ?? (text => JsonSerializer.Deserialize<T>(text, json) ?? throw new JsonException("the event is JSON null"));
         _stream = options.Stream;
-        _ns = Namespace(options.KeyPrefix, options.Stream, options.Group);
+        _ns = RedisKeys.Namespace(options.KeyPrefix, options.Stream, options.Group);
         var agg = options.Aggregate switch
         {
             RedisWindowAggregate.Count => "count",
@@ -190,15 +190,6 @@ public sealed class RedisWindowWorker<T>
             Throughput = applied / 10.0,
             Watermark = meta[1].IsNull ? (meta[0].IsNull ? null : (long)meta[0]) : long.MaxValue,
         };
-    }
-
-    /// <summary>The namespace of a stream and group's keys: <c>prefix:{tag}:group</c>, tag = the stream key's hash tag or the whole key.</summary>
-    internal static string Namespace(string prefix, string stream, string group)
-    {
-        var open = stream.IndexOf('{', StringComparison.Ordinal);
-        var close = open >= 0 ? stream.IndexOf('}', open + 1) : -1;
-        var tag = close > open + 1 ? stream[(open + 1)..close] : stream;
-        return prefix + ":{" + tag + "}:" + group;
     }
 
     /// <summary>XINFO STREAM: entries-added (never decreases) and length. The key argument routes it on a cluster.</summary>
