@@ -11,11 +11,14 @@ namespace EventStream.Samples.Dashboard;
 
 /// <summary>
 /// The dashboard application: options from the command line (<c>--simulate RATE</c>, <c>--redis HOST:PORT</c>,
-/// <c>--max-body BYTES</c>, <c>--capacity N</c>, and ASP.NET Core's own <c>--urls</c>).
+/// <c>--group NAME</c> (with Redis), <c>--max-body BYTES</c>, <c>--capacity N</c>, and ASP.NET Core's own <c>--urls</c>).
 /// </summary>
 public static class DashboardApp
 {
     public const long DefaultMaxBodyBytes = 4 * 1024 * 1024;
+
+    /// <summary>A batch with more bad elements than this is refused whole (400): they would only fill the dead letters.</summary>
+    public const int MaxRejectedPerBatch = 100;
 
     public static WebApplication Build(string[] args)
     {
@@ -40,16 +43,23 @@ public static class DashboardApp
         {
             // Redis: the page's events go to a stream; this process's pipeline reads it through a consumer group, and
             // dead letters live in Redis. Several instances behind a load balancer share the stream.
+            // Each instance keeps its own window state, so each reads every event through a group of its own (kept
+            // across restarts: --group, default per machine) and keeps its own dead letters; posts are refused with 429
+            // once this instance's group lags more than --capacity entries behind.
             const string stream = "dashboard:events";
+            var group = config["group"] is { Length: > 0 } named ? named : "dashboard-" + Environment.MachineName;
             registration.UseRedis(redis, o =>
             {
-                o.KeyPrefix = "dashboard";
+                o.KeyPrefix = "dashboard:" + group;
                 o.Source.Stream = stream;
-                o.Source.Group = "dashboard-" + Environment.MachineName + "-" + Environment.ProcessId; // each instance sees all events
+                o.Source.Group = group;
             });
-            builder.Services.AddSingleton<IIngress>(sp => new RedisIngress(new RedisStreamProducer<SiteEvent>(
-                sp.GetRequiredKeyedService<IConnectionMultiplexer>(redis),
-                new RedisStreamOptions { Stream = stream, LagThreshold = capacity })));
+            builder.Services.AddSingleton<IIngress>(sp =>
+            {
+                var connection = sp.GetRequiredKeyedService<IConnectionMultiplexer>(redis);
+                var producer = new RedisStreamProducer<SiteEvent>(connection, new RedisStreamOptions { Stream = stream, Group = group, LagThreshold = capacity });
+                return new RedisIngress(producer, connection.GetDatabase(), stream, group);
+            });
         }
 
         if (rate > 0)
@@ -69,8 +79,8 @@ public static class DashboardApp
     {
         app.MapPost("/api/events", PostEventsAsync);
 
-        app.MapGet("/api/live", (LiveState live, IEventPipeline<SiteEvent> pipeline, FaultSwitch fault, TimeProvider time, CancellationToken ct) =>
-            TypedResults.ServerSentEvents(LiveAsync(live, pipeline, fault, time, ct)));
+        app.MapGet("/api/live", (LiveState live, IEventPipeline<SiteEvent> pipeline, FaultSwitch fault, TimeProvider time, IHostApplicationLifetime lifetime, CancellationToken ct) =>
+            TypedResults.ServerSentEvents(LiveAsync(live, pipeline, fault, time, lifetime.ApplicationStopping, ct)));
 
         app.MapGet("/api/dead-letters", async (IEventPipeline<SiteEvent> pipeline, CancellationToken ct) =>
         {
@@ -157,10 +167,12 @@ public static class DashboardApp
             }
 
             var rejected = bad.Select(b => new RejectedElement(b.Index, b.Error)).ToList();
-            if (good.Count == 0 && bad.Count > 0)
+            if ((good.Count == 0 && bad.Count > 0) || bad.Count > MaxRejectedPerBatch)
             {
-                var problem = TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "No usable event in the batch", detail: string.Join("; ", rejected.Select(r => $"element {r.Index}: {r.Error}")));
-                problem.ProblemDetails.Extensions["errors"] = rejected;
+                var title = good.Count == 0 ? "No usable event in the batch" : $"{bad.Count} bad elements: more than {MaxRejectedPerBatch} in one batch, so none is admitted";
+                var shown = rejected.Take(MaxRejectedPerBatch).ToList();
+                var problem = TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: title, detail: string.Join("; ", shown.Select(r => $"element {r.Index}: {r.Error}")));
+                problem.ProblemDetails.Extensions["errors"] = shown;
                 return problem;
             }
 
@@ -175,7 +187,8 @@ public static class DashboardApp
                 return TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "The pipeline is full", detail: ex.Message);
             }
 
-            // Admitted with its bad elements: those are dead-lettered with the reason, nothing is dropped.
+            // Admitted with its bad elements: those are dead-lettered with the reason, nothing is dropped — also when
+            // the client goes away now (the good ones are in; a retry would count them twice).
             foreach (var (badIndex, error, json) in bad)
             {
                 await pipeline.DeadLetters.AddAsync(new DeadLetterEntry
@@ -190,7 +203,7 @@ public static class DashboardApp
                     FirstFailure = time.GetUtcNow(),
                     LastFailure = time.GetUtcNow(),
                     Event = json,
-                }, ct);
+                }, CancellationToken.None);
             }
 
             return TypedResults.Json(new PostResult(good.Count, rejected), statusCode: StatusCodes.Status202Accepted);
@@ -198,8 +211,11 @@ public static class DashboardApp
     }
 
     /// <summary>The live figures four times a second (the page shows them at once; windows slide every second).</summary>
-    private static async IAsyncEnumerable<LiveSnapshot> LiveAsync(LiveState live, IEventPipeline<SiteEvent> pipeline, FaultSwitch fault, TimeProvider time, [EnumeratorCancellation] CancellationToken ct)
+    /// <remarks>Ends when the client goes away or the application stops (an open page must not hold up shutdown).</remarks>
+    private static async IAsyncEnumerable<LiveSnapshot> LiveAsync(LiveState live, IEventPipeline<SiteEvent> pipeline, FaultSwitch fault, TimeProvider time, CancellationToken stopping, [EnumeratorCancellation] CancellationToken aborted)
     {
+        using var both = CancellationTokenSource.CreateLinkedTokenSource(stopping, aborted);
+        var ct = both.Token;
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(250), time);
         do
         {
@@ -207,7 +223,19 @@ public static class DashboardApp
             var deadLetters = await pipeline.DeadLetters.CountAsync(pipeline.Name, ct);
             yield return live.Snapshot(metrics.ThroughputPerSecond, metrics.Accepted, deadLetters, metrics.Late, fault.Enabled);
         }
-        while (await timer.WaitForNextTickAsync(ct));
+        while (await WaitAsync(timer, ct));
+
+        static async ValueTask<bool> WaitAsync(PeriodicTimer timer, CancellationToken ct)
+        {
+            try
+            {
+                return await timer.WaitForNextTickAsync(ct);
+            }
+            catch (OperationCanceledException)
+            {
+                return false; // the stream simply ends
+            }
+        }
     }
 }
 

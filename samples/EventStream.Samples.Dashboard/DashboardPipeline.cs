@@ -22,8 +22,8 @@ public static class DashboardPipeline
                     .Transform("geo", e => fault.Enabled && e.Url.StartsWith("/checkout", StringComparison.Ordinal)
                         ? throw new TimeoutException($"geo lookup for {e.Site} timed out (the demo fault is on)")
                         : e)
-                    .FanOut("keys", e => (Keyed[])[new Keyed("site|" + e.Site, e), new Keyed("page|" + e.Site + "|" + e.Url, e)])
-                    .Window("last-5-minutes", new WindowOptions<Keyed, string>
+                    .FanOut("keys", e => (Keyed[])[new Keyed(new FigureKey(e.Site, null), e), new Keyed(new FigureKey(e.Site, e.Url), e)])
+                    .Window("last-5-minutes", new WindowOptions<Keyed, FigureKey>
                     {
                         Assigner = WindowAssigner.Sliding(TimeSpan.FromMinutes(5), TimeSpan.FromSeconds(1)),
                         Key = k => k.Key,

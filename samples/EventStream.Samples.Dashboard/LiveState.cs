@@ -7,55 +7,39 @@ public sealed class LiveState(TimeProvider time)
 {
     private const double SpikeFactor = 3.0;
     private const long SpikeMinimum = 20;
+
+    /// <summary>Keys whose newest window ended this long before the newest of all are forgotten (their windows are long gone).</summary>
+    private const long ForgetAfterMs = 600_000;
+
+    /// <summary>With no window fired for this long (the input has been quiet for 5 minutes), no figure is current any more.</summary>
+    private const long QuietAfterMs = 10_000;
+
     private readonly object _lock = new();
-    private readonly Dictionary<string, (long End, SiteFigures Figures)> _sites = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, (long End, string Site, string Url, long Views)> _pages = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SiteState> _sites = new(StringComparer.Ordinal);
+    private readonly Dictionary<FigureKey, (long End, long Views)> _pages = [];
     private readonly LinkedList<Alert> _alerts = new();
-    private readonly Dictionary<string, long> _lastAlert = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, long> _firstSecond = new(StringComparer.Ordinal);
     private long _newestEnd = long.MinValue;
+    private long _prunedAt = long.MinValue;
 
     /// <summary>Takes one window result (the sink of the pipeline).</summary>
-    public void Update(WindowResult<string, WindowStats> result)
+    public void Update(WindowResult<FigureKey, WindowStats> result)
     {
         var stats = result.Value;
         lock (_lock)
         {
             _newestEnd = Math.Max(_newestEnd, result.End);
-            var parts = result.Key.Split('|', 3);
-            if (parts[0] == "site")
+            if (result.Key.Url is null)
             {
-                var site = parts[1];
-                if (_sites.TryGetValue(site, out var current) && current.End > result.End)
-                {
-                    return;
-                }
-
-                // The newest second of this window ends at End − 1: events in it form the current rate; the seconds before
-                // it in the window (up to 299, fewer while the site is new) are the baseline.
-                var newestSecond = (result.End / 1000) - 1;
-                var newest = stats.NewestSecond == newestSecond ? stats.NewestSecondCount : 0;
-                var first = _firstSecond.TryGetValue(site, out var known) ? known : _firstSecond[site] = newestSecond;
-                var seconds = Math.Min(((result.End - result.Start) / 1000) - 1, newestSecond - first);
-                var baseline = seconds > 0 ? (stats.Count - newest) / (double)seconds : 0;
-                _sites[site] = (result.End, new SiteFigures(site, stats.Users.Count, newest, Math.Round(baseline, 2)));
-                var warmedUp = seconds >= 10;
-                if (warmedUp && newest >= SpikeMinimum && newest > SpikeFactor * Math.Max(baseline, 1) && _lastAlert.GetValueOrDefault(site, long.MinValue) < result.End - 10_000)
-                {
-                    _lastAlert[site] = result.End;
-                    _alerts.AddFirst(new Alert(site, time.GetUtcNow().ToUnixTimeMilliseconds(), newest, Math.Round(baseline, 2), $"{site}: {newest} events/s, {newest / Math.Max(baseline, 1):0.0}× its baseline of {baseline:0.0}/s"));
-                    while (_alerts.Count > 10)
-                    {
-                        _alerts.RemoveLast();
-                    }
-                }
+                UpdateSite(result.Key.Site, result, stats);
             }
-            else if (parts.Length == 3)
+            else if (!_pages.TryGetValue(result.Key, out var current) || current.End <= result.End)
             {
-                if (!_pages.TryGetValue(result.Key, out var current) || current.End <= result.End)
-                {
-                    _pages[result.Key] = (result.End, parts[1], parts[2], stats.Count);
-                }
+                _pages[result.Key] = (result.End, stats.Count);
+            }
+
+            if (_newestEnd - _prunedAt >= 10_000)
+            {
+                Prune();
             }
         }
     }
@@ -65,18 +49,14 @@ public sealed class LiveState(TimeProvider time)
     {
         lock (_lock)
         {
-            var fresh = _newestEnd - 1000;
+            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+            var fresh = now - _newestEnd > QuietAfterMs ? long.MaxValue : _newestEnd - 1000;
             var sites = _sites.Values.Where(s => s.End >= fresh).Select(s => s.Figures).OrderBy(s => s.Site, StringComparer.Ordinal).ToList();
-            var pages = _pages.Values.Where(p => p.End >= fresh)
-                .OrderByDescending(p => p.Views).ThenBy(p => p.Url, StringComparer.Ordinal).Take(10)
-                .Select(p => new PageFigures(p.Site, p.Url, p.Views)).ToList();
-            foreach (var stale in _pages.Where(p => p.Value.End < _newestEnd - 600_000).Select(p => p.Key).ToList())
-            {
-                _pages.Remove(stale);
-            }
-
+            var pages = _pages.Where(p => p.Value.End >= fresh)
+                .OrderByDescending(p => p.Value.Views).ThenBy(p => p.Key.Site, StringComparer.Ordinal).ThenBy(p => p.Key.Url, StringComparer.Ordinal).Take(10)
+                .Select(p => new PageFigures(p.Key.Site, p.Key.Url!, p.Value.Views)).ToList();
             return new LiveSnapshot(
-                time.GetUtcNow().ToUnixTimeMilliseconds(),
+                now,
                 sites.Sum(s => s.UsersOnline),
                 sites,
                 pages,
@@ -87,6 +67,71 @@ public sealed class LiveState(TimeProvider time)
                 late,
                 fault);
         }
+    }
+
+    private void UpdateSite(string site, WindowResult<FigureKey, WindowStats> result, WindowStats stats)
+    {
+        if (!_sites.TryGetValue(site, out var state))
+        {
+            state = new SiteState { FirstSecond = (result.End / 1000) - 1 };
+            _sites[site] = state;
+        }
+        else if (state.End > result.End)
+        {
+            return;
+        }
+
+        // The newest second of this window ends at End − 1: events in it form the current rate; the seconds before it
+        // in the window (up to 299, fewer while the site is new) are the baseline.
+        var newestSecond = (result.End / 1000) - 1;
+        var newest = stats.NewestSecond == newestSecond ? stats.NewestSecondCount : 0;
+        var seconds = Math.Min(((result.End - result.Start) / 1000) - 1, newestSecond - state.FirstSecond);
+        var baseline = seconds > 0 ? (stats.Count - newest) / (double)seconds : 0;
+        state.End = result.End;
+        state.Figures = new SiteFigures(site, stats.Users.Count, newest, Math.Round(baseline, 2));
+        var warmedUp = seconds >= 10;
+        if (warmedUp && newest >= SpikeMinimum && newest > SpikeFactor * Math.Max(baseline, 1) && state.LastAlert < result.End - 10_000)
+        {
+            state.LastAlert = result.End;
+            _alerts.AddFirst(new Alert(site, time.GetUtcNow().ToUnixTimeMilliseconds(), newest, Math.Round(baseline, 2), $"{site}: {newest} events/s, {newest / Math.Max(baseline, 1):0.0}× its baseline of {baseline:0.0}/s"));
+            while (_alerts.Count > 10)
+            {
+                _alerts.RemoveLast();
+            }
+        }
+    }
+
+    /// <summary>Forgets sites and pages with no window for 10 minutes, so that memory follows the live keys only.</summary>
+    private void Prune()
+    {
+        _prunedAt = _newestEnd;
+        var before = _newestEnd - ForgetAfterMs;
+        foreach (var (key, page) in _pages)
+        {
+            if (page.End < before)
+            {
+                _pages.Remove(key);
+            }
+        }
+
+        foreach (var (site, state) in _sites)
+        {
+            if (state.End < before)
+            {
+                _sites.Remove(site);
+            }
+        }
+    }
+
+    private sealed class SiteState
+    {
+        public long End { get; set; } = long.MinValue;
+
+        public long FirstSecond { get; init; }
+
+        public long LastAlert { get; set; } = long.MinValue;
+
+        public SiteFigures Figures { get; set; } = null!;
     }
 }
 

@@ -9,8 +9,11 @@ public sealed record SiteEvent(string Site, string User, string Url, long Timest
 /// <summary>Reads a POSTed JSON array element by element: the valid ones become events, each bad one gets its reason.</summary>
 public static class SiteEventParser
 {
-    /// <summary>Latest accepted timestamp in the future (clock skew of the posting site).</summary>
-    public static readonly TimeSpan MaxFutureSkew = TimeSpan.FromMinutes(5);
+    /// <summary>
+    /// Latest accepted timestamp in the future (clock skew of the posting site). Kept small: the window's event time
+    /// follows the largest timestamp, so an event from far in the future would move "now" there for every site.
+    /// </summary>
+    public static readonly TimeSpan MaxFutureSkew = TimeSpan.FromSeconds(10);
 
     /// <summary>Parses one element. <paramref name="now"/> stands in for a missing timestamp.</summary>
     public static bool TryParse(JsonElement element, long now, out SiteEvent? parsed, out string error)
@@ -38,7 +41,7 @@ public static class SiteEventParser
 
             if (timestamp < 0 || timestamp > now + (long)MaxFutureSkew.TotalMilliseconds)
             {
-                error = string.Create(CultureInfo.InvariantCulture, $"\"timestamp\" {timestamp} is out of range (0 to 5 minutes from now)");
+                error = string.Create(CultureInfo.InvariantCulture, $"\"timestamp\" {timestamp} is out of range (0 to {MaxFutureSkew.TotalSeconds:0} seconds from now)");
                 return false;
             }
         }

@@ -48,5 +48,8 @@ public sealed class WindowStats
     }
 }
 
-/// <summary>An event under one of the keys the window stage groups by: <c>site|SITE</c> or <c>page|SITE|URL</c>.</summary>
-public sealed record Keyed(string Key, SiteEvent Event);
+/// <summary>An event under one of the keys the window stage groups by.</summary>
+public sealed record Keyed(FigureKey Key, SiteEvent Event);
+
+/// <summary>A key of the window stage: a whole site (<see cref="Url"/> null) or one page of a site.</summary>
+public readonly record struct FigureKey(string Site, string? Url);

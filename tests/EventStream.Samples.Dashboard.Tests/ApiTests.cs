@@ -114,6 +114,74 @@ public sealed class ApiTests
     }
 
     [Fact]
+    public async Task A_body_over_the_limit_with_a_Content_Length_gets_413_problem_details_and_nothing_is_admitted()
+    {
+        await using var server = await DashboardServer.StartAsync("--max-body", "2048");
+        var body = new ByteArrayContent(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(Enumerable.Range(0, 100).Select(i => new { site = "a.example", user = "u" + i, url = "/page/" + i }))));
+        body.Headers.ContentType = new("application/json");
+        body.Headers.ContentLength.Should().BeGreaterThan(2048);
+
+        var response = await server.Client.PostAsync("/api/events", body);
+
+        response.StatusCode.Should().Be(HttpStatusCode.RequestEntityTooLarge);
+        response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
+        (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString().Should().EndWith("the limit is 2048.");
+        server.Pipeline.GetMetrics().Accepted.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task A_batch_with_more_than_100_bad_elements_is_refused_whole_so_it_cannot_fill_the_dead_letters()
+    {
+        await using var server = await DashboardServer.StartAsync();
+        var batch = new List<object> { new { site = "a.example", user = "u", url = "/" } };
+        batch.AddRange(Enumerable.Range(0, 101).Select(i => (object)i));
+
+        var response = await server.PostEventsAsync(batch);
+
+        response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        problem.GetProperty("title").GetString().Should().Be("101 bad elements: more than 100 in one batch, so none is admitted");
+        problem.GetProperty("errors").GetArrayLength().Should().Be(100);
+        server.Pipeline.GetMetrics().Accepted.Should().Be(0);
+        (await server.GetJsonAsync("/api/dead-letters")).GetProperty("count").GetInt64().Should().Be(0);
+    }
+
+    [Fact]
+    public async Task Sites_and_pages_are_told_apart_whatever_characters_they_hold_and_far_future_timestamps_are_rejected()
+    {
+        await using var server = await DashboardServer.StartAsync();
+        var now = DashboardServer.Now();
+        var response = await server.PostEventsAsync(new object[]
+        {
+            new { site = "a", user = "u1", url = "/x", timestamp = now },
+            new { site = "a|b", user = "u2", url = "/y", timestamp = now },
+            new { site = "a|b", user = "u3", url = "/y", timestamp = now },
+            new { site = "a", user = "u4", url = "/z", timestamp = now + 60_000 },
+        });
+
+        response.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        var rejected = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("rejected");
+        rejected.GetArrayLength().Should().Be(1);
+        rejected[0].GetProperty("error").GetString().Should().Be($"\"timestamp\" {now + 60_000} is out of range (0 to 10 seconds from now)");
+
+        using var stream = await server.Client.GetStreamAsync("/api/live");
+        using var reader = new StreamReader(stream);
+        var started = DateTime.UtcNow;
+        JsonElement message;
+        do
+        {
+            message = await NextMessageAsync(reader);
+            (DateTime.UtcNow - started).Should().BeLessThan(TimeSpan.FromSeconds(10));
+        }
+        while (message.GetProperty("sites").GetArrayLength() < 2);
+
+        message.GetProperty("sites").EnumerateArray().Select(s => (s.GetProperty("site").GetString(), s.GetProperty("usersOnline").GetInt64()))
+            .Should().Equal(("a", 1L), ("a|b", 2L));
+        message.GetProperty("topPages").EnumerateArray().Select(p => (p.GetProperty("site").GetString(), p.GetProperty("url").GetString(), p.GetProperty("views").GetInt64()))
+            .Should().Equal(("a|b", "/y", 2L), ("a", "/x", 1L));
+    }
+
+    [Fact]
     public async Task A_batch_that_would_overfill_the_pipeline_gets_429_with_Retry_After()
     {
         await using var server = await DashboardServer.StartAsync("--capacity", "100");
@@ -160,6 +228,13 @@ public sealed class ApiTests
         using var reader = new StreamReader(stream);
         var first = await NextMessageAsync(reader);
         first.GetProperty("usersOnline").GetInt64().Should().Be(0);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (var i = 0; i < 4; i++)
+        {
+            await NextMessageAsync(reader);
+        }
+
+        clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(4), "four more messages come in less than four seconds: at least one a second (four a second when the machine is idle)");
 
         // A minute of quiet traffic (2 events/s, backdated), then a burst in the newest second.
         var now = DashboardServer.Now() / 1000 * 1000;

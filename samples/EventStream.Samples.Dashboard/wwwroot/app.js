@@ -294,15 +294,18 @@ function postJson(url, body) {
 
 // ---------------------------------------------------------------- dead letters
 
-let knownDeadLetters = null; // count the list was last fetched for
+let knownDeadLetters = null; // count the list was last fetched for (set once a fetch succeeded)
+let fetchingDeadLetters = null; // count a fetch is under way for
 let deadLettersRequest = 0;  // only the newest request's answer is shown
 
 function renderDeadLetterCount(count) {
   setText(el.deadLetterCount, plainInt(count));
-  // Fetch the list only when the count changed, not every second.
-  if (count !== knownDeadLetters) {
-    knownDeadLetters = count;
-    refreshDeadLetters().catch((error) => console.warn('Could not load dead letters:', error));
+  // Fetch the list only when the count changed, not every second; a failed fetch is tried again on the next message.
+  if (count !== knownDeadLetters && count !== fetchingDeadLetters) {
+    fetchingDeadLetters = count;
+    refreshDeadLetters()
+      .catch((error) => console.warn('Could not load dead letters:', error))
+      .finally(() => { if (fetchingDeadLetters === count) fetchingDeadLetters = null; });
   }
 }
 
