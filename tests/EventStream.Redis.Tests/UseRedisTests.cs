@@ -105,6 +105,46 @@ public sealed class UseRedisTests(RedisServerFixture redis)
 public sealed class RedisStreamSourceTests(RedisServerFixture redis)
 {
     [Fact]
+    public async Task A_stop_while_the_pipeline_is_full_acknowledges_only_what_the_pipeline_took()
+    {
+        var stream = "src-" + Guid.NewGuid().ToString("N")[..8];
+        var db = redis.Connection.GetDatabase();
+        var producer = new RedisStreamProducer<Click>(redis.Connection, new RedisStreamOptions { Stream = stream });
+        await producer.PublishAsync(Enumerable.Range(0, 60).Select(i => new Click("/" + i, i, i, "u")).ToList());
+
+        // A sink that waits: the pipeline (room for 10) fills up and the source waits to write its next batch.
+        using var gate = new SemaphoreSlim(0);
+        var delivered = new ConcurrentQueue<Click>();
+        await using var pipeline = PipelineBuilder.Create<Click>("full", o => o.Capacity = 10)
+            .Sink("slow", async (Click c, CancellationToken ct) => { await gate.WaitAsync(CancellationToken.None); delivered.Enqueue(c); })
+            .Build();
+        var source = new RedisStreamSource<Click>(redis.Connection, pipeline, new RedisStreamSourceOptions { Stream = stream, Group = "g", Consumer = "c", BatchSize = 5 });
+        using var cts = new CancellationTokenSource();
+        var run = source.RunAsync(cts.Token, drainTimeout: TimeSpan.FromSeconds(20));
+
+        long read = -1, previous;
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        do
+        {
+            DateTime.UtcNow.Should().BeBefore(deadline, "the source fills the pipeline and then waits");
+            previous = read;
+            await Task.Delay(300);
+            read = (await db.StreamGroupInfoAsync(stream)).Single().EntriesRead ?? 0;
+        }
+        while (read != previous || read == 0);
+
+        read.Should().BeLessThan(60, "the source waits on the full pipeline");
+        await cts.CancelAsync();
+        gate.Release(1000); // the pipeline drains after the stop; the last checkpoint acknowledges what it took
+        await run;
+
+        source.Acknowledged.Should().Be(delivered.Count, "exactly the events the pipeline took are acknowledged");
+        var pending = (await db.StreamPendingAsync(stream, "g")).PendingMessageCount;
+        pending.Should().BePositive("the batch the stop cut short was never admitted: it stays pending for a peer");
+        (source.Acknowledged + pending).Should().Be(read);
+    }
+
+    [Fact]
     public async Task Entries_a_dead_consumer_left_pending_are_claimed_and_those_delivered_too_often_are_dead_lettered()
     {
         var stream = "src-" + Guid.NewGuid().ToString("N")[..8];

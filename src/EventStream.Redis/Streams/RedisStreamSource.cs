@@ -150,6 +150,7 @@ public sealed class RedisStreamSource<T>
     private async Task FeedAsync(StreamEntry[] entries, CancellationToken cancellationToken)
     {
         var events = new List<T>(entries.Length);
+        var ids = new List<RedisValue>(entries.Length);
         List<ConsumerGroup.Failure>? bad = null;
         foreach (var entry in entries)
         {
@@ -162,7 +163,7 @@ public sealed class RedisStreamSource<T>
                 }
 
                 events.Add(JsonSerializer.Deserialize<T>((string)json!, _json) ?? throw new JsonException("the event is JSON null"));
-                _unacknowledged.Add(entry.Id);
+                ids.Add(entry.Id);
             }
             catch (Exception ex) when (ex is JsonException or FormatException or NotSupportedException)
             {
@@ -175,8 +176,10 @@ public sealed class RedisStreamSource<T>
             await _group.DeadLetterAsync(bad).ConfigureAwait(false);
         }
 
-        // Waits while the pipeline is full: reading stops, and the group's lag pushes back on producers.
+        // Waits while the pipeline is full: reading stops, and the group's lag pushes back on producers. Only a batch the
+        // pipeline took is acknowledged at checkpoints; one cut short by a stop stays pending (delivered again: at least once).
         await _pipeline.WriteBatchAsync(events.ToArray(), cancellationToken).ConfigureAwait(false);
+        _unacknowledged.AddRange(ids);
     }
 
     private async Task CheckpointAsync(CancellationToken cancellationToken)
