@@ -174,9 +174,16 @@ public sealed class RedisWindowWorkerTests(RedisServerFixture redis)
             o.BatchSize = 100;
         });
 
-        // Stop at the first results: the next batch has already been read, right behind the apply that fired them.
+        // Stop at the first results, from inside the callback: the next batch has already been read, right behind the
+        // apply that fired them.
         using var cts = new CancellationTokenSource();
-        var run = worker.RunAsync(async (_, _) => await cts.CancelAsync(), cts.Token);
+        var run = worker.RunAsync(
+            async (_, ct) =>
+            {
+                await cts.CancelAsync();
+                ct.ThrowIfCancellationRequested();
+            },
+            cts.Token);
         await FluentActions.Awaiting(() => run).Should().ThrowAsync<OperationCanceledException>();
 
         var metrics = await worker.GetMetricsAsync();
@@ -184,6 +191,31 @@ public sealed class RedisWindowWorkerTests(RedisServerFixture redis)
         metrics.Windowed.Should().BeInRange(200, 2900, "it stopped mid-stream, after applying the batch it had read ahead");
         var group = (await redis.Connection.GetDatabase().StreamGroupInfoAsync(stream)).Single();
         group.EntriesRead.Should().Be(metrics.Windowed, "every entry the group handed out was applied");
+    }
+
+    [Fact]
+    public async Task A_failing_results_callback_stops_the_worker_with_its_exception_instead_of_being_retried_as_a_Redis_outage()
+    {
+        var stream = NewStream();
+        await Produce(stream, Generate(seed: 4, count: 3000, TimeSpan.Zero));
+        var worker = Worker(stream, o =>
+        {
+            o.Assigner = WindowAssigner.Tumbling(TimeSpan.FromSeconds(1));
+            o.BatchSize = 100;
+        });
+        var calls = 0;
+
+        var run = worker.RunAsync((_, _) =>
+        {
+            calls++;
+            throw new TimeoutException("the dashboard did not answer");
+        });
+
+        (await FluentActions.Awaiting(() => run.WaitAsync(TimeSpan.FromSeconds(60))).Should().ThrowExactlyAsync<TimeoutException>()).WithMessage("the dashboard did not answer");
+        calls.Should().Be(1, "the worker stopped at the first failure");
+        var metrics = await worker.GetMetricsAsync();
+        metrics.Results.Should().BePositive("the results that reached the callback are in the results stream");
+        metrics.Pending.Should().Be(0, "the batch read ahead was applied before the worker stopped");
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.ExceptionServices;
 using System.Text.Json;
 using EventStream.Redis.Streams;
 using EventStream.Retry;
@@ -103,64 +104,75 @@ public sealed class RedisWindowWorker<T>
         var idleSince = time.GetTimestamp();
         var lastClaim = long.MinValue;
         string? lastDelivered = null;
-        while (true)
+        try
         {
-            if (cancellationToken.IsCancellationRequested)
+            while (true)
             {
-                // Apply the batch read ahead, so that a stop leaves nothing pending for ClaimIdleTime.
-                await DrainReadAheadAsync(summary, onResults).ConfigureAwait(false);
                 cancellationToken.ThrowIfCancellationRequested();
-            }
-
-            try
-            {
-                if (lastClaim == long.MinValue || time.GetElapsedTime(lastClaim) >= _options.ClaimIdleTime / 4)
+                try
                 {
-                    lastClaim = time.GetTimestamp();
-                    await ClaimAsync(summary, onResults, cancellationToken).ConfigureAwait(false);
-                    if (_options.TrimAcknowledged)
+                    if (lastClaim == long.MinValue || time.GetElapsedTime(lastClaim) >= _options.ClaimIdleTime / 4)
                     {
-                        await TrimAsync(_db, _stream).ConfigureAwait(false);
+                        lastClaim = time.GetTimestamp();
+                        await ClaimAsync(summary, onResults, cancellationToken).ConfigureAwait(false);
+                        if (_options.TrimAcknowledged)
+                        {
+                            await TrimAsync(_db, _stream).ConfigureAwait(false);
+                        }
                     }
-                }
 
-                var entries = await TakeReadAhead().ConfigureAwait(false);
-                if (entries.Length > 0)
-                {
-                    await ProcessAsync(entries, summary, onResults, readAhead: true, cancellationToken).ConfigureAwait(false);
-                    delay = _options.MinPollDelay;
-                    idleSince = time.GetTimestamp();
-                    continue;
-                }
-
-                // Idle: other workers may have moved the watermark; fire what is due.
-                await ApplyAsync([], summary, onResults, finish: false, readAhead: false, cancellationToken).ConfigureAwait(false);
-                if (_options.CompleteWhenIdle is { } idle)
-                {
-                    var info = await GroupInfoAsync().ConfigureAwait(false);
-                    var delivered = info.LastDeliveredId;
-                    if (delivered != lastDelivered || info.PendingMessageCount > 0 || await UndeliveredAsync(info).ConfigureAwait(false))
+                    var entries = await TakeReadAhead().ConfigureAwait(false);
+                    if (entries.Length > 0)
                     {
-                        lastDelivered = delivered;
+                        await ProcessAsync(entries, summary, onResults, readAhead: true, cancellationToken).ConfigureAwait(false);
+                        delay = _options.MinPollDelay;
                         idleSince = time.GetTimestamp();
+                        continue;
                     }
-                    else if (time.GetElapsedTime(idleSince) >= idle
-                        && await ApplyAsync([], summary, onResults, finish: true, readAhead: false, cancellationToken).ConfigureAwait(false))
-                    {
-                        return summary.ToSummary(Consumer);
-                    }
-                }
 
-                await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxPollDelay.Ticks));
+                    // Idle: other workers may have moved the watermark; fire what is due.
+                    await ApplyAsync([], summary, onResults, finish: false, readAhead: false, cancellationToken).ConfigureAwait(false);
+                    if (_options.CompleteWhenIdle is { } idle)
+                    {
+                        var info = await GroupInfoAsync().ConfigureAwait(false);
+                        var delivered = info.LastDeliveredId;
+                        if (delivered != lastDelivered || info.PendingMessageCount > 0 || await UndeliveredAsync(info).ConfigureAwait(false))
+                        {
+                            lastDelivered = delivered;
+                            idleSince = time.GetTimestamp();
+                        }
+                        else if (time.GetElapsedTime(idleSince) >= idle
+                            && await ApplyAsync([], summary, onResults, finish: true, readAhead: false, cancellationToken).ConfigureAwait(false))
+                        {
+                            return summary.ToSummary(Consumer);
+                        }
+                    }
+
+                    await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
+                    delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxPollDelay.Ticks));
+                }
+                catch (Exception ex) when (!cancellationToken.IsCancellationRequested && IsConnectionProblem(ex))
+                {
+                    // Redis restarting or unreachable: back off and try again; pending entries wait for us or a peer.
+                    ForgetReadAhead();
+                    summary.Reconnects++;
+                    await Task.Delay(_options.MaxPollDelay, time, cancellationToken).ConfigureAwait(false);
+                }
             }
-            catch (Exception ex) when (!cancellationToken.IsCancellationRequested && IsConnectionProblem(ex))
-            {
-                // Redis restarting or unreachable: back off and try again; pending entries wait for us or a peer.
-                ForgetReadAhead();
-                summary.Reconnects++;
-                await Task.Delay(_options.MaxPollDelay, time, cancellationToken).ConfigureAwait(false);
-            }
+        }
+        catch (CallbackFailure failure)
+        {
+            // The results are in the results stream; the caller's callback failed on them: stop and say so. The batch
+            // read ahead is applied without the callback, so that it does not wait ClaimIdleTime for a peer.
+            await DrainReadAheadAsync(summary, onResults: null).ConfigureAwait(false);
+            ExceptionDispatchInfo.Capture(failure.InnerException!).Throw();
+            throw;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Apply the batch read ahead, so that a stop leaves nothing pending for ClaimIdleTime.
+            await DrainReadAheadAsync(summary, onResults).ConfigureAwait(false);
+            throw;
         }
     }
 
@@ -212,7 +224,7 @@ public sealed class RedisWindowWorker<T>
     private static long Millis(TimeSpan value) => (long)value.TotalMilliseconds;
 
     private static bool IsConnectionProblem(Exception ex) =>
-        ex is RedisConnectionException or RedisTimeoutException or TimeoutException or ObjectDisposedException
+        ex is RedisConnectionException or RedisTimeoutException or TimeoutException
         || (ex is RedisServerException server && (server.Message.StartsWith("LOADING", StringComparison.Ordinal) || server.Message.StartsWith("NOGROUP", StringComparison.Ordinal)));
 
     /// <summary>Whether the stream has entries after the group's last delivered one (Redis 7.0 reports no lag after deletions).</summary>
@@ -269,6 +281,10 @@ public sealed class RedisWindowWorker<T>
         catch (Exception ex) when (IsConnectionProblem(ex))
         {
             // Left pending: claimed after ClaimIdleTime.
+        }
+        catch (CallbackFailure failure)
+        {
+            ExceptionDispatchInfo.Capture(failure.InnerException!).Throw();
         }
     }
 
@@ -474,7 +490,14 @@ public sealed class RedisWindowWorker<T>
                 summary.Results += results.Count;
                 if (onResults is not null)
                 {
-                    await onResults(results, cancellationToken).ConfigureAwait(false);
+                    try
+                    {
+                        await onResults(results, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
+                    {
+                        throw new CallbackFailure(ex); // not a Redis problem: never retried as one
+                    }
                 }
             }
 
@@ -601,4 +624,7 @@ public sealed class RedisWindowWorker<T>
 
         public RedisWindowWorkerSummary ToSummary(string consumer) => new(consumer, Windowed, Late, DeadLettered, Duplicates, Results, Claimed, Failed, Reconnects);
     }
+
+    /// <summary>The caller's results callback threw: carried out of the retry loop untouched.</summary>
+    private sealed class CallbackFailure(Exception inner) : Exception(inner.Message, inner);
 }
