@@ -219,6 +219,31 @@ public sealed class RedisWindowWorkerTests(RedisServerFixture redis)
     }
 
     [Fact]
+    public async Task Replaying_all_takes_the_dead_letters_present_at_the_start_once_even_when_each_fails_again_at_once()
+    {
+        var stream = NewStream();
+        await Produce(stream, Enumerable.Range(0, 1200).Select(i => new Click("/poison", 1_000 + i, 1, "u")));
+        var worker = Worker(stream, o =>
+        {
+            o.Assigner = WindowAssigner.Tumbling(TimeSpan.FromSeconds(10));
+            o.Key = c => c.Url == "/poison" ? throw new FormatException("still broken") : c.Url;
+            o.MinPollDelay = TimeSpan.FromMilliseconds(1);
+            o.MaxPollDelay = TimeSpan.FromMilliseconds(2);
+        });
+        using var cts = new CancellationTokenSource();
+        var run = worker.RunAsync(null, cts.Token);
+        await Eventually(async () => await worker.DeadLetters.CountAsync() == 1200);
+
+        // The worker dead-letters each replayed entry again within milliseconds: the replay must not chase them.
+        (await worker.DeadLetters.ReplayAllAsync().WaitAsync(TimeSpan.FromSeconds(30))).Should().Be(1200, "each dead letter there at the start, once");
+        await Eventually(async () => await worker.DeadLetters.CountAsync() == 1200);
+        (await worker.GetMetricsAsync()).Replayed.Should().Be(1200);
+
+        await cts.CancelAsync();
+        await FluentActions.Awaiting(() => run).Should().ThrowAsync<OperationCanceledException>();
+    }
+
+    [Fact]
     public async Task Late_events_go_to_the_late_stream_and_are_counted()
     {
         var stream = NewStream();

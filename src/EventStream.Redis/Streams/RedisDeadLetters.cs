@@ -60,18 +60,24 @@ public sealed class RedisDeadLetters
     /// <returns>How many were replayed.</returns>
     public async Task<long> ReplayAllAsync()
     {
+        // Up to the newest dead letter now: one replayed and dead-lettered again meanwhile waits for the next call.
+        var newest = await _db.StreamRangeAsync(Key, "-", "+", 1, Order.Descending).ConfigureAwait(false);
+        if (newest.Length == 0)
+        {
+            return 0;
+        }
+
         long replayed = 0;
-        var last = "-";
+        var from = "-";
         while (true)
         {
-            var batch = await _db.StreamRangeAsync(Key, last, "+", 500).ConfigureAwait(false);
-            var fresh = batch.Where(e => e.Id.ToString() != last).ToList();
-            if (fresh.Count == 0)
+            var batch = await _db.StreamRangeAsync(Key, from, newest[0].Id, 500).ConfigureAwait(false);
+            if (batch.Length == 0)
             {
                 return replayed;
             }
 
-            foreach (var entry in fresh)
+            foreach (var entry in batch)
             {
                 if (await ReplayAsync(entry.Id.ToString()).ConfigureAwait(false))
                 {
@@ -79,7 +85,7 @@ public sealed class RedisDeadLetters
                 }
             }
 
-            last = fresh[^1].Id.ToString();
+            from = "(" + batch[^1].Id;
         }
     }
 }
