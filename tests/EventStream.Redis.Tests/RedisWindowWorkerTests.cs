@@ -146,8 +146,12 @@ public sealed class RedisWindowWorkerTests(RedisServerFixture redis)
             o.Assigner = WindowAssigner.Tumbling(TimeSpan.FromSeconds(10));
             o.ClaimIdleTime = TimeSpan.FromSeconds(2);
         });
-        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(800));
-        await FluentActions.Awaiting(() => live.RunAsync((r, _) => { fired.AddRange(r); return default; }, cts.Token)).Should().ThrowAsync<OperationCanceledException>();
+        using var cts = new CancellationTokenSource();
+        var run = live.RunAsync((r, _) => { fired.AddRange(r); return default; }, cts.Token);
+        await Eventually(async () => (await live.GetMetricsAsync()).Windowed == 3);
+        await Task.Delay(300); // idle polls: the watermark is advanced again and again
+        await cts.CancelAsync();
+        await FluentActions.Awaiting(() => run).Should().ThrowAsync<OperationCanceledException>();
         fired.Should().BeEmpty("the stalled worker still holds an event of [0, 10000), so the shared watermark stays below it");
 
         // Once the stalled entry is claimed and applied, the window holds both events and fires once.
@@ -241,6 +245,46 @@ public sealed class RedisWindowWorkerTests(RedisServerFixture redis)
 
         await cts.CancelAsync();
         await FluentActions.Awaiting(() => run).Should().ThrowAsync<OperationCanceledException>();
+    }
+
+    [Fact]
+    public async Task A_live_hold_behind_more_than_fifty_stale_ones_still_keeps_its_window_open()
+    {
+        var stream = NewStream();
+        var db = redis.Connection.GetDatabase();
+        await Produce(stream, [new Click("/a", 1_000, 1, "u")]);
+        var ns = RedisKeys.Namespace("es", stream, "g");
+        await db.StreamCreateConsumerGroupAsync(stream, "g", "0");
+
+        // 51 holds of workers long gone (nothing pending, set long ago) below the hold of a stalled worker.
+        for (var i = 0; i < 51; i++)
+        {
+            await db.SortedSetAddAsync(ns + ":inflight", "r:gone" + i, -2e18 + i);
+            await db.HashSetAsync(ns + ":holdat", "r:gone" + i, 0);
+        }
+
+        await db.ScriptEvaluateAsync(RedisWindowScripts.Hold, [stream], [ns, "stalled", 0, "0"]);
+        (await db.StreamReadGroupAsync(stream, "g", "stalled", ">", 10)).Should().ContainSingle();
+        await Produce(stream, [new Click("/a", 2_000, 1, "u"), new Click("/a", 50_000, 1, "u")]);
+
+        var fired = new List<WindowResult<string, double>>();
+        var live = Worker(stream, o =>
+        {
+            o.Assigner = WindowAssigner.Tumbling(TimeSpan.FromSeconds(10));
+            o.ClaimIdleTime = TimeSpan.FromSeconds(5);
+            o.MinPollDelay = TimeSpan.FromMilliseconds(1);
+            o.MaxPollDelay = TimeSpan.FromMilliseconds(20);
+        });
+        using var cts = new CancellationTokenSource();
+        var run = live.RunAsync((r, _) => { fired.AddRange(r); return default; }, cts.Token);
+        await Eventually(async () => (await live.GetMetricsAsync()).Windowed == 2);
+        await Task.Delay(300); // idle polls: the watermark is advanced again and again
+        await cts.CancelAsync();
+        await FluentActions.Awaiting(() => run).Should().ThrowAsync<OperationCanceledException>();
+
+        fired.Should().BeEmpty("the stale holds are cleared 50 at a time, and the stalled worker's hold still caps the watermark");
+        var holds = (await db.SortedSetRangeByRankAsync(ns + ":inflight")).Select(m => m.ToString()).ToList();
+        holds.Should().Contain("r:stalled").And.NotContain(m => m.StartsWith("r:gone", StringComparison.Ordinal), "the stale holds are cleared");
     }
 
     [Fact]

@@ -158,12 +158,13 @@ internal static class RedisWindowScripts
                     -- nothing pending, or by anyone once it is stale (nothing pending, not renewed for the claim time).
                     local now = redis.call('TIME')
                     local nowMs = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-                    for _ = 1, 50 do
+                    -- At most 50 stale holds go per call; whatever hold is lowest after that caps the watermark as if live.
+                    for round = 1, 51 do
                         local low = redis.call('ZRANGE', inflight, 0, 0, 'WITHSCORES')
                         if not low[1] then break end
                         local holder = string.sub(low[1], 3)
                         local at = tonumber(redis.call('HGET', ns .. ':holdat', low[1])) or 0
-                        if holder ~= ARGV[11] and nowMs - at >= tonumber(ARGV[12])
+                        if round <= 50 and holder ~= ARGV[11] and nowMs - at >= tonumber(ARGV[12])
                             and #redis.call('XPENDING', KEYS[1], ARGV[2], '-', '+', 1, holder) == 0 then
                             redis.call('ZREM', inflight, low[1])
                             redis.call('HDEL', ns .. ':holdat', low[1])
