@@ -20,7 +20,8 @@ public sealed record WorkerArguments : WindowedArguments
           --consumer NAME              this worker's name, unique in the group
           --window, --key, --agg, --out-of-orderness, --allowed-lateness    as for 'eventstream window'
           --output PATH                NDJSON, the window results this worker fired: {"key","start","end","value","count"}
-                                       (all results of the group are also in the stream es:{STREAM}:GROUP:results)
+                                       (all results of the group are also in the stream es:{STREAM}:GROUP:results;
+                                       with a hash tag in the key, es:{TAG}:STREAM:GROUP:results)
           --exit-when-idle DURATION    once the stream has had no new entries for that long and nothing is pending in
                                        the group, the input counts as complete: the remaining windows fire (once across
                                        the group) and the worker exits. Without it the worker runs until Ctrl+C.

@@ -443,10 +443,37 @@ public sealed class RedisWindowWorkerTests(RedisServerFixture redis)
     public void Keys_share_the_stream_hash_tag_so_scripts_stay_in_one_cluster_slot()
     {
         RedisKeys.Namespace("es", "clicks", "g").Should().Be("es:{clicks}:g");
-        RedisKeys.Namespace("es", "{p3}:clicks", "g").Should().Be("es:{p3}:g");
+        RedisKeys.Namespace("es", "{p3}:clicks", "g").Should().Be("es:{p3}:{p3}:clicks:g");
+        RedisKeys.Namespace("es", "{p3}:refunds", "g").Should().NotBe(RedisKeys.Namespace("es", "{p3}:clicks", "g"), "streams that share a tag keep their state apart");
         var slot = new Func<string, int>(k => redis.Connection.HashSlot(k));
-        slot("es:{clicks}:g:open").Should().Be(slot("clicks"));
-        slot("es:{p3}:g:meta").Should().Be(slot("{p3}:clicks"));
+        foreach (var stream in new[] { "clicks", "{p3}:clicks", "a{b}c", "x{y}{z}" })
+        {
+            slot(RedisKeys.Namespace("es", stream, "g") + ":open").Should().Be(slot(stream), stream);
+        }
+    }
+
+    [Theory]
+    [InlineData("a}b")]
+    [InlineData("{}x")]
+    [InlineData("{open")]
+    public void A_stream_key_with_braces_but_no_hash_tag_is_refused_because_its_keys_could_not_share_its_slot(string stream)
+    {
+        var act = () => new RedisWindowWorker<Click>(redis.Connection, new RedisWindowOptions<Click>
+        {
+            Stream = stream, Group = "g", Assigner = WindowAssigner.Tumbling(TimeSpan.FromSeconds(1)), Key = c => c.Url, Timestamp = c => c.Ts,
+        });
+        act.Should().Throw<ArgumentException>().WithMessage($"*Stream '{stream}' has a brace but no hash tag*");
+    }
+
+    [Fact]
+    public void A_sliding_window_of_more_than_1000_slices_is_refused_with_the_reason()
+    {
+        var act = () => new RedisWindowWorker<Click>(redis.Connection, new RedisWindowOptions<Click>
+        {
+            Stream = "s", Group = "g", Assigner = WindowAssigner.Sliding(TimeSpan.FromHours(24), TimeSpan.FromSeconds(10)), Key = c => c.Url, Timestamp = c => c.Ts,
+            Aggregate = RedisWindowAggregate.DistinctCount, DistinctValue = c => c.User,
+        });
+        act.Should().Throw<ArgumentException>().WithMessage("*holds 8640 slices of 10000 ms*at most 1000*");
     }
 
     [Fact]

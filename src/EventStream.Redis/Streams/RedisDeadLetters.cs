@@ -4,7 +4,7 @@ using StackExchange.Redis;
 namespace EventStream.Redis.Streams;
 
 /// <summary>
-/// The dead-letter stream of an input stream and consumer group (<c>prefix:{tag}:group:dead</c>): entries that could not
+/// The dead-letter stream of an input stream and consumer group (<c>prefix:{stream}:group:dead</c>; see the key layout of the window worker): entries that could not
 /// be read or were delivered too often, with stage, error, attempts and time. Listing, counting and replaying work from
 /// any process. A replay is one script gated on the dead letter still being there: the event goes back to the input
 /// and leaves the dead-letter stream together, so a replaying process that dies mid-way neither loses nor duplicates.

@@ -16,7 +16,7 @@ public sealed class RedisStreamSourceOptions
     /// <value>The default value is the machine name, the process id and a random suffix.</value>
     public string Consumer { get; set; } = string.Create(CultureInfo.InvariantCulture, $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}");
 
-    /// <summary>Gets or sets the first part of the dead-letter stream's key (<c>prefix:{stream}:group:dead</c>).</summary>
+    /// <summary>Gets or sets the first part of the dead-letter stream's key (<c>prefix:{stream}:group:dead</c>, or <c>prefix:{tag}:stream:group:dead</c> for a stream key with a hash tag).</summary>
     /// <value>The default value is <c>es</c>.</value>
     public string KeyPrefix { get; set; } = "es";
 

@@ -1,6 +1,6 @@
 namespace EventStream.Redis.Streams;
 
-/// <summary>The checks every consumer of a stream shares: a stream, a group, a consumer name and a key prefix without braces.</summary>
+/// <summary>The checks every consumer of a stream shares: a stream key that can root its namespace, a group, a consumer name and a key prefix without braces.</summary>
 internal static class StreamGroupProblems
 {
     public static List<string> Of(string stream, string group, string consumer, string keyPrefix)
@@ -9,6 +9,10 @@ internal static class StreamGroupProblems
         if (string.IsNullOrWhiteSpace(stream))
         {
             problems.Add("Stream is required");
+        }
+        else if (RedisKeys.StreamProblem(stream) is { } problem)
+        {
+            problems.Add(problem);
         }
 
         if (string.IsNullOrWhiteSpace(group))

@@ -112,6 +112,9 @@ public sealed class RedisWindowOptions<T>
     /// <value>The default value is <see cref="TimeProvider.System"/>.</value>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
+    /// <summary>The most slices (of gcd(size, slide)) a sliding window may hold: its firing reads them all in one script.</summary>
+    internal const long MaxSlicesPerWindow = 1000;
+
     /// <summary>Throws an <see cref="ArgumentException"/> that lists every problem.</summary>
     internal void Validate()
     {
@@ -120,6 +123,11 @@ public sealed class RedisWindowOptions<T>
         if (Assigner is null)
         {
             problems.Add("Assigner is required (WindowAssigner.Tumbling, Sliding or Session)");
+        }
+        else if (Assigner is SlidingAssigner sliding && sliding.Size / sliding.Pane > MaxSlicesPerWindow)
+        {
+            // A window's state is read slice by slice when it fires, in one script (Lua takes at most ~8,000 values at once).
+            problems.Add($"a {sliding} window holds {sliding.Size / sliding.Pane} slices of {sliding.Pane} ms (gcd of size and slide); at most {MaxSlicesPerWindow} are supported: make the slide a coarser divisor of the size");
         }
 
         if (Key is null)

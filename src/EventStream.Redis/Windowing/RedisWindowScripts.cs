@@ -6,7 +6,7 @@ namespace EventStream.Redis.Windowing;
 /// list, or <c>XACK</c> returning 1; dead-letter: <c>XACK</c> returning 1), on
 /// <c>ZREM</c> removing an open window (fire) or on <c>XDEL</c> removing a dead letter (replay).
 /// <para>
-/// Key layout under the namespace <c>ns = prefix:{tag}:group</c>: <c>ns:meta</c> (maxts, wm, complete),
+/// Key layout under the namespace <c>ns = prefix:{stream}:group</c> (or <c>prefix:{tag}:stream:group</c> for a stream key with a hash tag): <c>ns:meta</c> (maxts, wm, complete),
 /// <c>ns:inflight</c> and <c>ns:holdat</c> (one hold per consumer, set before it reads: scored by the lowest timestamp
 /// what it reads may carry without being late, and when it was set), <c>ns:open</c> (windows not yet fired, scored by end − 1), <c>ns:fired</c> (fired windows still taking
 /// late events, scored by end − 1 + lateness), <c>ns:purge</c> (slices, scored by when they can go), <c>ns:s:KEY:SLICE</c>
