@@ -288,6 +288,28 @@ public sealed class RedisWindowWorkerTests(RedisServerFixture redis)
     }
 
     [Fact]
+    public async Task Completing_the_input_is_refused_while_the_group_has_not_been_handed_the_newest_entry()
+    {
+        var stream = NewStream();
+        var db = redis.Connection.GetDatabase();
+        await db.StreamCreateConsumerGroupAsync(stream, "g", "0", createStream: true);
+        var ns = RedisKeys.Namespace("es", stream, "g");
+        RedisValue[] finish = [ns, "g", "t", 10_000, 10_000, 10_000, 0, 0, "count", 1000, "c1", 30_000, 0, "e", "finish"];
+
+        // Nothing pending, but an entry was added after the worker last looked: finishing now would make it late.
+        await Produce(stream, [new Click("/a", 1_000, 1, "u")]);
+        var refused = (RedisResult[])(await db.ScriptEvaluateAsync(RedisWindowScripts.Apply, [stream], finish))!;
+        ((long)refused[3]).Should().Be(-1);
+        (await db.HashGetAsync(ns + ":meta", "complete")).IsNull.Should().BeTrue();
+
+        var read = await db.StreamReadGroupAsync(stream, "g", "c1", ">", 10);
+        await db.StreamAcknowledgeAsync(stream, "g", read.Select(e => e.Id).ToArray());
+        var done = (RedisResult[])(await db.ScriptEvaluateAsync(RedisWindowScripts.Apply, [stream], finish))!;
+        ((long)done[3]).Should().BeGreaterThanOrEqualTo(0);
+        (await db.HashGetAsync(ns + ":meta", "complete")).ToString().Should().Be("1");
+    }
+
+    [Fact]
     public async Task Late_events_go_to_the_late_stream_and_are_counted()
     {
         var stream = NewStream();

@@ -94,7 +94,9 @@ public sealed class RedisWindowOptions<T>
     /// <summary>
     /// Gets or sets when the input counts as complete: once the stream has had no new entries for this long and nothing
     /// is pending in the group, every window still open fires (once across the group) and
-    /// <see cref="RedisWindowWorker{T}.RunAsync"/> returns. <see langword="null"/>: run until cancelled.
+    /// <see cref="RedisWindowWorker{T}.RunAsync"/> returns. <see langword="null"/>: run until cancelled. Completion is
+    /// for the group and final: the watermark stays at the end of time, so entries added later are late (use a new
+    /// group, or a new stream, for new input).
     /// </summary>
     /// <value>The default value is <see langword="null"/>.</value>
     public TimeSpan? CompleteWhenIdle { get; set; }

@@ -247,7 +247,7 @@ internal static class RedisWindowScripts
     /// mode 'e': n × (id, key, ts, value); mode 'g' (sliding and tumbling, summed by the worker per key and slice): n ids,
     /// the group count, per group (key, slice, count, sum, best, count × entry index, [count × distinct value]), then
     /// the batch's largest timestamp; last, 'finish' or ''. Returns { windowed, late, duplicates, more (−1: finish
-    /// refused, entries pending; −2: mode 'g' refused, an entry was applied before), wm, results… (7 per result) }.
+    /// refused: entries pending or not yet delivered; −2: mode 'g' refused, an entry was applied before), wm, results… (7 per result) }.
     /// </summary>
     public const string Apply = Common + """
 
@@ -516,8 +516,25 @@ internal static class RedisWindowScripts
             redis.call('EXPIRE', tp, 120)
         end
         if finish == 'finish' then
+            -- Complete only when nothing is pending and the group has been handed the stream's newest entry: one added
+            -- since the worker last looked must not be made late by closing everything.
             local pending = redis.call('XPENDING', stream, group)
             if tonumber(pending[1]) > 0 then return { windowed, late, dup, -1, I(wm) } end
+            local newest = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)
+            if newest[1] then
+                local delivered = '0-0'
+                for _, g in ipairs(redis.call('XINFO', 'GROUPS', stream)) do
+                    local name, last
+                    for i = 1, #g, 2 do
+                        if g[i] == 'name' then name = g[i + 1] elseif g[i] == 'last-delivered-id' then last = g[i + 1] end
+                    end
+                    if name == group then delivered = last end
+                end
+                local nm, ns2 = string.match(newest[1][1], '^(%d+)-(%d+)$')
+                local dm, ds = string.match(delivered, '^(%d+)-(%d+)$')
+                nm, ns2, dm, ds = tonumber(nm), tonumber(ns2), tonumber(dm), tonumber(ds)
+                if nm > dm or (nm == dm and ns2 > ds) then return { windowed, late, dup, -1, I(wm) } end
+            end
             redis.call('HSET', meta, 'complete', '1')
         end
         local newWm, more = advance(limit)
