@@ -75,6 +75,24 @@ public sealed class UseRedisTests(RedisServerFixture redis)
     }
 
     [Fact]
+    public async Task A_source_that_fails_stops_the_host_instead_of_ending_unnoticed()
+    {
+        var stream = "notastream-" + Guid.NewGuid().ToString("N")[..8];
+        await redis.Connection.GetDatabase().StringSetAsync(stream, "a string, not a stream"); // XGROUP CREATE fails: WRONGTYPE
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddEventPipeline<Click>("clicks", (pipeline, _) => pipeline.Sink("s", _ => { }).Build())
+            .UseRedis(redis.Configuration, o => o.Source.Stream = stream);
+        using var host = builder.Build();
+        var stopping = new TaskCompletionSource();
+        host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.Register(() => stopping.TrySetResult());
+
+        await host.StartAsync();
+
+        await stopping.Task.WaitAsync(TimeSpan.FromSeconds(15));
+        await host.StopAsync();
+    }
+
+    [Fact]
     public void A_bad_configuration_string_or_source_is_refused_at_registration()
     {
         var services = new ServiceCollection();

@@ -5,6 +5,8 @@ using EventStream.Redis.Streams;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -65,21 +67,31 @@ public static class RedisEventPipelineExtensions
 
             services.AddSingleton<IHostedService>(sp => new RedisStreamSourceService<T>(
                 new RedisStreamSource<T>(sp.GetRequiredKeyedService<IConnectionMultiplexer>(configuration), sp.GetRequiredKeyedService<IEventPipeline<T>>(name), options.Source),
-                sp.GetRequiredService<IOptionsMonitor<PipelineOptions>>().Get(name).DrainTimeout));
+                sp.GetRequiredService<IOptionsMonitor<PipelineOptions>>().Get(name).DrainTimeout,
+                sp.GetService<ILoggerFactory>()?.CreateLogger(typeof(RedisStreamSource<T>).FullName ?? "EventStream.Redis.RedisStreamSource") ?? NullLogger.Instance,
+                sp.GetService<IHostApplicationLifetime>(),
+                $"Event pipeline '{name}': the Redis stream source of '{options.Source.Stream}' (group '{options.Source.Group}')"));
         }
 
         return builder;
     }
 
-    /// <summary>Runs the source for the host's lifetime; registered after the pipeline, so it stops (and checkpoints) first.</summary>
-    private sealed class RedisStreamSourceService<T>(RedisStreamSource<T> source, TimeSpan drainTimeout) : IHostedService, IDisposable
+    /// <summary>
+    /// Runs the source for the host's lifetime; registered after the pipeline, so it stops (and checkpoints) first. A
+    /// source that fails (a key of the wrong type, a dead-letter store that is full, …) is logged and stops the host,
+    /// as a failing <c>BackgroundService</c> does: consumption must not end unnoticed.
+    /// </summary>
+    private sealed class RedisStreamSourceService<T>(RedisStreamSource<T> source, TimeSpan drainTimeout, ILogger logger, IHostApplicationLifetime? lifetime, string what) : IHostedService, IDisposable
     {
+        private static readonly Action<ILogger, string, Exception?> Failed = LoggerMessage.Define<string>(
+            LogLevel.Critical, new EventId(1, "RedisStreamSourceFailed"), "{Source} failed and stopped reading; stopping the host.");
+
         private readonly CancellationTokenSource _stop = new();
         private Task? _run;
 
         public Task StartAsync(CancellationToken cancellationToken)
         {
-            _run = Task.Run(() => source.RunAsync(_stop.Token, drainTimeout), CancellationToken.None);
+            _run = Task.Run(RunAsync, CancellationToken.None);
             return Task.CompletedTask;
         }
 
@@ -93,5 +105,18 @@ public static class RedisEventPipelineExtensions
         }
 
         public void Dispose() => _stop.Dispose();
+
+        private async Task RunAsync()
+        {
+            try
+            {
+                await source.RunAsync(_stop.Token, drainTimeout).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (!_stop.IsCancellationRequested)
+            {
+                Failed(logger, what, ex);
+                lifetime?.StopApplication();
+            }
+        }
     }
 }

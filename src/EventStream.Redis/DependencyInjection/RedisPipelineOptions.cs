@@ -11,8 +11,9 @@ public sealed class RedisPipelineOptions
 
     /// <summary>
     /// Gets the options of the stream the pipeline is fed from. When <see cref="RedisStreamSourceOptions.Stream"/> is set, a
-    /// hosted <see cref="RedisStreamSource{T}"/> reads it (the group defaults to the pipeline's name); otherwise only the
-    /// dead-letter store is in Redis.
+    /// hosted <see cref="RedisStreamSource{T}"/> reads it (the group defaults to the pipeline's name; its
+    /// <see cref="RedisStreamSourceOptions.KeyPrefix"/> is replaced by <see cref="KeyPrefix"/>); otherwise only the
+    /// dead-letter store is in Redis. A source that fails is logged and stops the host.
     /// </summary>
     public RedisStreamSourceOptions Source { get; } = new();
 }
