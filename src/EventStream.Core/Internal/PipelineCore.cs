@@ -145,6 +145,7 @@ internal abstract class PipelineCore
     {
         foreach (var op in Operators)
         {
+            op.Stop(); // window tickers too: nothing runs after a cancellation, with or without leftovers
             lock (_leftovers)
             {
                 op.CollectLeftovers(_leftovers);
@@ -182,11 +183,6 @@ internal abstract class PipelineCore
         }
 
         Interlocked.Add(ref Counters.DeadLettered, all.Length);
-        foreach (var op in Operators)
-        {
-            op.Stop();
-        }
-
         _throughput.Add(all.Length);
         Log.Canceled(all.Length);
     }

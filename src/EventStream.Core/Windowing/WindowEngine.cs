@@ -77,7 +77,18 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
         ArgumentOutOfRangeException.ThrowIfLessThan(timestamp, WindowAssigner.MinTimestamp);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(timestamp, WindowAssigner.MaxTimestamp);
         var before = Watermark;
-        var added = _session is not null ? AddToSession(key, timestamp, item, before, output) : AddToSlices(key, timestamp, item, before, output);
+        bool added;
+        try
+        {
+            added = _session is not null ? AddToSession(key, timestamp, item, before, output) : AddToSlices(key, timestamp, item, before, output);
+        }
+#pragma warning disable CA1031 // User code (the aggregate and its selectors): handed to the stage as the event's failure.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            throw new AggregateFailedException(ex);
+        }
+
         if (timestamp > MaxTimestamp)
         {
             MaxTimestamp = timestamp;
@@ -183,13 +194,17 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
         var paneStart = a.PaneStart(t);
         if (!_slices.TryGetValue((key, paneStart), out var slice))
         {
-            slice = new Slice(_aggregate.Create());
+            // The aggregate runs first: if it throws, no empty slice (and no window of it) is left behind.
+            slice = new Slice(_aggregate.Add(_aggregate.Create(), item));
             _slices.Add((key, paneStart), slice);
             RegisterSliceTimers(key, paneStart);
             RegisterWindows(key, paneStart, watermark);
         }
+        else
+        {
+            slice.Accumulator = _aggregate.Add(slice.Accumulator, item);
+        }
 
-        slice.Accumulator = _aggregate.Add(slice.Accumulator, item);
         slice.Count++;
         slice.Version = version;
         if (_blocks is not null)
@@ -414,7 +429,8 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
         SessionWindow merged;
         if (first < 0)
         {
-            merged = new SessionWindow(start, end, _aggregate.Create());
+            // The aggregate runs first: if it throws, no empty session is left behind.
+            merged = new SessionWindow(start, end, _aggregate.Add(_aggregate.Create(), item));
             var at = 0;
             while (at < list.Count && list[at].Start <= start)
             {
@@ -425,7 +441,9 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
         }
         else
         {
+            // The aggregate runs first: if it throws, the sessions the event touched stay as they were.
             merged = list[first];
+            merged.Accumulator = _aggregate.Add(merged.Accumulator, item);
             for (var i = first + 1; i <= last; i++)
             {
                 var other = list[i];
@@ -447,7 +465,6 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
             }
         }
 
-        merged.Accumulator = _aggregate.Add(merged.Accumulator, item);
         merged.Count++;
         merged.Dirty = true;
         if (IsDue(end, watermark))
@@ -554,3 +571,6 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
         public int GetHashCode((TKey Key, long Start) obj) => HashCode.Combine(keys.GetHashCode(obj.Key), obj.Start);
     }
 }
+
+/// <summary>The aggregate (or a selector it calls) threw while an event was added: the event's failure, not the stage's.</summary>
+internal sealed class AggregateFailedException(Exception inner) : Exception(inner.Message, inner);

@@ -31,7 +31,7 @@ internal sealed class WindowOperator<T, TKey, TAcc, TResult> : StageOperator<T, 
     {
         _options = options;
         _key = options.Key!;
-        _timestamp = options.Timestamp;
+        _timestamp = options.Time == TimeCharacteristic.ProcessingTime ? null : options.Timestamp; // processing time: the clock stamps each event
         _time = stage.Pipeline.Time;
         _engine = WindowStore.InMemory<T, TKey, TAcc, TResult>(
             options.Assigner!,
@@ -73,12 +73,25 @@ internal sealed class WindowOperator<T, TKey, TAcc, TResult> : StageOperator<T, 
 
         _arrivedSinceTick = true;
         _output.Clear();
+        bool added;
+        try
+        {
+            added = _engine.Add(key, timestamp, item, _output);
+        }
+        catch (AggregateFailedException ex)
+        {
+            // The aggregate threw on this event (a selector meeting a null, say): retried or dead-lettered like a failing
+            // handler; the window state is as before it.
+            _output.Clear();
+            return Stage.FailAsync(this, item, ex.InnerException!, state);
+        }
+
         if (timestamp > _maxTimestamp)
         {
             _maxTimestamp = timestamp;
         }
 
-        if (!_engine.Add(key, timestamp, item, _output))
+        if (!added)
         {
             return LateAsync(item, timestamp, state);
         }

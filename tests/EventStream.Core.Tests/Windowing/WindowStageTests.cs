@@ -161,6 +161,110 @@ public class WindowStageTests
         results.Single().Should().Match<WindowResult<string, long>>(r => r.Value == 2 && r.Start == Start.ToUnixTimeMilliseconds());
     }
 
+    [Theory]
+    [InlineData("sliding")]
+    [InlineData("session")]
+    public async Task An_aggregate_that_throws_on_one_event_dead_letters_that_event_and_the_windows_hold_the_others(string kind)
+    {
+        var results = new ConcurrentQueue<WindowResult<string, double>>();
+        await using var pipeline = PipelineBuilder.Create<View>("prices", o => o.Retry = EventStream.Retry.RetryOptions.None)
+            .Window("w", new WindowOptions<View, string>
+            {
+                Assigner = kind == "sliding" ? WindowAssigner.Sliding(TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(5)) : WindowAssigner.Session(TimeSpan.FromSeconds(3)),
+                Key = v => v.Url,
+                Timestamp = v => v.Ts,
+            }, Aggregate.Sum<View>(v => v.User == "bad" ? throw new InvalidOperationException("no price") : 1.5))
+            .Sink("collect", r => results.Enqueue(r))
+            .Build();
+
+        // The bad event is the first of its key and lies between two others: no window or session of it may be left.
+        foreach (var v in new[] { new View("/a", 1_000, "u"), new View("/b", 2_000, "bad"), new View("/a", 2_500, "bad"), new View("/a", 4_000, "u") })
+        {
+            await pipeline.WriteAsync(v);
+        }
+
+        await pipeline.CompleteAsync();
+
+        results.Should().NotContain(r => r.Key == "/b", "the only event of /b failed");
+        results.Should().OnlyContain(r => r.Key == "/a" && r.Value == 1.5 * r.Count);
+        results.Sum(r => r.Count).Should().Be(kind == "sliding" ? 4 : 2, "each good event in each of its windows (two sliding windows each), the bad ones in none");
+        if (kind == "session")
+        {
+            results.Should().ContainSingle().Which.Should().Match<WindowResult<string, double>>(r => r.Start == 1_000 && r.End == 7_000, "the good events form one session");
+        }
+
+        var m = pipeline.GetMetrics();
+        m.DeadLettered.Should().Be(2);
+        m.Windowed.Should().Be(2);
+        (m.Windowed + m.Late + m.DeadLettered).Should().Be(m.Accepted);
+        var letters = await pipeline.DeadLetters.ListAsync();
+        letters.Should().HaveCount(2).And.OnlyContain(d => d.Stage == "w" && d.ExceptionType == typeof(InvalidOperationException).FullName && d.Message == "no price");
+    }
+
+    [Fact]
+    public async Task Processing_time_windows_stamp_events_with_the_clock_even_when_a_timestamp_selector_is_set()
+    {
+        var time = new FakeTimeProvider(Start);
+        var results = new ConcurrentQueue<WindowResult<string, long>>();
+        await using var pipeline = PipelineBuilder.Create<View>("proc-ts", o => o.TimeProvider = time)
+            .Window("now", new WindowOptions<View, string>
+            {
+                Assigner = WindowAssigner.Tumbling(TimeSpan.FromSeconds(1)),
+                Key = v => v.Url,
+                Timestamp = v => v.Ts, // an hour old: ignored for processing time
+                Time = TimeCharacteristic.ProcessingTime,
+            }, Aggregate.Count<View>())
+            .Sink("s", r => results.Enqueue(r))
+            .Build();
+
+        await pipeline.WriteAsync(new View("/", Start.ToUnixTimeMilliseconds() - 3_600_000, "u1"));
+        await pipeline.WriteAsync(new View("/", Start.ToUnixTimeMilliseconds() - 3_600_000, "u2"));
+        await TestSupport.Eventually(() => pipeline.GetMetrics().Windowed == 2, "absorbed, not late");
+        time.Advance(TimeSpan.FromSeconds(1));
+
+        await TestSupport.Eventually(() => results.Count == 1, "the window of the last second fired");
+        results.Single().Should().Match<WindowResult<string, long>>(r => r.Value == 2 && r.Start == Start.ToUnixTimeMilliseconds());
+        pipeline.GetMetrics().Late.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task A_cancelled_idle_pipeline_with_window_timers_can_be_collected()
+    {
+        var weak = await BuildUseAndDisposeAsync();
+        for (var i = 0; i < 5 && weak.IsAlive; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            await Task.Delay(50);
+        }
+
+        weak.IsAlive.Should().BeFalse("the window stage's timer is stopped when the pipeline ends, so it no longer roots the pipeline");
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static async Task<WeakReference> BuildUseAndDisposeAsync()
+    {
+        var pipeline = PipelineBuilder.Create<View>("timers")
+            .Window("w", new WindowOptions<View, string>
+            {
+                Assigner = WindowAssigner.Tumbling(TimeSpan.FromMinutes(1)),
+                Key = v => v.Url,
+                Timestamp = v => v.Ts,
+                EarlyFiringInterval = TimeSpan.FromMilliseconds(20),
+            }, Aggregate.Count<View>())
+            .Sink("s", _ => { })
+            .Build();
+        await pipeline.WriteAsync(new View("/", 1, "u"));
+        await TestSupport.Eventually(() => pipeline.GetMetrics().Windowed == 1, "absorbed: held by the window, nothing in flight");
+
+        // Cancelled with nothing in flight: no leftovers to dead-letter, and still every timer must stop.
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+        await FluentActions.Awaiting(() => pipeline.CompleteAsync(cancelled.Token)).Should().ThrowAsync<OperationCanceledException>();
+        await pipeline.DisposeAsync();
+        return new WeakReference(pipeline);
+    }
+
     [Fact]
     public void Window_options_are_validated_at_build()
     {
