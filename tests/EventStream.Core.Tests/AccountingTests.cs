@@ -126,6 +126,33 @@ public class AccountingTests
         entries.Select(e => e.Stage).Distinct().Should().BeSubsetOf(new[] { "t", "slow", "s" });
     }
 
+    [Theory]
+    [InlineData(8)]
+    [InlineData(3)]
+    public async Task Cancelling_while_an_async_stage_waits_to_hand_its_output_on_loses_nothing(int batchSize)
+    {
+        // An async stage (its batch continues asynchronously) whose output queue is full: the cancellation arrives while
+        // it waits to write, with the rest of its input batch not yet processed.
+        var store = new InMemoryDeadLetterStore();
+        var pipeline = PipelineBuilder.Create<int>("cancel-forward", o => { o.DeadLetterStore = store; o.BatchSize = batchSize; })
+            .Enrich("async", async (int x, CancellationToken ct) => { await Task.Yield(); return x; })
+            .Sink("stuck", async (int _, CancellationToken ct) => await Task.Delay(Timeout.Infinite, ct), new StageOptions { Capacity = 4 })
+            .Build();
+        pipeline.Ingest(Enumerable.Range(0, 64).ToArray()); // one input batch, handed on in batches of batchSize
+        await Task.Delay(300); // the sink holds its first event; its queue fills; the async stage waits mid-batch to write
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
+        await FluentActions.Awaiting(() => pipeline.CompleteAsync(timeout.Token)).Should().ThrowAsync<OperationCanceledException>();
+        await pipeline.DisposeAsync();
+
+        pipeline.Completion.IsCanceled.Should().BeTrue("a cancellation, not a fault");
+        var m = pipeline.GetMetrics();
+        m.Accepted.Should().Be(64);
+        m.ShouldBeBalanced();
+        m.InFlight.Should().Be(0);
+        (await store.ListAsync(limit: int.MaxValue)).Should().HaveCount(64, "every event ends dead-lettered (Canceled): none was delivered");
+    }
+
     [Fact]
     public async Task Disposing_an_idle_pipeline_completes_it_without_dead_letters()
     {
