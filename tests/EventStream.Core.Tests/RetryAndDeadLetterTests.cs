@@ -18,6 +18,30 @@ public class RetryAndDeadLetterTests
     };
 
     [Fact]
+    public async Task A_replay_returns_when_the_pipeline_is_cancelled_while_a_replayed_event_is_in_flight()
+    {
+        var store = new InMemoryDeadLetterStore();
+        await store.AddAsync(new DeadLetterEntry { Id = "d1", Pipeline = "replay-cancel", Stage = "s", Event = 7, Attempts = 1 });
+        var pipeline = PipelineBuilder.Create<int>("replay-cancel", o =>
+            {
+                o.DeadLetterStore = store;
+                o.Retry = new RetryOptions { MaxAttempts = 3, BaseDelay = TimeSpan.FromSeconds(30), UseJitter = false };
+            })
+            .Sink("s", (int _) => throw new TimeoutException("still down"))
+            .Build();
+
+        // The replayed event fails again and waits 30 s for its retry when the pipeline is cancelled.
+        var replay = pipeline.ReplayDeadLettersAsync();
+        await TestSupport.Eventually(() => pipeline.GetMetrics().Retries == 1, "the replayed event waits for its retry");
+        await pipeline.DisposeAsync(); // cancels: the replayed event is dead-lettered again as a leftover
+
+        var result = await replay.WaitAsync(TimeSpan.FromSeconds(10));
+        result.Replayed.Should().Be(0);
+        result.FailedAgain.Should().Be(1, "the pipeline ended before the replayed event was delivered");
+        (await store.ListAsync()).Should().Contain(e => e.Id == "d1", "the original stays: the event was not delivered");
+    }
+
+    [Fact]
     public async Task A_failing_event_waits_for_its_retry_off_the_line_while_the_events_behind_it_are_delivered()
     {
         var time = new FakeTimeProvider(Start);

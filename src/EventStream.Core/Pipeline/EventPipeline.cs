@@ -176,7 +176,7 @@ internal sealed class EventPipeline<T> : PipelineCore, IEventPipeline<T>
         {
             foreach (var (entry, ticket) in pending)
             {
-                if (await ticket.Outcome.WaitAsync(cancellationToken).ConfigureAwait(false))
+                if (await OutcomeAsync(ticket).WaitAsync(cancellationToken).ConfigureAwait(false))
                 {
                     await Store.RemoveAsync(entry.Id, CancellationToken.None).ConfigureAwait(false);
                     replayed++;
@@ -235,9 +235,19 @@ internal sealed class EventPipeline<T> : PipelineCore, IEventPipeline<T>
         }
     }
 
+    /// <summary>
+    /// A replayed event's outcome, or false when the pipeline ends first (cancelled while the event was in flight: the
+    /// event was dead-lettered again as a leftover, and the original entry stays).
+    /// </summary>
+    private async Task<bool> OutcomeAsync(ReplayTicket ticket)
+    {
+        await Task.WhenAny(ticket.Outcome, Completion).ConfigureAwait(false);
+        return ticket.Outcome.IsCompletedSuccessfully && ticket.Outcome.Result;
+    }
+
     private async Task SettleLaterAsync(DeadLetterEntry entry, ReplayTicket ticket)
     {
-        if (await ticket.Outcome.ConfigureAwait(false))
+        if (await OutcomeAsync(ticket).ConfigureAwait(false))
         {
             await Store.RemoveAsync(entry.Id, CancellationToken.None).ConfigureAwait(false);
         }
