@@ -146,12 +146,7 @@ public sealed class RedisWindowWorkerTests(RedisServerFixture redis)
             o.Assigner = WindowAssigner.Tumbling(TimeSpan.FromSeconds(10));
             o.ClaimIdleTime = TimeSpan.FromSeconds(2);
         });
-        using var cts = new CancellationTokenSource();
-        var run = live.RunAsync((r, _) => { fired.AddRange(r); return default; }, cts.Token);
-        await Eventually(async () => (await live.GetMetricsAsync()).Windowed == 3);
-        await Task.Delay(300); // idle polls: the watermark is advanced again and again
-        await cts.CancelAsync();
-        await FluentActions.Awaiting(() => run).Should().ThrowAsync<OperationCanceledException>();
+        await RunUntilAppliedAndIdleAsync(live, windowed: 3, fired);
         fired.Should().BeEmpty("the stalled worker still holds an event of [0, 10000), so the shared watermark stays below it");
 
         // Once the stalled entry is claimed and applied, the window holds both events and fires once.
@@ -275,12 +270,7 @@ public sealed class RedisWindowWorkerTests(RedisServerFixture redis)
             o.MinPollDelay = TimeSpan.FromMilliseconds(1);
             o.MaxPollDelay = TimeSpan.FromMilliseconds(20);
         });
-        using var cts = new CancellationTokenSource();
-        var run = live.RunAsync((r, _) => { fired.AddRange(r); return default; }, cts.Token);
-        await Eventually(async () => (await live.GetMetricsAsync()).Windowed == 2);
-        await Task.Delay(300); // idle polls: the watermark is advanced again and again
-        await cts.CancelAsync();
-        await FluentActions.Awaiting(() => run).Should().ThrowAsync<OperationCanceledException>();
+        await RunUntilAppliedAndIdleAsync(live, windowed: 2, fired);
 
         fired.Should().BeEmpty("the stale holds are cleared 50 at a time, and the stalled worker's hold still caps the watermark");
         var holds = (await db.SortedSetRangeByRankAsync(ns + ":inflight")).Select(m => m.ToString()).ToList();
@@ -604,6 +594,17 @@ public sealed class RedisWindowWorkerTests(RedisServerFixture redis)
         };
         configure(options);
         return new RedisWindowWorker<Click>(redis.Connection, options);
+    }
+
+    /// <summary>Runs a worker until it has applied <paramref name="windowed"/> events and then polled idle a while (the watermark advanced again and again), then stops it.</summary>
+    private static async Task RunUntilAppliedAndIdleAsync(RedisWindowWorker<Click> worker, long windowed, List<WindowResult<string, double>> fired)
+    {
+        using var cts = new CancellationTokenSource();
+        var run = worker.RunAsync((r, _) => { fired.AddRange(r); return default; }, cts.Token);
+        await Eventually(async () => (await worker.GetMetricsAsync()).Windowed == windowed);
+        await Task.Delay(300);
+        await cts.CancelAsync();
+        await FluentActions.Awaiting(() => run).Should().ThrowAsync<OperationCanceledException>();
     }
 
     internal static string NewStream() => "clicks-" + Guid.NewGuid().ToString("N")[..8];
