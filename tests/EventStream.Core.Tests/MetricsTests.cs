@@ -74,25 +74,7 @@ public class MetricsTests
     public async Task Counters_are_published_on_the_EventStream_meter_with_the_pipeline_tag()
     {
         var measured = new ConcurrentDictionary<string, long>();
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter.Name == EventStreamMeter.MeterName)
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
-        {
-            foreach (var tag in tags)
-            {
-                if (tag is { Key: "pipeline", Value: "metered" })
-                {
-                    measured.AddOrUpdate(instrument.Name, value, (_, v) => v + value);
-                }
-            }
-        });
-        listener.Start();
+        using var listener = Listen("metered", measured);
 
         await using var pipeline = PipelineBuilder.Create<int>("metered", o => o.Retry = Retry.RetryOptions.None)
             .Filter("odd", x => x % 2 == 1)
@@ -108,5 +90,47 @@ public class MetricsTests
         measured[EventStreamMeter.DeadLettered].Should().Be(1);
         measured[EventStreamMeter.Delivered].Should().Be(4);
         measured.Should().ContainKey(EventStreamMeter.InFlight);
+    }
+
+    [Fact]
+    public async Task Events_dead_lettered_by_a_cancellation_are_counted_on_the_meter_too()
+    {
+        var measured = new ConcurrentDictionary<string, long>();
+        using var listener = Listen("cancel-metered", measured);
+        var pipeline = PipelineBuilder.Create<int>("cancel-metered")
+            .Sink("stuck", async (int _, CancellationToken ct) => await Task.Delay(Timeout.Infinite, ct))
+            .Build();
+        pipeline.Ingest(Enumerable.Range(0, 20).ToArray());
+        await TestSupport.Eventually(() => pipeline.GetMetrics().InFlight == 20, "the sink holds the batch");
+
+        await pipeline.DisposeAsync();
+
+        var m = pipeline.GetMetrics();
+        m.DeadLettered.Should().Be(20);
+        measured[EventStreamMeter.DeadLettered].Should().Be(m.DeadLettered, "the meter and the snapshot agree");
+    }
+
+    private static MeterListener Listen(string pipeline, ConcurrentDictionary<string, long> measured)
+    {
+        var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == EventStreamMeter.MeterName)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "pipeline" && Equals(tag.Value, pipeline))
+                {
+                    measured.AddOrUpdate(instrument.Name, value, (_, v) => v + value);
+                }
+            }
+        });
+        listener.Start();
+        return listener;
     }
 }

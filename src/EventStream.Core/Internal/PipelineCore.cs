@@ -182,8 +182,8 @@ internal abstract class PipelineCore
             }).ConfigureAwait(false);
         }
 
-        Interlocked.Add(ref Counters.DeadLettered, all.Length);
-        _throughput.Add(all.Length);
+        var counts = new LocalCounts { DeadLettered = all.Length };
+        Publish(ref counts); // counters, throughput and the Meter alike
         Log.Canceled(all.Length);
     }
 

@@ -179,8 +179,7 @@ internal sealed class StageQueue<T>
             FlushOpenLocked();
             if (_waiters.Count != 0)
             {
-                failed = [.. _waiters];
-                _waiters.Clear();
+                failed = TakeWaitersLocked();
             }
 
             _channel.Writer.TryComplete();
@@ -222,8 +221,7 @@ internal sealed class StageQueue<T>
 
             if (_waiters.Count != 0)
             {
-                failed = [.. _waiters];
-                _waiters.Clear();
+                failed = TakeWaitersLocked();
             }
         }
 
@@ -234,6 +232,20 @@ internal sealed class StageQueue<T>
                 waiter.TrySetException(new OperationCanceledException("The pipeline was cancelled while this write waited for room; the event was not admitted."));
             }
         }
+    }
+
+    /// <summary>Empties the waiting list; each waiter forgets its node, so that a cancellation arriving later does not remove it again.</summary>
+    private List<Waiter> TakeWaitersLocked()
+    {
+        var taken = new List<Waiter>(_waiters.Count);
+        foreach (var waiter in _waiters)
+        {
+            waiter.Node = null;
+            taken.Add(waiter);
+        }
+
+        _waiters.Clear();
+        return taken;
     }
 
     private void ThrowIfCompleted()
