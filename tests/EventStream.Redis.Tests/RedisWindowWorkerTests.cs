@@ -165,13 +165,7 @@ public sealed class RedisWindowWorkerTests(RedisServerFixture redis)
     [Fact]
     public async Task A_stopped_worker_applies_the_batch_it_read_ahead_and_leaves_nothing_pending()
     {
-        var stream = NewStream();
-        await Produce(stream, Generate(seed: 3, count: 3000, TimeSpan.Zero));
-        var worker = Worker(stream, o =>
-        {
-            o.Assigner = WindowAssigner.Tumbling(TimeSpan.FromSeconds(1));
-            o.BatchSize = 100;
-        });
+        var (stream, worker) = await BusyWorkerAsync(seed: 3);
 
         // Stop at the first results, from inside the callback: the next batch has already been read, right behind the
         // apply that fired them.
@@ -195,13 +189,7 @@ public sealed class RedisWindowWorkerTests(RedisServerFixture redis)
     [Fact]
     public async Task A_failing_results_callback_stops_the_worker_with_its_exception_instead_of_being_retried_as_a_Redis_outage()
     {
-        var stream = NewStream();
-        await Produce(stream, Generate(seed: 4, count: 3000, TimeSpan.Zero));
-        var worker = Worker(stream, o =>
-        {
-            o.Assigner = WindowAssigner.Tumbling(TimeSpan.FromSeconds(1));
-            o.BatchSize = 100;
-        });
+        var (stream, worker) = await BusyWorkerAsync(seed: 4);
         var calls = 0;
 
         var run = worker.RunAsync((_, _) =>
@@ -594,6 +582,18 @@ public sealed class RedisWindowWorkerTests(RedisServerFixture redis)
         };
         configure(options);
         return new RedisWindowWorker<Click>(redis.Connection, options);
+    }
+
+    /// <summary>A worker over a new stream of 3,000 events in 1-second tumbling windows, reading 100 entries at a time: results fire batch after batch.</summary>
+    private async Task<(string Stream, RedisWindowWorker<Click> Worker)> BusyWorkerAsync(int seed)
+    {
+        var stream = NewStream();
+        await Produce(stream, Generate(seed, count: 3000, TimeSpan.Zero));
+        return (stream, Worker(stream, o =>
+        {
+            o.Assigner = WindowAssigner.Tumbling(TimeSpan.FromSeconds(1));
+            o.BatchSize = 100;
+        }));
     }
 
     /// <summary>Runs a worker until it has applied <paramref name="windowed"/> events and then polled idle a while (the watermark advanced again and again), then stops it.</summary>

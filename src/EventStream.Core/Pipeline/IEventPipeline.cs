@@ -76,7 +76,10 @@ public interface IEventPipeline<T> : IAsyncDisposable
 
     /// <summary>
     /// Replays this pipeline's dead letters, oldest first: each event re-enters the stage that failed. An entry leaves the
-    /// store only once its event has passed that stage; if it fails again it stays, re-recorded with the new failure.
+    /// store only once its event has passed that stage; if it fails again it stays, re-recorded with the new failure. If
+    /// the pipeline is cancelled first, the call returns and the event counts as failed again (it is dead-lettered once
+    /// more as cancelled, while its entry stays). A full store in <see cref="DeadLetters.DeadLetterFullMode.Wait"/> mode blocks the stage that would record a
+    /// failure, replays included: make room by removing entries, not by replaying into the same pipeline.
     /// </summary>
     /// <param name="maxCount">The most entries to replay.</param>
     /// <param name="cancellationToken">Stops waiting for outcomes (replayed events go on).</param>
