@@ -54,12 +54,9 @@ public static class DashboardApp
                 o.Source.Stream = stream;
                 o.Source.Group = group;
             });
-            builder.Services.AddSingleton<IIngress>(sp =>
-            {
-                var connection = sp.GetRequiredKeyedService<IConnectionMultiplexer>(redis);
-                var producer = new RedisStreamProducer<SiteEvent>(connection, new RedisStreamOptions { Stream = stream, Group = group, LagThreshold = capacity });
-                return new RedisIngress(producer, connection.GetDatabase(), stream, group);
-            });
+            builder.Services.AddSingleton<IIngress>(sp => new RedisIngress(new RedisStreamProducer<SiteEvent>(
+                sp.GetRequiredKeyedService<IConnectionMultiplexer>(redis),
+                new RedisStreamOptions { Stream = stream, Group = group, LagThreshold = capacity })));
         }
 
         if (rate > 0)

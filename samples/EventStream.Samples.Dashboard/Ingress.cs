@@ -1,5 +1,4 @@
 using EventStream.Redis.Streams;
-using StackExchange.Redis;
 
 namespace EventStream.Samples.Dashboard;
 
@@ -20,30 +19,9 @@ public sealed class PipelineIngress(IEventPipeline<SiteEvent> pipeline) : IIngre
     }
 }
 
-/// <summary>
-/// Redis: one stream entry per event; refused once this instance's consumer group lags past the threshold. The group
-/// is made here when a post comes before the pipeline's source has made it (at start-up).
-/// </summary>
-public sealed class RedisIngress(RedisStreamProducer<SiteEvent> producer, IDatabase db, string stream, string group) : IIngress
+/// <summary>Redis: one stream entry per event; refused once this instance's consumer group lags past the threshold.</summary>
+public sealed class RedisIngress(RedisStreamProducer<SiteEvent> producer) : IIngress
 {
-    public async ValueTask AdmitAsync(IReadOnlyList<SiteEvent> events, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await producer.PublishAsync(events, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex.Message.Contains("has no consumer group", StringComparison.Ordinal) || ex.Message.Contains("no such key", StringComparison.Ordinal))
-        {
-            try
-            {
-                await db.StreamCreateConsumerGroupAsync(stream, group, "0", createStream: true).ConfigureAwait(false);
-            }
-            catch (RedisServerException busy) when (busy.Message.Contains("BUSYGROUP", StringComparison.Ordinal))
-            {
-                // made meanwhile by the source
-            }
-
-            await producer.PublishAsync(events, cancellationToken).ConfigureAwait(false);
-        }
-    }
+    public async ValueTask AdmitAsync(IReadOnlyList<SiteEvent> events, CancellationToken cancellationToken) =>
+        await producer.PublishAsync(events, cancellationToken).ConfigureAwait(false);
 }

@@ -27,6 +27,19 @@ public sealed class RedisStreamProducerTests(RedisServerFixture redis)
     }
 
     [Fact]
+    public async Task A_producer_that_starts_before_its_consumers_makes_the_group_they_will_read_from_the_first_entry()
+    {
+        var stream = "early-" + Guid.NewGuid().ToString("N");
+        var producer = new RedisStreamProducer<Click>(redis.Connection, new RedisStreamOptions { Stream = stream, Group = "later", LagThreshold = 100 });
+
+        await producer.PublishAsync([new Click("/", 1), new Click("/", 2)]);
+
+        var group = (await redis.Connection.GetDatabase().StreamGroupInfoAsync(stream)).Should().ContainSingle().Which;
+        group.Name.Should().Be("later");
+        (await redis.Connection.GetDatabase().StreamReadGroupAsync(stream, "later", "c", ">", 10)).Should().HaveCount(2, "the group starts at the first entry");
+    }
+
+    [Fact]
     public async Task Once_the_group_lags_past_the_threshold_a_batch_is_refused_whole_until_the_group_catches_up()
     {
         var stream = "lag-" + Guid.NewGuid().ToString("N");

@@ -14,7 +14,10 @@ internal sealed class ConsumerGroup(IDatabase db, string stream, string group, s
     public readonly record struct Failure(string Id, string Error, int Deliveries);
 
     /// <summary>Creates the group from the start of the stream (and the stream) unless another consumer already did.</summary>
-    public async Task EnsureCreatedAsync()
+    public Task EnsureCreatedAsync() => EnsureCreatedAsync(db, stream, group);
+
+    /// <summary>Creates a group from the start of the stream (and the stream) unless it exists: what every consumer, and a producer that watches the group's lag, does first.</summary>
+    public static async Task EnsureCreatedAsync(IDatabase db, RedisKey stream, string group)
     {
         try
         {

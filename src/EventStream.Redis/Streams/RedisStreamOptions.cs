@@ -8,7 +8,10 @@ public sealed class RedisStreamOptions
     /// <summary>Gets or sets the stream key. Each entry has one field, <c>event</c>, holding the event's JSON, so any Redis client can produce.</summary>
     public string Stream { get; set; } = string.Empty;
 
-    /// <summary>Gets or sets the consumer group whose lag drives backpressure, or <see langword="null"/> for none.</summary>
+    /// <summary>
+    /// Gets or sets the consumer group whose lag drives backpressure, or <see langword="null"/> for none. The producer
+    /// creates the group (from the first entry) when its consumers have not yet.
+    /// </summary>
     /// <value>The default value is <see langword="null"/>.</value>
     public string? Group { get; set; }
 

@@ -20,6 +20,7 @@ public sealed class RedisStreamProducer<T>
     private readonly object _lock = new();
     private long _lag;
     private long _lagReadAt = long.MinValue;
+    private bool _groupEnsured;
     private long _entriesRead = -1;
     private long _entriesReadAt;
     private double _readRate;
@@ -156,6 +157,14 @@ public sealed class RedisStreamProducer<T>
 
     private async Task<(long Lag, long EntriesRead)> ReadGroupAsync(string group)
     {
+        // The first reading makes the group when no consumer has yet (from the first entry, as a consumer would), so a
+        // producer may start before its consumers.
+        if (!_groupEnsured)
+        {
+            await ConsumerGroup.EnsureCreatedAsync(_db, _options.Stream, group).ConfigureAwait(false);
+            _groupEnsured = true;
+        }
+
         foreach (var info in await _db.StreamGroupInfoAsync(_options.Stream).ConfigureAwait(false))
         {
             if (info.Name != group)
