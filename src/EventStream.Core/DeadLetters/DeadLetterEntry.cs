@@ -1,18 +1,5 @@
 namespace EventStream.DeadLetters;
 
-/// <summary>Why an event was dead-lettered.</summary>
-public enum DeadLetterReason
-{
-    /// <summary>The stage handler failed (threw, timed out or returned null) and its retries were spent or the failure was permanent.</summary>
-    Failed = 0,
-
-    /// <summary>The pipeline was cancelled (disposed) while the event was in flight.</summary>
-    Canceled = 1,
-
-    /// <summary>The event arrived after its windows had closed.</summary>
-    Late = 2,
-}
-
 /// <summary>
 /// An event that could not be processed, with everything needed to understand and replay it.
 /// </summary>
@@ -51,9 +38,3 @@ public sealed record DeadLetterEntry
     /// <summary>Gets the event as it entered the failing stage.</summary>
     public object? Event { get; init; }
 }
-
-/// <summary>The outcome of replaying dead letters.</summary>
-/// <param name="Replayed">Entries whose event passed the stage that had failed; they left the store.</param>
-/// <param name="FailedAgain">Entries whose event failed again; they stay in the store, re-recorded.</param>
-/// <param name="Skipped">Entries that could not be replayed here (unknown stage, wrong event type, or already being replayed); they stay in the store.</param>
-public sealed record ReplayResult(int Replayed, int FailedAgain, int Skipped);

@@ -43,4 +43,10 @@ public interface IDeadLetterStore
     /// <param name="cancellationToken">A cancellation token.</param>
     /// <returns><see langword="true"/> when the entry existed and was removed.</returns>
     ValueTask<bool> RemoveAsync(string id, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Records an entry without waiting for room: after a cancellation nothing admitted may be lost, so a store that
+    /// bounds its size takes the entry past its capacity. A store without a bound just adds it.
+    /// </summary>
+    internal ValueTask AddPastCapacityAsync(DeadLetterEntry entry) => AddAsync(entry, CancellationToken.None);
 }

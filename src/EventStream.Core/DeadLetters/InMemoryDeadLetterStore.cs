@@ -80,12 +80,15 @@ public sealed class InMemoryDeadLetterStore : IDeadLetterStore
     }
 
     /// <summary>Adds past the capacity; used when a cancelled pipeline must record what it still held.</summary>
-    internal void AddUnbounded(DeadLetterEntry entry)
+    ValueTask IDeadLetterStore.AddPastCapacityAsync(DeadLetterEntry entry)
     {
+        ArgumentNullException.ThrowIfNull(entry);
         lock (_gate)
         {
             AddLocked(entry);
         }
+
+        return default;
     }
 
     /// <inheritdoc />

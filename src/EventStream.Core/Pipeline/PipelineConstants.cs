@@ -1,7 +1,7 @@
 namespace EventStream;
 
-/// <summary>The defaults of <see cref="PipelineOptions"/> and <see cref="StageOptions"/>.</summary>
-public static class PipelineConstants
+/// <summary>The defaults of <see cref="PipelineOptions"/>, documented there.</summary>
+internal static class PipelineConstants
 {
     /// <summary>The default capacity of a stage queue, in events: 10,000.</summary>
     public const int DefaultCapacity = 10_000;

@@ -17,30 +17,30 @@ public sealed class PipelineOptions
     /// stage in front of it wait, so backpressure reaches the producer. A single batch larger than the capacity
     /// is admitted into an empty queue.
     /// </summary>
-    /// <value>The default value is 10,000 (<see cref="PipelineConstants.DefaultCapacity"/>).</value>
+    /// <value>The default value is 10,000.</value>
     public int Capacity { get; set; } = PipelineConstants.DefaultCapacity;
 
     /// <summary>Gets or sets the most events that cross a queue together.</summary>
-    /// <value>The default value is 512 (<see cref="PipelineConstants.DefaultBatchSize"/>).</value>
+    /// <value>The default value is 512.</value>
     public int BatchSize { get; set; } = PipelineConstants.DefaultBatchSize;
 
     /// <summary>
     /// Gets or sets the number of in-flight events (admitted and not yet delivered, filtered or dead-lettered) past which
     /// the non-waiting ingest rejects whole batches with a <see cref="BackpressureException"/>.
     /// </summary>
-    /// <value>The default value is 100,000 (<see cref="PipelineConstants.DefaultBackpressureThreshold"/>).</value>
+    /// <value>The default value is 100,000.</value>
     public long BackpressureThreshold { get; set; } = PipelineConstants.DefaultBackpressureThreshold;
 
     /// <summary>Gets or sets how long an async handler (enrich, sink) may take per event before it counts as failed.</summary>
-    /// <value>The default value is 30 s (<see cref="PipelineConstants.DefaultTimeout"/>).</value>
+    /// <value>The default value is 30 s.</value>
     public TimeSpan Timeout { get; set; } = PipelineConstants.DefaultTimeout;
 
     /// <summary>Gets or sets how long a host waits for the pipeline to drain when it stops, before cancelling it.</summary>
-    /// <value>The default value is 30 s (<see cref="PipelineConstants.DefaultDrainTimeout"/>).</value>
+    /// <value>The default value is 30 s.</value>
     public TimeSpan DrainTimeout { get; set; } = PipelineConstants.DefaultDrainTimeout;
 
     /// <summary>Gets or sets the interval over which <see cref="Metrics.PipelineMetrics.ThroughputPerSecond"/> is measured.</summary>
-    /// <value>The default value is 5 s (<see cref="PipelineConstants.DefaultMetricsInterval"/>).</value>
+    /// <value>The default value is 5 s.</value>
     public TimeSpan MetricsInterval { get; set; } = PipelineConstants.DefaultMetricsInterval;
 
     /// <summary>Gets or sets the retry policy of every stage that does not set its own.</summary>

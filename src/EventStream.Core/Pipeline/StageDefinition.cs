@@ -1,29 +1,37 @@
-using EventStream.Internal;
+using System.Diagnostics;
+using EventStream.Metrics;
 
 namespace EventStream;
 
-/// <summary>A stage as declared on the builder, before it runs.</summary>
+/// <summary>A stage as declared on the builder, before it runs; it knows its types, so it makes its own runtime parts.</summary>
+[DebuggerDisplay("{KindName,nq} {Name,nq}")]
 internal abstract class StageDefinition
 {
-    protected StageDefinition(string name, StageKind kind, StageOptions options, int position)
+    private readonly Func<string, IEnumerable<string>>? _validate;
+
+    /// <param name="name">The stage name.</param>
+    /// <param name="kind">The stage kind.</param>
+    /// <param name="options">The stage options (a copy).</param>
+    /// <param name="position">How many stages the builder had when this one was added (to detect branching).</param>
+    /// <param name="validate">Checks stage-specific settings (a window stage's options), given the stage's label.</param>
+    protected StageDefinition(string name, StageKind kind, StageOptions options, int position, Func<string, IEnumerable<string>>? validate)
     {
         Name = name;
         Kind = kind;
         Options = options;
         Position = position;
+        _validate = validate;
     }
 
     public string Name { get; }
 
     public StageKind Kind { get; }
 
+    public string KindName => Kind.DisplayName();
+
     public StageOptions Options { get; }
 
-    /// <summary>How many stages the builder had when this one was added (to detect branching).</summary>
     public int Position { get; }
-
-    /// <summary>Checks stage-specific settings (a window stage's options); given the stage's label.</summary>
-    public Func<string, IEnumerable<string>>? Validation { get; set; }
 
     /// <summary>
     /// Stages chain into the loop before them (as Flink chains operators) unless they ask for a queue of their own:
@@ -31,32 +39,43 @@ internal abstract class StageDefinition
     /// </summary>
     public bool HasQueue => Options.Capacity.HasValue || Options.Parallelism > 1;
 
-    public abstract Segment CreateSegment(PipelineCore pipeline, StageRuntime runtime, int capacity, PipelineCounters? admissions);
+    /// <summary>The stage-specific problems, one sentence each.</summary>
+    public IEnumerable<string> Validate(string label) => _validate?.Invoke(label) ?? [];
+
+    /// <summary>A segment that starts at this stage, with a queue of the stage's input type.</summary>
+    public abstract Segment CreateSegment(PipelineContext pipeline, int capacity, PipelineCounters? admissions, bool recordsLatency);
 
     public abstract OperatorBase CreateOperator(StageRuntime runtime, OperatorBase? next);
 
-    /// <summary>The operator that ends the previous segment and feeds this stage's queue.</summary>
-    public abstract OperatorBase CreateForwarder(Segment from, Segment to, int batchSize);
+    /// <summary>The operator that ends the segment before this stage's and feeds this stage's queue.</summary>
+    public abstract OperatorBase CreateForwarder(Segment from, Segment to);
 
-    public abstract void SetHead(Segment segment, OperatorBase head);
+    /// <summary>The worker of the segment this stage heads.</summary>
+    public abstract SegmentWorker CreateWorker(Segment segment, OperatorBase head, Segment? next);
 }
 
+/// <summary>A stage that takes <typeparamref name="TIn"/> and passes <typeparamref name="TOut"/> on.</summary>
+/// <typeparam name="TIn">The stage's input type.</typeparam>
+/// <typeparam name="TOut">The stage's output type.</typeparam>
 internal sealed class StageDefinition<TIn, TOut> : StageDefinition
 {
     private readonly Func<StageRuntime, Operator<TOut>?, Operator<TIn>> _factory;
 
-    public StageDefinition(string name, StageKind kind, StageOptions options, int position, Func<StageRuntime, Operator<TOut>?, Operator<TIn>> factory)
-        : base(name, kind, options, position)
+    public StageDefinition(string name, StageKind kind, StageOptions options, int position, Func<StageRuntime, Operator<TOut>?, Operator<TIn>> factory, Func<string, IEnumerable<string>>? validate = null)
+        : base(name, kind, options, position, validate)
     {
         _factory = factory;
     }
 
-    public override Segment CreateSegment(PipelineCore pipeline, StageRuntime runtime, int capacity, PipelineCounters? admissions) =>
-        new Segment<TIn>(pipeline, runtime, new StageQueue<TIn>(capacity, pipeline.Options.BatchSize, pipeline.Time, admissions));
+    // The casts below hold by construction: the builder chains a stage taking TIn only after one that passes TIn on,
+    // and the assembler hands each stage the segments and operators made by its neighbours.
+    public override Segment CreateSegment(PipelineContext pipeline, int capacity, PipelineCounters? admissions, bool recordsLatency) =>
+        new Segment<TIn>(pipeline, Name, capacity, admissions, recordsLatency);
 
     public override OperatorBase CreateOperator(StageRuntime runtime, OperatorBase? next) => _factory(runtime, (Operator<TOut>?)next);
 
-    public override OperatorBase CreateForwarder(Segment from, Segment to, int batchSize) => new ForwardOperator<TIn>(from, (Segment<TIn>)to, batchSize);
+    public override OperatorBase CreateForwarder(Segment from, Segment to) => new ForwardOperator<TIn>(from, (Segment<TIn>)to, from.Pipeline.Options.BatchSize);
 
-    public override void SetHead(Segment segment, OperatorBase head) => ((Segment<TIn>)segment).Operator = (Operator<TIn>)head;
+    public override SegmentWorker CreateWorker(Segment segment, OperatorBase head, Segment? next) =>
+        new SegmentWorker<TIn>((Segment<TIn>)segment, (Operator<TIn>)head, next);
 }

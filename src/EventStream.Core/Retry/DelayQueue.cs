@@ -1,4 +1,4 @@
-namespace EventStream.Internal;
+namespace EventStream.Retry;
 
 /// <summary>
 /// Retries waiting for their back-off, for one segment: a priority queue by due time and one timer armed for the

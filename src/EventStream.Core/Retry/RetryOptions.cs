@@ -9,34 +9,51 @@ namespace EventStream.Retry;
 public sealed class RetryOptions
 {
     /// <summary>Gets or sets the total number of attempts, the first one included. 1 disables retries.</summary>
-    /// <value>The default value is 3 (<see cref="RetryConstants.DefaultMaxAttempts"/>).</value>
+    /// <value>The default value is 3.</value>
     public int MaxAttempts { get; set; } = RetryConstants.DefaultMaxAttempts;
 
     /// <summary>Gets or sets the delay before the first retry; later delays grow by <see cref="BackoffMultiplier"/>.</summary>
-    /// <value>The default value is 100 ms (<see cref="RetryConstants.DefaultBaseDelay"/>).</value>
+    /// <value>The default value is 100 ms.</value>
     public TimeSpan BaseDelay { get; set; } = RetryConstants.DefaultBaseDelay;
 
     /// <summary>Gets or sets the cap on a single delay.</summary>
-    /// <value>The default value is 30 s (<see cref="RetryConstants.DefaultMaxDelay"/>).</value>
+    /// <value>The default value is 30 s.</value>
     public TimeSpan MaxDelay { get; set; } = RetryConstants.DefaultMaxDelay;
 
     /// <summary>Gets or sets the factor by which the delay grows per attempt (exponential back-off).</summary>
-    /// <value>The default value is 2 (<see cref="RetryConstants.DefaultBackoffMultiplier"/>).</value>
+    /// <value>The default value is 2.</value>
     public double BackoffMultiplier { get; set; } = RetryConstants.DefaultBackoffMultiplier;
 
     /// <summary>
-    /// Gets or sets whether each delay is randomised, uniformly within ±25 %, so that events failing together do not retry
-    /// together.
+    /// Gets or sets whether each delay is randomised, uniformly within ±25 % (after the cap of <see cref="MaxDelay"/>), so
+    /// that events failing together do not retry together.
     /// </summary>
     /// <value>The default value is <see langword="true"/>.</value>
     public bool UseJitter { get; set; } = true;
 
     /// <summary>Gets or sets which failures are retried; the others are dead-lettered at once.</summary>
-    /// <value>The default value is <see cref="RetryConstants.IsTransient"/>.</value>
-    public Func<Exception, bool> ShouldRetry { get; set; } = RetryConstants.IsTransient;
+    /// <value>The default value is <see cref="IsTransient"/>.</value>
+    public Func<Exception, bool> ShouldRetry { get; set; } = IsTransient;
 
     /// <summary>Gets options that never retry.</summary>
     public static RetryOptions None => new() { MaxAttempts = 1 };
+
+    /// <summary>
+    /// The default <see cref="ShouldRetry"/>: every failure may be transient except those that say the input itself is
+    /// wrong (<see cref="ArgumentException"/>, <see cref="FormatException"/>, <see cref="InvalidCastException"/>,
+    /// <see cref="NotSupportedException"/>, <see cref="System.Text.Json.JsonException"/>,
+    /// <see cref="StageResultNullException"/>) — retrying those repeats a failure that cannot change. Combine it with
+    /// rules of your own: <c>ShouldRetry = ex =&gt; RetryOptions.IsTransient(ex) &amp;&amp; ex is not MyPermanentException</c>.
+    /// </summary>
+    /// <param name="exception">The failure.</param>
+    /// <returns><see langword="true"/> when the failure may be transient.</returns>
+    public static bool IsTransient(Exception exception) => exception is not (
+        ArgumentException
+        or FormatException
+        or InvalidCastException
+        or NotSupportedException
+        or System.Text.Json.JsonException
+        or StageResultNullException);
 
     internal RetryOptions Clone() => (RetryOptions)MemberwiseClone();
 
@@ -68,6 +85,29 @@ public sealed class RetryOptions
         }
     }
 
+    /// <summary>
+    /// Whether a failed attempt is tried again: attempts are left and <see cref="ShouldRetry"/> says the failure may be
+    /// transient. A filter that throws makes the failure permanent (it must not stop the worker).
+    /// </summary>
+    internal bool AllowsRetry(int attempt, Exception exception)
+    {
+        if (attempt >= MaxAttempts)
+        {
+            return false;
+        }
+
+        try
+        {
+            return ShouldRetry(exception);
+        }
+#pragma warning disable CA1031 // A faulty filter must not kill the worker: treat the failure as permanent.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+            return false;
+        }
+    }
+
     /// <summary>The delay before attempt <paramref name="nextAttempt"/> (2 for the first retry).</summary>
     internal TimeSpan GetDelay(int nextAttempt)
     {
@@ -76,7 +116,7 @@ public sealed class RetryOptions
         ms = Math.Min(ms, MaxDelay.TotalMilliseconds);
         if (UseJitter)
         {
-            ms *= 0.75 + (Random.Shared.NextDouble() * 0.5);
+            ms *= 1 - RetryConstants.JitterSpread + (Random.Shared.NextDouble() * 2 * RetryConstants.JitterSpread);
         }
 
         return TimeSpan.FromMilliseconds(Math.Max(0, ms));

@@ -1,15 +1,5 @@
 namespace EventStream.Windowing;
 
-/// <summary>Whose clock drives a window stage.</summary>
-public enum TimeCharacteristic
-{
-    /// <summary>Event time: each event's own timestamp, with a watermark (the default).</summary>
-    EventTime = 0,
-
-    /// <summary>Processing time: the pipeline's <see cref="TimeProvider"/> stamps each event as it arrives; for "right now" views.</summary>
-    ProcessingTime = 1,
-}
-
 /// <summary>
 /// How a window stage groups and times events. Required: <see cref="Assigner"/> and <see cref="Key"/>, and
 /// <see cref="Timestamp"/> for event time.

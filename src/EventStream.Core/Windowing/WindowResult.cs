@@ -1,18 +1,5 @@
 namespace EventStream.Windowing;
 
-/// <summary>Why a window emitted a result.</summary>
-public enum WindowFiring
-{
-    /// <summary>An in-progress value, emitted on processing time before the watermark reached the window's end.</summary>
-    Early = 0,
-
-    /// <summary>The watermark passed the window's end (or the input completed): the regular result.</summary>
-    OnTime = 1,
-
-    /// <summary>An update: an event within the allowed lateness reached a window that had already fired.</summary>
-    Late = 2,
-}
-
 /// <summary>One firing of one window of one key.</summary>
 /// <typeparam name="TKey">The key type.</typeparam>
 /// <typeparam name="TValue">The aggregate's result type.</typeparam>

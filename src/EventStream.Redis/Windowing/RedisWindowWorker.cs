@@ -379,7 +379,7 @@ public sealed class RedisWindowWorker<T>
             {
                 applied.Add(Extract(entry, id));
             }
-            catch (Exception ex) when (!RetryConstants.IsTransient(ex))
+            catch (Exception ex) when (!RetryOptions.IsTransient(ex))
             {
                 (dead ??= []).Add(new ConsumerGroup.Failure(id, $"{ex.GetType().Name}: {ex.Message}", 1));
             }

@@ -1,19 +1,34 @@
-namespace EventStream.Internal;
+using System.Diagnostics.Metrics;
+
+namespace EventStream.Metrics;
 
 /// <summary>
-/// Recent end-to-end latencies for percentiles: one sample per delivered batch, weighted by the events it delivered,
-/// so a lone retried event counts as one event, not as a whole batch.
+/// End-to-end latency, admission to sink: recent samples for the snapshot's percentiles, and the Meter's histogram.
+/// One sample per delivered batch, weighted by the events it delivered, so a lone retried event counts as one event,
+/// not as a whole batch.
 /// </summary>
 internal sealed class LatencyRecorder
 {
     private readonly object _lock = new();
     private readonly double[] _milliseconds = new double[4096];
     private readonly long[] _weights = new long[4096];
+    private readonly TimeProvider _time;
+    private readonly Histogram<double> _histogram;
+    private readonly KeyValuePair<string, object?> _tag;
     private int _next;
     private int _count;
 
-    public void Record(double milliseconds, long events)
+    public LatencyRecorder(TimeProvider time, PipelineInstruments instruments)
     {
+        _time = time;
+        _tag = instruments.PipelineTag;
+        _histogram = instruments.Meter.CreateHistogram<double>(EventStreamMeter.Latency, "ms", "End-to-end latency, admission to sink.");
+    }
+
+    /// <summary>Records that <paramref name="events"/> events admitted at <paramref name="admittedAt"/> (a <see cref="TimeProvider"/> timestamp) were delivered now.</summary>
+    public void Record(long admittedAt, long events)
+    {
+        var milliseconds = _time.GetElapsedTime(admittedAt).TotalMilliseconds;
         lock (_lock)
         {
             _milliseconds[_next] = milliseconds;
@@ -24,6 +39,8 @@ internal sealed class LatencyRecorder
                 _count++;
             }
         }
+
+        _histogram.Record(milliseconds, _tag);
     }
 
     public (TimeSpan P50, TimeSpan P95, TimeSpan P99) Percentiles()

@@ -1,4 +1,4 @@
-namespace EventStream.Internal;
+namespace EventStream.Metrics;
 
 /// <summary>
 /// Events finished per second over a recent interval, from one-second buckets on the pipeline's clock.

@@ -1,9 +1,11 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 
-namespace EventStream.Internal;
+namespace EventStream;
 
 /// <summary>A run of events that crosses a queue together; its array is pooled.</summary>
+[DebuggerDisplay("Count = {Count}")]
 internal sealed class Batch<T>
 {
     private Batch(T[] items, long admittedAt)
@@ -11,9 +13,6 @@ internal sealed class Batch<T>
         Items = items;
         AdmittedAt = admittedAt;
     }
-
-    /// <summary>An empty batch that only wakes the reader.</summary>
-    public static Batch<T> WakeUp { get; } = new([], 0);
 
     public T[] Items { get; }
 

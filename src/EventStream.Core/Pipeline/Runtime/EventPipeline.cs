@@ -1,64 +1,80 @@
-using System.Collections.Concurrent;
+using System.Diagnostics;
 using EventStream.DeadLetters;
-using EventStream.Internal;
 using EventStream.Metrics;
 
 namespace EventStream;
 
-/// <summary>The running pipeline: the input queue, the segment workers, the doors and replay.</summary>
-internal sealed class EventPipeline<T> : PipelineCore, IEventPipeline<T>
+/// <summary>
+/// The running pipeline: the producer doors into its input queue, the segment workers, completion and cancellation,
+/// metrics snapshots and replay. Assembled by <see cref="PipelineAssembler"/>, which hands it every part.
+/// </summary>
+/// <typeparam name="T">The input event type.</typeparam>
+[DebuggerDisplay("Pipeline {Name,nq}: in flight {_pipeline.Counters.InFlight}, {Completion.Status}")]
+internal sealed class EventPipeline<T> : IEventPipeline<T>
 {
-    private readonly ConcurrentDictionary<string, byte> _replaying = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private StageQueue<T> _input = null!;
-    private Task _workers = Task.CompletedTask;
+    private readonly PipelineContext _pipeline;
+    private readonly StageQueue<T> _input;
+    private readonly IReadOnlyList<IStageOperator> _stages;
+    private readonly IReadOnlyList<Segment> _segments;
+    private readonly IReadOnlyList<SegmentWorker> _workers;
+    private readonly IReadOnlyList<OperatorBase> _operators;
+    private readonly DeadLetterReplayer _replayer;
     private int _disposed;
 
-    public EventPipeline(string name, PipelineOptions options)
-        : base(name, options)
+    /// <param name="pipeline">The shared parts.</param>
+    /// <param name="input">The first segment, whose queue the doors write to.</param>
+    /// <param name="stages">Every stage's operator, in pipeline order.</param>
+    /// <param name="segments">The segments, in pipeline order.</param>
+    /// <param name="workers">One worker per segment.</param>
+    /// <param name="operators">Every operator, forwarders included (timers to stop, events to collect after a cancellation).</param>
+    public EventPipeline(PipelineContext pipeline, Segment<T> input, IReadOnlyList<IStageOperator> stages, IReadOnlyList<Segment> segments, IReadOnlyList<SegmentWorker> workers, IReadOnlyList<OperatorBase> operators)
     {
+        _pipeline = pipeline;
+        _input = input.Queue;
+        _stages = stages;
+        _segments = segments;
+        _workers = workers;
+        _operators = operators;
+        _replayer = new DeadLetterReplayer(pipeline, stages, _completion.Task);
+        pipeline.Instruments.ObserveGauges(
+            () => pipeline.Counters.InFlight,
+            () => WatermarkLag(pipeline.Time.GetUtcNow().ToUnixTimeMilliseconds()),
+            () => segments.Select(s => (s.HeadStage, s.QueueDepth)));
     }
 
-    public IDeadLetterStore DeadLetters => Store;
+    public string Name => _pipeline.Name;
+
+    public IDeadLetterStore DeadLetters => _pipeline.DeadLetters.Store;
 
     public Task Completion => _completion.Task;
 
-    /// <summary>Wires the segments built by the builder and starts their workers.</summary>
-    internal void Start(StageQueue<T> input, IReadOnlyList<StageRuntime> stages, IReadOnlyList<Segment> segments, IReadOnlyList<OperatorBase> operators)
+    private PipelineOptions Options => _pipeline.Options;
+
+    private PipelineCounters Counters => _pipeline.Counters;
+
+    /// <summary>Starts the workers.</summary>
+    public void Start()
     {
-        _input = input;
-        Stages = stages;
-        Segments = segments;
-        Operators = operators;
-        var tasks = segments.Select(s => Task.Run(() => RunWorkerAsync(s))).ToArray();
-        _workers = Task.WhenAll(tasks);
-        _ = FinishAsync();
+        var workers = _workers.Select(w => Task.Run(() => RunWorkerAsync(w))).ToArray();
+        _ = FinishAsync(Task.WhenAll(workers));
     }
 
     public bool TryWrite(T item)
     {
-        if (Store.IsFull || !_input.TryWrite(item))
+        if (DeadLetters.IsFull || !_input.TryWrite(item))
         {
-            Interlocked.Increment(ref Counters.Rejected);
-            Instruments.Rejected(1);
+            Counters.Add(PipelineCount.Rejected, 1);
             return false;
         }
 
-        Instruments.Accepted(1);
         return true;
     }
 
     public ValueTask WriteAsync(T item, CancellationToken cancellationToken = default)
     {
         ThrowIfStoreFull(1);
-        var write = _input.WriteAsync(item, cancellationToken);
-        if (write.IsCompletedSuccessfully)
-        {
-            Instruments.Accepted(1);
-            return default;
-        }
-
-        return AwaitAccepted(write, 1);
+        return _input.WriteAsync(item, cancellationToken);
     }
 
     public async ValueTask WriteBatchAsync(ReadOnlyMemory<T> items, CancellationToken cancellationToken = default)
@@ -68,7 +84,7 @@ internal sealed class EventPipeline<T> : PipelineCore, IEventPipeline<T>
         {
             ThrowIfStoreFull(items.Length - offset);
             var chunk = items.Slice(offset, Math.Min(size, items.Length - offset));
-            var batch = Batch<T>.Rent(chunk.Length, Time.GetTimestamp());
+            var batch = Batch<T>.Rent(chunk.Length, _pipeline.Time.GetTimestamp());
             chunk.Span.CopyTo(batch.Items);
             batch.Count = chunk.Length;
             try
@@ -80,8 +96,6 @@ internal sealed class EventPipeline<T> : PipelineCore, IEventPipeline<T>
                 batch.Return();
                 throw;
             }
-
-            Instruments.Accepted(chunk.Length);
         }
     }
 
@@ -96,8 +110,7 @@ internal sealed class EventPipeline<T> : PipelineCore, IEventPipeline<T>
         var inFlight = Counters.InFlight;
         if (inFlight + items.Length > Options.BackpressureThreshold)
         {
-            Interlocked.Add(ref Counters.Rejected, items.Length);
-            Instruments.Rejected(items.Length);
+            Counters.Add(PipelineCount.Rejected, items.Length);
             var retryAfter = EstimateRetryAfter(inFlight, items.Length);
             throw new BackpressureException(
                 $"Pipeline '{Name}' has {inFlight} events in flight; admitting {items.Length} more would pass its backpressure threshold of {Options.BackpressureThreshold}. Retry after {retryAfter.TotalSeconds:0.###} s.",
@@ -106,7 +119,7 @@ internal sealed class EventPipeline<T> : PipelineCore, IEventPipeline<T>
                 items.Length);
         }
 
-        var now = Time.GetTimestamp();
+        var now = _pipeline.Time.GetTimestamp();
         var size = Options.BatchSize;
         for (var offset = 0; offset < items.Length; offset += size)
         {
@@ -116,8 +129,6 @@ internal sealed class EventPipeline<T> : PipelineCore, IEventPipeline<T>
             batch.Count = chunk.Length;
             _input.ForceWrite(batch);
         }
-
-        Instruments.Accepted(items.Length);
     }
 
     public void Complete() => _input.Complete();
@@ -136,72 +147,48 @@ internal sealed class EventPipeline<T> : PipelineCore, IEventPipeline<T>
         }
     }
 
-    public PipelineMetrics GetMetrics() => Snapshot();
+    public PipelineMetrics GetMetrics()
+    {
+        var (p50, p95, p99) = _pipeline.Latency.Percentiles();
+        var nowMs = _pipeline.Time.GetUtcNow().ToUnixTimeMilliseconds();
+        var stages = new List<StageMetrics>(_stages.Count);
+        foreach (var op in _stages)
+        {
+            var stage = op.Stage;
+            stages.Add(new StageMetrics(
+                stage.Name,
+                stage.KindName,
+                stage.HeadsSegment ? stage.Segment.QueueDepth : 0,
+                stage.HeadsSegment ? stage.Segment.Capacity : null,
+                stage.Retries,
+                stage.DeadLettered)
+            {
+                Watermark = WatermarkOf(op) is { } w ? DateTimeOffset.FromUnixTimeMilliseconds(w) : null,
+            });
+        }
 
-    public async Task<ReplayResult> ReplayDeadLettersAsync(int maxCount = int.MaxValue, CancellationToken cancellationToken = default)
+        return Counters.CopyTo(new PipelineMetrics
+        {
+            Pipeline = Name,
+            Timestamp = _pipeline.Time.GetUtcNow(),
+            WatermarkLag = WatermarkLag(nowMs),
+            ThroughputPerSecond = Counters.Throughput.PerSecond(),
+            LatencyP50 = p50,
+            LatencyP95 = p95,
+            LatencyP99 = p99,
+            Stages = stages,
+        });
+    }
+
+    public Task<ReplayResult> ReplayDeadLettersAsync(int maxCount = int.MaxValue, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxCount);
-        if (Completion.IsCompleted || Token.IsCancellationRequested)
+        if (Completion.IsCompleted || _pipeline.Token.IsCancellationRequested)
         {
             throw new InvalidOperationException($"Pipeline '{Name}' has completed; replay needs a running pipeline with the same name.");
         }
 
-        var entries = await Store.ListAsync(Name, maxCount, cancellationToken).ConfigureAwait(false);
-        var skipped = 0;
-        var pending = new List<(DeadLetterEntry Entry, ReplayTicket Ticket)>(entries.Count);
-        foreach (var entry in entries)
-        {
-            var stage = Stages.FirstOrDefault(s => string.Equals(s.Name, entry.Stage, StringComparison.Ordinal));
-            if (stage?.Injector is null || !_replaying.TryAdd(entry.Id, 0))
-            {
-                skipped++;
-                continue;
-            }
-
-            var ticket = new ReplayTicket(entry);
-            if (!stage.Injector(entry.Event, ticket))
-            {
-                _replaying.TryRemove(entry.Id, out _);
-                skipped++;
-                continue;
-            }
-
-            Interlocked.Increment(ref Counters.Replayed);
-            pending.Add((entry, ticket));
-        }
-
-        var replayed = 0;
-        var failedAgain = 0;
-        try
-        {
-            foreach (var (entry, ticket) in pending)
-            {
-                if (await OutcomeAsync(ticket).WaitAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    await Store.RemoveAsync(entry.Id, CancellationToken.None).ConfigureAwait(false);
-                    replayed++;
-                }
-                else
-                {
-                    failedAgain++;
-                }
-
-                _replaying.TryRemove(entry.Id, out _);
-            }
-        }
-        finally
-        {
-            // Outcomes still pending when the caller stops waiting settle in the background.
-            foreach (var (entry, ticket) in pending)
-            {
-                if (!ticket.Outcome.IsCompleted)
-                {
-                    _ = SettleLaterAsync(entry, ticket);
-                }
-            }
-        }
-
-        return new ReplayResult(replayed, failedAgain, skipped);
+        return _replayer.ReplayAsync(maxCount, cancellationToken);
     }
 
     public async ValueTask DisposeAsync()
@@ -214,71 +201,85 @@ internal sealed class EventPipeline<T> : PipelineCore, IEventPipeline<T>
 
         if (!Completion.IsCompleted)
         {
-            Cancel();
+            _pipeline.Cancel();
         }
 
         await Completion.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        Instruments.Dispose();
+        _pipeline.Instruments.Dispose();
     }
 
-    private async Task RunWorkerAsync(Segment segment)
+    /// <summary>A window stage's watermark while it is a real time (not −∞ before the first event, not +∞ after completion).</summary>
+    private static long? WatermarkOf(IStageOperator stage) =>
+        stage.Watermark is { } w && w != long.MinValue && w != long.MaxValue ? w : null;
+
+    /// <summary>How far the slowest window stage's watermark trails the clock, or <see langword="null"/> without one.</summary>
+    private TimeSpan? WatermarkLag(long nowMs)
+    {
+        TimeSpan? lag = null;
+        foreach (var stage in _stages)
+        {
+            if (WatermarkOf(stage) is { } w)
+            {
+                var behind = TimeSpan.FromMilliseconds(Math.Max(0, nowMs - w));
+                lag = lag is null || behind > lag ? behind : lag;
+            }
+        }
+
+        return lag;
+    }
+
+    /// <summary>Seconds until the in-flight count is likely back under the threshold, from the measured drain rate.</summary>
+    private TimeSpan EstimateRetryAfter(long inFlight, int incoming)
+    {
+        var excess = inFlight + incoming - Options.BackpressureThreshold;
+        var rate = Counters.Throughput.PerSecond();
+        if (rate <= 0)
+        {
+            return TimeSpan.FromSeconds(1);
+        }
+
+        var seconds = Math.Max(excess, incoming) / rate;
+        return TimeSpan.FromSeconds(Math.Clamp(seconds, 0.1, 60));
+    }
+
+    private async Task RunWorkerAsync(SegmentWorker worker)
     {
         try
         {
-            await segment.RunAsync().ConfigureAwait(false);
+            await worker.RunAsync().ConfigureAwait(false);
         }
         catch
         {
             // A worker that fails (a bug, not a handler failure) stops the whole pipeline rather than stalling it.
-            Cancel();
+            _pipeline.Cancel();
             throw;
         }
     }
 
-    /// <summary>
-    /// A replayed event's outcome, or false when the pipeline ends first (cancelled while the event was in flight: the
-    /// event was dead-lettered again as a leftover, and the original entry stays).
-    /// </summary>
-    private async Task<bool> OutcomeAsync(ReplayTicket ticket)
-    {
-        await Task.WhenAny(ticket.Outcome, Completion).ConfigureAwait(false);
-        return ticket.Outcome.IsCompletedSuccessfully && ticket.Outcome.Result;
-    }
-
-    private async Task SettleLaterAsync(DeadLetterEntry entry, ReplayTicket ticket)
-    {
-        if (await OutcomeAsync(ticket).ConfigureAwait(false))
-        {
-            await Store.RemoveAsync(entry.Id, CancellationToken.None).ConfigureAwait(false);
-        }
-
-        _replaying.TryRemove(entry.Id, out _);
-    }
-
-    private async Task FinishAsync()
+    private async Task FinishAsync(Task workers)
     {
         try
         {
-            await _workers.ConfigureAwait(false);
+            await workers.ConfigureAwait(false);
         }
 #pragma warning disable CA1031 // A worker fault is reported through Completion, after the pipeline is cancelled and drained.
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            Cancel();
-            await DrainAfterCancelAsync().ConfigureAwait(false);
+            _pipeline.Cancel();
+            await DeadLetterLeftoversAsync().ConfigureAwait(false);
             _completion.TrySetException(ex);
             return;
         }
 
-        if (Token.IsCancellationRequested)
+        if (_pipeline.Token.IsCancellationRequested)
         {
-            await DrainAfterCancelAsync().ConfigureAwait(false);
-            _completion.TrySetCanceled(Token);
+            await DeadLetterLeftoversAsync().ConfigureAwait(false);
+            _completion.TrySetCanceled(_pipeline.Token);
             return;
         }
 
-        foreach (var op in Operators)
+        foreach (var op in _operators)
         {
             op.Stop();
         }
@@ -286,29 +287,38 @@ internal sealed class EventPipeline<T> : PipelineCore, IEventPipeline<T>
         _completion.TrySetResult();
     }
 
-    private async Task DrainAfterCancelAsync()
+    /// <summary>After all workers stopped on a cancellation: dead-letter everything still in flight.</summary>
+    private async Task DeadLetterLeftoversAsync()
     {
-        foreach (var segment in Segments)
+        var leftovers = new List<Leftover>();
+        foreach (var segment in _segments)
         {
-            segment.CollectOnCancel();
+            segment.CollectLeftovers(leftovers);
         }
 
-        await DeadLetterLeftoversAsync().ConfigureAwait(false);
+        foreach (var op in _operators)
+        {
+            op.Stop(); // window tickers too: nothing runs after a cancellation, with or without leftovers
+            op.CollectLeftovers(leftovers);
+        }
+
+        _pipeline.AddLeftovers(leftovers);
+        var all = _pipeline.TakeLeftovers();
+        if (all.Count == 0)
+        {
+            return;
+        }
+
+        await _pipeline.DeadLetters.CanceledAsync(all).ConfigureAwait(false);
+        Counters.Add(PipelineCount.DeadLettered, all.Count); // counters, throughput and the Meter alike
     }
 
     private void ThrowIfStoreFull(int count)
     {
-        if (Store.IsFull)
+        if (DeadLetters.IsFull)
         {
-            Interlocked.Add(ref Counters.Rejected, count);
-            Instruments.Rejected(count);
+            Counters.Add(PipelineCount.Rejected, count);
             throw new DeadLetterStoreFullException($"Pipeline '{Name}' rejects new events: its dead-letter store is full. Replay or remove dead letters to make room.");
         }
-    }
-
-    private async ValueTask AwaitAccepted(ValueTask write, int count)
-    {
-        await write.ConfigureAwait(false);
-        Instruments.Accepted(count);
     }
 }

@@ -1,174 +1,89 @@
-using EventStream.Internal;
-
 namespace EventStream;
 
-/// <summary>What a builder chain has collected: the name, the options and the stages, in order.</summary>
-internal sealed class PipelineDefinition
+/// <summary>
+/// Turns a validated <see cref="PipelineDefinition"/> into a running pipeline, the one place the parts are wired. Every
+/// part gets what it needs through its constructor, in an order that needs no back-references: first the shared
+/// <see cref="PipelineContext"/>, then one segment per queue front to back, then each stage's runtime, then the
+/// operators back to front (each knows the next one), each segment's worker as soon as its first operator exists,
+/// and last the pipeline, which starts the workers.
+/// </summary>
+internal static class PipelineAssembler
 {
-    public PipelineDefinition(string name, PipelineOptions options)
+    public static IEventPipeline<TIn> Assemble<TIn>(PipelineDefinition definition)
     {
-        Name = name;
-        Options = options;
-    }
+        var options = definition.Options;
+        var stages = definition.Stages;
+        var count = stages.Count;
+        var pipeline = new PipelineContext(definition.Name!, options);
 
-    public string? Name { get; }
-
-    public PipelineOptions Options { get; }
-
-    public List<StageDefinition> Stages { get; } = [];
-
-    public bool Built { get; set; }
-
-    /// <summary>Every problem of the definition, one sentence each.</summary>
-    public List<string> Validate()
-    {
-        var problems = new List<string>();
-        if (Built)
+        // A segment starts at the first stage and at every stage with a queue of its own; the sink (the last stage)
+        // is in the last segment, whose worker records end-to-end latency.
+        var lastStart = 0;
+        for (var i = 1; i < count; i++)
         {
-            problems.Add("Build() was already called; a builder builds one pipeline. Start a new one with PipelineBuilder.Create.");
-            return problems;
-        }
-
-        if (string.IsNullOrWhiteSpace(Name))
-        {
-            problems.Add("the pipeline has no name; pass a non-empty name to PipelineBuilder.Create.");
-        }
-
-        problems.AddRange(Options.Validate());
-        if (Stages.Count == 0)
-        {
-            problems.Add("it has no stages; add stages and end with .Sink(...).");
-            return problems;
-        }
-
-        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
-        var sinkIndex = -1;
-        for (var i = 0; i < Stages.Count; i++)
-        {
-            var stage = Stages[i];
-            var kind = PipelineCore.KindName(stage.Kind);
-            var label = string.IsNullOrWhiteSpace(stage.Name) ? $"stage {i + 1} ({kind})" : $"stage '{stage.Name}' ({kind})";
-            if (string.IsNullOrWhiteSpace(stage.Name))
+            if (stages[i].HasQueue)
             {
-                problems.Add($"{label} has no name; every stage needs a unique name.");
-            }
-            else if (seen.TryGetValue(stage.Name, out var first))
-            {
-                problems.Add($"{label}: the name '{stage.Name}' is already used by stage {first + 1}; stage names must be unique.");
-            }
-            else
-            {
-                seen.Add(stage.Name, i);
-            }
-
-            if (stage.Position != i)
-            {
-                problems.Add($"{label} was added to a builder that already had a stage after it; chain each call on the builder returned by the previous one.");
-            }
-
-            if (sinkIndex >= 0)
-            {
-                problems.Add($"{label} comes after the sink '{Stages[sinkIndex].Name}'; the sink must be the last stage.");
-            }
-
-            if (stage.Kind == StageKind.Sink && sinkIndex < 0)
-            {
-                sinkIndex = i;
-            }
-
-            var options = stage.Options;
-            if (options.Capacity is < 1)
-            {
-                problems.Add($"{label}: Capacity must be at least 1 (was {options.Capacity}).");
-            }
-
-            if (options.Parallelism < 1)
-            {
-                problems.Add($"{label}: Parallelism must be at least 1 (was {options.Parallelism}).");
-            }
-            else if (options.Parallelism > 1 && stage.Kind != StageKind.Enrich)
-            {
-                problems.Add($"{label}: Parallelism applies to enrich stages only (was {options.Parallelism}).");
-            }
-
-            if (options.Timeout is { } timeout && timeout <= TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan)
-            {
-                problems.Add($"{label}: Timeout must be positive or infinite (was {timeout}).");
-            }
-
-            if (options.Retry is { } retry)
-            {
-                problems.AddRange(retry.Validate(label));
-            }
-
-            if (stage.Validation is { } validate)
-            {
-                problems.AddRange(validate(label));
+                lastStart = i;
             }
         }
 
-        if (sinkIndex < 0)
-        {
-            var last = Stages[^1];
-            problems.Add($"it has no sink; the last stage is '{last.Name}' ({PipelineCore.KindName(last.Kind)}). End the pipeline with .Sink(...).");
-        }
-
-        return problems;
-    }
-
-    /// <summary>Creates the runtime: one segment per queue, operators wired back to front, workers started.</summary>
-    public IEventPipeline<TIn> Start<TIn>()
-    {
-        var pipeline = new EventPipeline<TIn>(Name!, Options);
-        var count = Stages.Count;
-        var runtimes = new StageRuntime[count];
-        var segmentOf = new Segment[count];
         var segments = new List<Segment>();
+        var segmentOf = new Segment[count];
         for (var i = 0; i < count; i++)
         {
-            var stage = Stages[i];
-            runtimes[i] = new StageRuntime(pipeline, stage.Name, stage.Kind, (stage.Options.Retry ?? Options.Retry).Clone(), stage.Options.Timeout ?? Options.Timeout, stage.Options.AllowNullResult, i);
+            var stage = stages[i];
             if (i == 0 || stage.HasQueue)
             {
-                var segment = stage.CreateSegment(pipeline, runtimes[i], stage.Options.Capacity ?? Options.Capacity, i == 0 ? pipeline.Counters : null);
-                if (segments.Count > 0)
-                {
-                    segments[^1].Next = segment;
-                }
-
-                segments.Add(segment);
+                segments.Add(stage.CreateSegment(pipeline, stage.Options.Capacity ?? options.Capacity, i == 0 ? pipeline.Counters : null, recordsLatency: i == lastStart));
             }
 
             segmentOf[i] = segments[^1];
-            runtimes[i].Segment = segmentOf[i];
-            segmentOf[i].IsSinkSegment |= stage.Kind == StageKind.Sink;
         }
 
+        var runtimes = new StageRuntime[count];
+        for (var i = 0; i < count; i++)
+        {
+            var stage = stages[i];
+            runtimes[i] = new StageRuntime(
+                pipeline,
+                segmentOf[i],
+                stage.Name,
+                stage.Kind,
+                (stage.Options.Retry ?? options.Retry).Clone(),
+                stage.Options.Timeout ?? options.Timeout,
+                stage.Options.AllowNullResult,
+                headsSegment: i == 0 || stage.HasQueue);
+        }
+
+        var stageOperators = new IStageOperator[count];
         var operators = new List<OperatorBase>();
+        var workers = new SegmentWorker[segments.Count];
+        var segmentIndex = segments.Count - 1;
         OperatorBase? next = null;
         for (var i = count - 1; i >= 0; i--)
         {
-            var stage = Stages[i];
+            var stage = stages[i];
             var op = stage.CreateOperator(runtimes[i], next);
+            stageOperators[i] = (IStageOperator)op;
             operators.Add(op);
-            if (ReferenceEquals(segmentOf[i].Head, runtimes[i]))
+            next = op;
+            if (runtimes[i].HeadsSegment)
             {
-                stage.SetHead(segmentOf[i], op);
-                if (i > 0)
+                var segment = segments[segmentIndex];
+                workers[segmentIndex] = stage.CreateWorker(segment, op, segmentIndex + 1 < segments.Count ? segments[segmentIndex + 1] : null);
+                if (segmentIndex > 0)
                 {
                     // The previous segment ends by forwarding batches into this stage's queue.
-                    next = stage.CreateForwarder(segmentOf[i - 1], segmentOf[i], Options.BatchSize);
+                    next = stage.CreateForwarder(segments[segmentIndex - 1], segment);
                     operators.Add(next);
                 }
-            }
-            else
-            {
-                next = op;
+
+                segmentIndex--;
             }
         }
 
-        var input = ((Segment<TIn>)segments[0]).Queue;
-        pipeline.Start(input, runtimes, segments, operators);
-        return pipeline;
+        var running = new EventPipeline<TIn>(pipeline, (Segment<TIn>)segments[0], stageOperators, segments, workers, operators);
+        running.Start();
+        return running;
     }
 }

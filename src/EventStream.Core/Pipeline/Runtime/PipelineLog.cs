@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace EventStream.Internal;
+namespace EventStream;
 
 /// <summary>The pipeline's log messages; per-retry messages are Debug so a failing dependency does not flood the log.</summary>
 internal sealed class PipelineLog

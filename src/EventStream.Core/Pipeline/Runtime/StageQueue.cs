@@ -1,31 +1,42 @@
-using System.Threading.Channels;
+using System.Diagnostics;
+using EventStream.Metrics;
 
-namespace EventStream.Internal;
+namespace EventStream;
 
 /// <summary>
-/// The bounded queue in front of a segment, counted in events. Writers wait (or are refused) while it holds
-/// <c>capacity</c> events; a batch larger than the capacity enters an empty queue. Single events are gathered into an
-/// open batch that the reader takes as soon as it is idle, so a lone event is never held back waiting for company.
+/// The bounded queue in front of a segment, counted in events: what counts toward <see cref="Capacity"/> is every event
+/// written and not yet taken by the segment's worker. Writers wait (or are refused) while it holds <c>capacity</c>
+/// events; a batch larger than the capacity enters an empty queue. Single events are gathered into an open batch that
+/// the worker takes as soon as it is idle, so a lone event is never held back waiting for company. A write or
+/// <see cref="Complete"/> wakes the worker through its <see cref="WorkSignal"/>.
 /// </summary>
+/// <typeparam name="T">The event type.</typeparam>
+[DebuggerDisplay("Count = {Count}, Capacity = {Capacity}, waiting writers = {_waiters.Count}, completed = {_completed}")]
 internal sealed class StageQueue<T>
 {
     private readonly object _lock = new();
-    // Single reader: the segment's worker. Its wait is pooled by the channel, so an idle worker waking costs no allocation.
-    private readonly Channel<Batch<T>> _channel = Channel.CreateUnbounded<Batch<T>>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
+    private readonly Queue<Batch<T>> _batches = new();
     private readonly LinkedList<Waiter> _waiters = new();
     private readonly int _batchSize;
     private readonly TimeProvider _time;
+    private readonly WorkSignal _signal;
     private readonly PipelineCounters? _admissions;
     private Batch<T>? _open;
     private long _count;
     private bool _readerWaiting;
     private bool _completed;
 
-    public StageQueue(int capacity, int batchSize, TimeProvider time, PipelineCounters? admissions)
+    /// <param name="capacity">The most events it holds before writers wait.</param>
+    /// <param name="batchSize">The size of the batches single events are gathered into.</param>
+    /// <param name="time">Stamps admission times.</param>
+    /// <param name="signal">Wakes the reader.</param>
+    /// <param name="admissions">The pipeline's counters, for the input queue: what it admits counts as accepted.</param>
+    public StageQueue(int capacity, int batchSize, TimeProvider time, WorkSignal signal, PipelineCounters? admissions)
     {
         Capacity = capacity;
         _batchSize = batchSize;
         _time = time;
+        _signal = signal;
         _admissions = admissions;
     }
 
@@ -116,52 +127,44 @@ internal sealed class StageQueue<T>
         }
     }
 
-    /// <summary>Wakes the reader without giving it events (it has side work: a retry or a replay).</summary>
-    public void Wake() => _channel.Writer.TryWrite(Batch<T>.WakeUp);
-
     /// <summary>Takes the next batch, or the open batch when the queue is otherwise empty.</summary>
     public bool TryTake(out Batch<T> batch)
     {
-        while (_channel.Reader.TryRead(out batch!))
-        {
-            if (ReferenceEquals(batch, Batch<T>.WakeUp))
-            {
-                continue;
-            }
-
-            Release(batch.Count);
-            return true;
-        }
-
         lock (_lock)
         {
-            if (_open is { Count: > 0 } open)
+            if (!_batches.TryDequeue(out batch!))
             {
+                if (_open is not { Count: > 0 } open)
+                {
+                    batch = null!;
+                    return false;
+                }
+
                 _open = null;
                 batch = open;
-                ReleaseLocked(open.Count);
-                return true;
             }
-        }
 
-        batch = null!;
-        return false;
+            ReleaseLocked(batch.Count);
+            return true;
+        }
     }
 
-    /// <summary>Waits until something can be taken; <see langword="false"/> once the queue is completed and empty.</summary>
-    public ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// The worker is about to wait on its signal: <see langword="false"/> when there is something to take after all;
+    /// otherwise the next single event written is passed on at once instead of waiting for its batch to fill.
+    /// </summary>
+    public bool PrepareToWait()
     {
         lock (_lock)
         {
-            if (_open is { Count: > 0 })
+            if (_batches.Count != 0 || _open is { Count: > 0 })
             {
-                return new ValueTask<bool>(true);
+                return false;
             }
 
             _readerWaiting = true;
+            return true;
         }
-
-        return _channel.Reader.WaitToReadAsync(cancellationToken);
     }
 
     /// <summary>No more writes. Waiting writers fail; what is queued stays readable.</summary>
@@ -182,8 +185,10 @@ internal sealed class StageQueue<T>
                 failed = TakeWaitersLocked();
             }
 
-            _channel.Writer.TryComplete();
+            AssertInvariantsLocked();
         }
+
+        _signal.Set();
 
         if (failed is not null)
         {
@@ -202,14 +207,8 @@ internal sealed class StageQueue<T>
         {
             _completed = true;
             FlushOpenLocked();
-            _channel.Writer.TryComplete();
-            while (_channel.Reader.TryRead(out var batch))
+            while (_batches.TryDequeue(out var batch))
             {
-                if (ReferenceEquals(batch, Batch<T>.WakeUp))
-                {
-                    continue;
-                }
-
                 for (var i = 0; i < batch.Count; i++)
                 {
                     sink.Add(batch.Items[i]);
@@ -223,6 +222,8 @@ internal sealed class StageQueue<T>
             {
                 failed = TakeWaitersLocked();
             }
+
+            Debug.Assert(_count == 0, "a drained queue holds no events");
         }
 
         if (failed is not null)
@@ -260,11 +261,26 @@ internal sealed class StageQueue<T>
 
     private void AdmitLocked(int n)
     {
+        Debug.Assert(Monitor.IsEntered(_lock), "the lock is held");
+        Debug.Assert(!_completed, "a completed queue admits nothing");
         _count += n;
-        if (_admissions is not null)
+        _admissions?.Add(PipelineCount.Accepted, n);
+    }
+
+    /// <summary>The count is every event in the queued batches and the open batch; writers wait only while the queue is above half its capacity.</summary>
+    [Conditional("DEBUG")]
+    private void AssertInvariantsLocked()
+    {
+        Debug.Assert(Monitor.IsEntered(_lock), "the lock is held");
+        long held = _open?.Count ?? 0;
+        foreach (var batch in _batches)
         {
-            Interlocked.Add(ref _admissions.Admitted, n);
+            held += batch.Count;
         }
+
+        Debug.Assert(held == _count, $"the queue counts {_count} events but holds {held}");
+        Debug.Assert(_count >= 0, "the count is never negative");
+        Debug.Assert(!_completed || _waiters.Count == 0, "a completed queue has no waiting writers");
     }
 
     private void AppendLocked(T item)
@@ -280,8 +296,9 @@ internal sealed class StageQueue<T>
     private void EnqueueLocked(Batch<T> batch)
     {
         FlushOpenLocked();
-        _channel.Writer.TryWrite(batch);
+        _batches.Enqueue(batch);
         _readerWaiting = false;
+        _signal.Set();
     }
 
     private void FlushOpenLocked()
@@ -289,22 +306,17 @@ internal sealed class StageQueue<T>
         if (_open is { Count: > 0 } open)
         {
             _open = null;
-            _channel.Writer.TryWrite(open);
+            _batches.Enqueue(open);
             _readerWaiting = false;
-        }
-    }
-
-    private void Release(int n)
-    {
-        lock (_lock)
-        {
-            ReleaseLocked(n);
+            _signal.Set();
         }
     }
 
     private void ReleaseLocked(int n)
     {
+        Debug.Assert(Monitor.IsEntered(_lock), "the lock is held");
         _count -= n;
+        Debug.Assert(_count >= 0, "the queue released more events than it held");
 
         // Hysteresis: a waiting writer is let in once the queue has drained to half its capacity, not as soon as one
         // batch fits, so a producer that outruns the worker is woken once per half-queue instead of once per batch.
@@ -330,6 +342,8 @@ internal sealed class StageQueue<T>
 
             waiter.TrySetResult();
         }
+
+        AssertInvariantsLocked();
     }
 
     private sealed class Waiter : TaskCompletionSource

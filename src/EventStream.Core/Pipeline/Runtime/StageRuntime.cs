@@ -1,36 +1,35 @@
-using EventStream.DeadLetters;
+using System.Diagnostics;
+using EventStream.Metrics;
 using EventStream.Retry;
 
-namespace EventStream.Internal;
+namespace EventStream;
 
-internal enum StageKind
-{
-    Transform,
-    Filter,
-    Enrich,
-    FanOut,
-    Window,
-    Sink,
-}
-
-/// <summary>A stage as it runs: its resolved options, its segment and its failure handling.</summary>
+/// <summary>
+/// A stage as it runs: its resolved options, the segment whose worker runs it, and what happens when its handler
+/// fails — a retry (<see cref="RetryScheduler"/>) or a dead letter (<see cref="DeadLetters.DeadLetterRecorder"/>).
+/// </summary>
+[DebuggerDisplay("{Kind} {Name,nq}")]
 internal sealed class StageRuntime
 {
     private long _retries;
     private long _deadLettered;
 
-    public StageRuntime(PipelineCore pipeline, string name, StageKind kind, RetryOptions retry, TimeSpan timeout, bool allowNull, int index)
+    public StageRuntime(PipelineContext pipeline, Segment segment, string name, StageKind kind, RetryOptions retry, TimeSpan timeout, bool allowNull, bool headsSegment)
     {
         Pipeline = pipeline;
+        Segment = segment;
         Name = name;
         Kind = kind;
         Retry = retry;
         Timeout = timeout;
         AllowNull = allowNull;
-        Index = index;
+        HeadsSegment = headsSegment;
     }
 
-    public PipelineCore Pipeline { get; }
+    public PipelineContext Pipeline { get; }
+
+    /// <summary>The segment whose worker runs this stage.</summary>
+    public Segment Segment { get; }
 
     public string Name { get; }
 
@@ -42,19 +41,14 @@ internal sealed class StageRuntime
 
     public bool AllowNull { get; }
 
-    public int Index { get; }
-
-    public Segment Segment { get; set; } = null!;
-
-    /// <summary>Re-enters a dead-lettered event at this stage; set when the stage's operator is created.</summary>
-    public Func<object?, ReplayTicket, bool>? Injector { get; set; }
-
-    /// <summary>The stage's watermark in epoch ms, for window stages.</summary>
-    public Func<long>? Watermark { get; set; }
+    /// <summary>Whether the segment's queue is in front of this stage (it is the segment's first stage).</summary>
+    public bool HeadsSegment { get; }
 
     public long Retries => Volatile.Read(ref _retries);
 
     public long DeadLettered => Volatile.Read(ref _deadLettered);
+
+    public string KindName => Kind.DisplayName();
 
     public StageResultNullException NullResult() =>
         new($"Stage '{Name}' returned null; set StageOptions.AllowNullResult to pass null results on.");
@@ -62,64 +56,28 @@ internal sealed class StageRuntime
     /// <summary>An attempt at this stage failed: retry it later, or dead-letter it.</summary>
     public ValueTask FailAsync<T>(Operator<T> op, T item, Exception exception, RetryState? state)
     {
-        var pipeline = Pipeline;
-        var attempt = state?.Attempt ?? 1;
-        var now = pipeline.Time.GetUtcNow();
-        var canceled = pipeline.Token.IsCancellationRequested;
-        if (!canceled && attempt < Retry.MaxAttempts && ShouldRetry(exception))
+        var now = Pipeline.Time.GetUtcNow();
+        if (Segment.Retries.TryRetry(this, op, item, exception, state, now))
         {
-            var next = new RetryState(attempt + 1, state?.FirstFailure ?? now, state?.Ticket);
-            var segment = Segment;
-            segment.Counts.Retries++;
-            Interlocked.Increment(ref _retries);
-            var delay = Retry.GetDelay(attempt + 1);
-            pipeline.Log.Retrying(Name, attempt, delay, exception);
-            segment.Schedule(new StageWorkItem<T>(this, op, item, next, segment.CurrentAdmittedAt), delay);
             return default;
         }
 
-        return DeadLetterAsync(item, exception, attempt, state?.FirstFailure ?? now, now, state?.Ticket, canceled);
+        CountDeadLetter();
+        return Pipeline.DeadLetters.FailedAsync(Name, item, exception, state?.Attempt ?? 1, state?.FirstFailure ?? now, state?.Ticket);
     }
 
-    private async ValueTask DeadLetterAsync(object? item, Exception exception, int attempts, DateTimeOffset first, DateTimeOffset last, ReplayTicket? ticket, bool canceled)
+    /// <summary>Counts a retry of this stage, in the stage's metrics and the pipeline's.</summary>
+    public void CountRetry()
     {
-        var reason = canceled && exception is OperationCanceledException ? DeadLetterReason.Canceled : DeadLetterReason.Failed;
-        Segment.Counts.DeadLettered++;
-        Interlocked.Increment(ref _deadLettered);
-        if (ticket is not null)
-        {
-            var original = ticket.Entry;
-            var entry = original with
-            {
-                Reason = reason,
-                ExceptionType = exception.GetType().FullName,
-                Message = exception.Message,
-                Attempts = original.Attempts + attempts,
-                LastFailure = last,
-                Replays = original.Replays + 1,
-                Event = item,
-            };
-            await Pipeline.Store.ReplaceAsync(entry, CancellationToken.None).ConfigureAwait(false);
-            Pipeline.Log.DeadLettered(Name, attempts, exception);
-            ticket.Failed();
-            return;
-        }
+        Segment.Counts.Add(PipelineCount.Retries);
+        Interlocked.Increment(ref _retries);
+    }
 
-        var created = new DeadLetterEntry
-        {
-            Id = Pipeline.NewDeadLetterId(),
-            Pipeline = Pipeline.Name,
-            Stage = Name,
-            Reason = reason,
-            ExceptionType = exception.GetType().FullName,
-            Message = exception.Message,
-            Attempts = attempts,
-            FirstFailure = first,
-            LastFailure = last,
-            Event = item,
-        };
-        Pipeline.Log.DeadLettered(Name, attempts, exception);
-        await Pipeline.RecordAsync(created).ConfigureAwait(false);
+    /// <summary>Counts a dead letter of this stage, in the stage's metrics and the pipeline's.</summary>
+    public void CountDeadLetter()
+    {
+        Segment.Counts.Add(PipelineCount.DeadLettered);
+        Interlocked.Increment(ref _deadLettered);
     }
 
     /// <summary>Awaits a handler that did not finish synchronously, within the stage timeout.</summary>
@@ -164,45 +122,5 @@ internal sealed class StageRuntime
     {
         token.Abandon();
         return new TimeoutException($"Stage '{Name}' did not finish within its timeout of {Timeout.TotalMilliseconds:0.###} ms.");
-    }
-
-    private bool ShouldRetry(Exception exception)
-    {
-        try
-        {
-            return Retry.ShouldRetry(exception);
-        }
-#pragma warning disable CA1031 // A faulty filter must not kill the worker: treat the failure as permanent.
-        catch (Exception)
-#pragma warning restore CA1031
-        {
-            return false;
-        }
-    }
-}
-
-/// <summary>
-/// The token handed to async handlers: the pipeline's token, replaced by a fresh linked one after a timeout
-/// cancelled the previous one (so one hung call does not cancel the next).
-/// </summary>
-internal sealed class HandlerToken
-{
-    private readonly CancellationToken _pipeline;
-    private CancellationTokenSource _source;
-
-    public HandlerToken(CancellationToken pipeline)
-    {
-        _pipeline = pipeline;
-        _source = CancellationTokenSource.CreateLinkedTokenSource(pipeline);
-    }
-
-    public CancellationToken Token => _source.Token;
-
-    public void Abandon()
-    {
-        var old = _source;
-        _source = CancellationTokenSource.CreateLinkedTokenSource(_pipeline);
-        old.Cancel();
-        old.Dispose();
     }
 }

@@ -1,87 +1,32 @@
-using EventStream.DeadLetters;
+using System.Diagnostics;
 
-namespace EventStream.Internal;
+namespace EventStream;
 
-/// <summary>Where an event is in its retries at one stage; <see langword="null"/> for a first attempt.</summary>
-internal sealed class RetryState
-{
-    public RetryState(int attempt, DateTimeOffset firstFailure, ReplayTicket? ticket)
-    {
-        Attempt = attempt;
-        FirstFailure = firstFailure;
-        Ticket = ticket;
-    }
-
-    /// <summary>The attempt about to be made (2 for the first retry).</summary>
-    public int Attempt { get; }
-
-    public DateTimeOffset FirstFailure { get; }
-
-    public ReplayTicket? Ticket { get; }
-}
-
-/// <summary>A dead letter being replayed: completes when the event has passed its stage or failed again.</summary>
-internal sealed class ReplayTicket
-{
-    private readonly TaskCompletionSource<bool> _outcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    public ReplayTicket(DeadLetterEntry entry)
-    {
-        Entry = entry;
-    }
-
-    public DeadLetterEntry Entry { get; }
-
-    public Task<bool> Outcome => _outcome.Task;
-
-    public void Succeeded() => _outcome.TrySetResult(true);
-
-    public void Failed() => _outcome.TrySetResult(false);
-}
-
-/// <summary>Work that re-enters a segment outside the batch flow: a retry or a replay.</summary>
+/// <summary>Work that re-enters a segment's loop through its <see cref="WorkInbox"/>: a retry, a replay or a tick.</summary>
+[DebuggerDisplay("{GetType().Name,nq} at {Stage,nq}")]
 internal abstract class WorkItem
 {
-    protected WorkItem(StageRuntime stage, long admittedAt)
+    protected WorkItem(string stage, long admittedAt)
     {
         Stage = stage;
         AdmittedAt = admittedAt;
     }
 
-    public StageRuntime Stage { get; }
+    /// <summary>The name of the stage the work is for.</summary>
+    public string Stage { get; }
 
+    /// <summary>When the event was admitted (a <see cref="TimeProvider"/> timestamp), for latency.</summary>
     public long AdmittedAt { get; }
 
+    /// <summary>The event, for dead-lettering after a cancellation.</summary>
     public abstract object? Item { get; }
 
     public abstract int AttemptsSoFar { get; }
 
     /// <summary>Whether the segment must wait for this item before it may finish (retries and replays; not ticks).</summary>
-    public virtual bool IsPending => true;
+    public virtual bool IsExpected => true;
 
     public abstract ValueTask RunAsync();
+
+    public Leftover ToLeftover() => new(Stage, Item, AttemptsSoFar);
 }
-
-internal sealed class StageWorkItem<T> : WorkItem
-{
-    private readonly Operator<T> _op;
-    private readonly T _item;
-    private readonly RetryState? _state;
-
-    public StageWorkItem(StageRuntime stage, Operator<T> op, T item, RetryState? state, long admittedAt)
-        : base(stage, admittedAt)
-    {
-        _op = op;
-        _item = item;
-        _state = state;
-    }
-
-    public override object? Item => _item;
-
-    public override int AttemptsSoFar => _state is null ? 0 : _state.Attempt - 1;
-
-    public override ValueTask RunAsync() => _op.ProcessAsync(_item, _state);
-}
-
-/// <summary>An event that was still in flight when the pipeline was cancelled.</summary>
-internal readonly record struct Leftover(StageRuntime Stage, object? Item, int Attempts);

@@ -1,6 +1,7 @@
+using System.Diagnostics;
 using EventStream.Aggregates;
-using EventStream.DeadLetters;
-using EventStream.Internal;
+using EventStream.Metrics;
+using EventStream.Retry;
 
 namespace EventStream.Windowing;
 
@@ -9,6 +10,7 @@ namespace EventStream.Windowing;
 /// sends late events to the late output, and on processing-time ticks fires early results, advances an idle
 /// watermark or drives processing-time windows.
 /// </summary>
+[DebuggerDisplay("Window {Stage.Name,nq}: watermark {_engine.Watermark}, open windows {_engine.OpenWindows}")]
 internal sealed class WindowOperator<T, TKey, TAcc, TResult> : StageOperator<T, WindowResult<TKey, TResult>>
     where TKey : notnull
 {
@@ -40,7 +42,6 @@ internal sealed class WindowOperator<T, TKey, TAcc, TResult> : StageOperator<T, 
             options.AllowedLateness,
             options.KeyComparer);
         _idleTimeoutMs = options.IdleTimeout is { } idle ? (long)idle.TotalMilliseconds : long.MaxValue;
-        stage.Watermark = () => _engine.Watermark;
         _lastArrival = NowMs();
         _lastEarlyFiring = _lastArrival;
 
@@ -50,6 +51,8 @@ internal sealed class WindowOperator<T, TKey, TAcc, TResult> : StageOperator<T, 
             _ticker = _time.CreateTimer(static s => ((WindowOperator<T, TKey, TAcc, TResult>)s!).Tick(), this, p, p);
         }
     }
+
+    public override long? Watermark => _engine.Watermark;
 
     public override ValueTask ProcessAsync(T item, RetryState? state)
     {
@@ -97,7 +100,7 @@ internal sealed class WindowOperator<T, TKey, TAcc, TResult> : StageOperator<T, 
         }
 
         state?.Ticket?.Succeeded();
-        Stage.Segment.Counts.Windowed++;
+        Counts.Add(PipelineCount.Windowed);
         return EmitAsync();
     }
 
@@ -177,7 +180,7 @@ internal sealed class WindowOperator<T, TKey, TAcc, TResult> : StageOperator<T, 
     {
         if (Interlocked.Exchange(ref _tickQueued, 1) == 0)
         {
-            Stage.Segment.PostTick(new TickWorkItem(Stage, this, _time.GetTimestamp()));
+            Stage.Segment.Inbox.Post(new TickWorkItem(Stage.Name, this, _time.GetTimestamp()));
         }
     }
 
@@ -191,7 +194,7 @@ internal sealed class WindowOperator<T, TKey, TAcc, TResult> : StageOperator<T, 
             return default;
         }
 
-        Stage.Segment.Counts.WindowResults += results.Count;
+        Counts.Add(PipelineCount.WindowResults, results.Count);
         for (var i = 0; i < results.Count; i++)
         {
             var pending = Next.ProcessAsync(results[i], null);
@@ -215,16 +218,9 @@ internal sealed class WindowOperator<T, TKey, TAcc, TResult> : StageOperator<T, 
 
     private async ValueTask LateAsync(T item, long timestamp, RetryState? state)
     {
-        Stage.Segment.Counts.Late++;
+        Counts.Add(PipelineCount.Late);
         var message = $"Late event: its timestamp {timestamp} is in no window still open (watermark {_engine.Watermark}, allowed lateness {_options.AllowedLateness.TotalMilliseconds:0} ms).";
-        if (state?.Ticket is { } ticket)
-        {
-            await Stage.Pipeline.Store.ReplaceAsync(ticket.Entry with { Replays = ticket.Entry.Replays + 1, LastFailure = _time.GetUtcNow(), Message = message }).ConfigureAwait(false);
-            ticket.Failed();
-            return;
-        }
-
-        if (_options.LateOutput is { } late)
+        if (state?.Ticket is null && _options.LateOutput is { } late)
         {
             try
             {
@@ -239,28 +235,17 @@ internal sealed class WindowOperator<T, TKey, TAcc, TResult> : StageOperator<T, 
             }
         }
 
-        var now = _time.GetUtcNow();
-        await Stage.Pipeline.RecordAsync(new DeadLetterEntry
-        {
-            Id = Stage.Pipeline.NewDeadLetterId(),
-            Pipeline = Stage.Pipeline.Name,
-            Stage = Stage.Name,
-            Reason = DeadLetterReason.Late,
-            Message = message,
-            Attempts = 1,
-            FirstFailure = now,
-            LastFailure = now,
-            Event = item,
-        }).ConfigureAwait(false);
+        await Stage.Pipeline.DeadLetters.LateAsync(Stage.Name, item, message, state?.Ticket).ConfigureAwait(false);
     }
 
-    private sealed class TickWorkItem(StageRuntime stage, WindowOperator<T, TKey, TAcc, TResult> op, long at) : WorkItem(stage, at)
+    /// <summary>A processing-time tick, run in the segment's loop; the segment does not wait for ticks before it finishes.</summary>
+    private sealed class TickWorkItem(string stage, WindowOperator<T, TKey, TAcc, TResult> op, long at) : WorkItem(stage, at)
     {
         public override object? Item => null;
 
         public override int AttemptsSoFar => 0;
 
-        public override bool IsPending => false;
+        public override bool IsExpected => false;
 
         public override ValueTask RunAsync() => op.OnTickAsync();
     }

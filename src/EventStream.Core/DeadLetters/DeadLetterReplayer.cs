@@ -1,0 +1,108 @@
+using System.Collections.Concurrent;
+using EventStream.Metrics;
+
+namespace EventStream.DeadLetters;
+
+/// <summary>
+/// Replays a pipeline's dead letters: each entry's event re-enters the stage that failed (through the stage's segment
+/// inbox), and the entry leaves the store only after its event passed that stage; an event that fails again is
+/// re-recorded by the <see cref="DeadLetterRecorder"/> and its entry stays. A crash in between loses nothing.
+/// </summary>
+internal sealed class DeadLetterReplayer
+{
+    private readonly ConcurrentDictionary<string, byte> _replaying = new(StringComparer.Ordinal);
+    private readonly PipelineContext _pipeline;
+    private readonly Dictionary<string, IStageOperator> _stages;
+    private readonly Task _pipelineCompletion;
+
+    /// <param name="pipeline">The pipeline's shared parts.</param>
+    /// <param name="stages">The stages, to re-enter by name.</param>
+    /// <param name="pipelineCompletion">Ends the wait for an outcome when the pipeline ends first.</param>
+    public DeadLetterReplayer(PipelineContext pipeline, IReadOnlyList<IStageOperator> stages, Task pipelineCompletion)
+    {
+        _pipeline = pipeline;
+        _stages = stages.ToDictionary(s => s.Stage.Name, StringComparer.Ordinal);
+        _pipelineCompletion = pipelineCompletion;
+    }
+
+    private IDeadLetterStore Store => _pipeline.DeadLetters.Store;
+
+    public async Task<ReplayResult> ReplayAsync(int maxCount, CancellationToken cancellationToken)
+    {
+        var entries = await Store.ListAsync(_pipeline.Name, maxCount, cancellationToken).ConfigureAwait(false);
+        var skipped = 0;
+        var pending = new List<(DeadLetterEntry Entry, ReplayTicket Ticket)>(entries.Count);
+        foreach (var entry in entries)
+        {
+            if (!_stages.TryGetValue(entry.Stage, out var stage) || !_replaying.TryAdd(entry.Id, 0))
+            {
+                skipped++;
+                continue;
+            }
+
+            var ticket = new ReplayTicket(entry);
+            if (!stage.TryReplay(entry.Event, ticket))
+            {
+                _replaying.TryRemove(entry.Id, out _);
+                skipped++;
+                continue;
+            }
+
+            _pipeline.Counters.Add(PipelineCount.Replayed, 1);
+            pending.Add((entry, ticket));
+        }
+
+        var replayed = 0;
+        var failedAgain = 0;
+        try
+        {
+            foreach (var (entry, ticket) in pending)
+            {
+                if (await OutcomeAsync(ticket).WaitAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    await Store.RemoveAsync(entry.Id, CancellationToken.None).ConfigureAwait(false);
+                    replayed++;
+                }
+                else
+                {
+                    failedAgain++;
+                }
+
+                _replaying.TryRemove(entry.Id, out _);
+            }
+        }
+        finally
+        {
+            // Outcomes still pending when the caller stops waiting settle in the background.
+            foreach (var (entry, ticket) in pending)
+            {
+                if (!ticket.Outcome.IsCompleted)
+                {
+                    _ = SettleLaterAsync(entry, ticket);
+                }
+            }
+        }
+
+        return new ReplayResult(replayed, failedAgain, skipped);
+    }
+
+    /// <summary>
+    /// A replayed event's outcome, or false when the pipeline ends first (cancelled while the event was in flight: the
+    /// event was dead-lettered again as a leftover, and the original entry stays).
+    /// </summary>
+    private async Task<bool> OutcomeAsync(ReplayTicket ticket)
+    {
+        await Task.WhenAny(ticket.Outcome, _pipelineCompletion).ConfigureAwait(false);
+        return ticket.Outcome.IsCompletedSuccessfully && ticket.Outcome.Result;
+    }
+
+    private async Task SettleLaterAsync(DeadLetterEntry entry, ReplayTicket ticket)
+    {
+        if (await OutcomeAsync(ticket).ConfigureAwait(false))
+        {
+            await Store.RemoveAsync(entry.Id, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        _replaying.TryRemove(entry.Id, out _);
+    }
+}

@@ -1,0 +1,41 @@
+namespace EventStream.Metrics;
+
+/// <summary>
+/// Every count a pipeline keeps, named once. The first four bring events into the pipeline's accounting, the next five
+/// take them out (see <see cref="PipelineCounters.InFlight"/>); the last two count what happens on the way.
+/// </summary>
+internal enum PipelineCount
+{
+    /// <summary>Events admitted by a producer door.</summary>
+    Accepted,
+
+    /// <summary>Extra events made by fan-out stages (k − 1 for an event expanded to k).</summary>
+    FannedOut,
+
+    /// <summary>Dead letters re-injected by replay.</summary>
+    Replayed,
+
+    /// <summary>Results emitted by window stages.</summary>
+    WindowResults,
+
+    /// <summary>Events a sink accepted.</summary>
+    Delivered,
+
+    /// <summary>Events a filter dropped, or a fan-out expanded to nothing.</summary>
+    Filtered,
+
+    /// <summary>Events recorded in the dead-letter store.</summary>
+    DeadLettered,
+
+    /// <summary>Events added to no window.</summary>
+    Late,
+
+    /// <summary>Events a window stage absorbed.</summary>
+    Windowed,
+
+    /// <summary>Events refused at a producer door.</summary>
+    Rejected,
+
+    /// <summary>Retries scheduled.</summary>
+    Retries,
+}
