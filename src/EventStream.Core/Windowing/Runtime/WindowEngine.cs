@@ -4,7 +4,7 @@ using EventStream.Aggregates;
 namespace EventStream.Windowing;
 
 /// <summary>
-/// Event-time windowing for one stage, after Apache Flink, exactly as DESIGN.md states it. Single-threaded (it runs in
+/// Event-time windowing for one stage, after Apache Flink, with the exact semantics the README states (The model, event-time windows). Single-threaded (it runs in
 /// its segment's loop). Results are appended to the list the caller passes.
 /// <list type="bullet">
 /// <item>Watermark <c>W</c> starts at −∞; after each element <c>W = max(W, maxTimestamp − ooo − 1)</c>.</item>
@@ -571,6 +571,3 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
         public int GetHashCode((TKey Key, long Start) obj) => HashCode.Combine(keys.GetHashCode(obj.Key), obj.Start);
     }
 }
-
-/// <summary>The aggregate (or a selector it calls) threw while an event was added: the event's failure, not the stage's.</summary>
-internal sealed class AggregateFailedException(Exception inner) : Exception(inner.Message, inner);
