@@ -1,3 +1,4 @@
+using Xunit.Abstractions;
 using static EventStream.Cli.Tests.CliHarness;
 
 namespace EventStream.Cli.Tests;
@@ -113,13 +114,13 @@ public sealed class LatenessTests : IDisposable
             Summary: (3, 0, 2, 1, 0, 2)),
     };
 
-    public static TheoryData<string> Behaviours => [.. Cases.Keys];
+    public static TheoryData<Behaviour> Behaviours => [.. Cases.Keys.Select(name => new Behaviour(name))];
 
     [Theory]
     [MemberData(nameof(Behaviours))]
-    public async Task Out_of_order_and_late_events(string behaviour)
+    public async Task Out_of_order_and_late_events(Behaviour behaviour)
     {
-        var c = Cases[behaviour];
+        var c = Cases[behaviour.Name];
 
         var run = await _cli.RunAsync(c.Input, c.Window, "data.url", c.Agg, c.Extra);
 
@@ -131,4 +132,24 @@ public sealed class LatenessTests : IDisposable
     }
 
     public void Dispose() => _cli.Dispose();
+
+    /// <summary>A case's name, shown whole in the test's display name, where xunit cuts a string argument at 50 characters.</summary>
+    public sealed class Behaviour : IXunitSerializable
+    {
+        /// <summary>For the xunit serializer only.</summary>
+        public Behaviour()
+            : this(string.Empty)
+        {
+        }
+
+        public Behaviour(string name) => Name = name;
+
+        public string Name { get; private set; }
+
+        public void Deserialize(IXunitSerializationInfo info) => Name = info.GetValue<string>(nameof(Name));
+
+        public void Serialize(IXunitSerializationInfo info) => info.AddValue(nameof(Name), Name);
+
+        public override string ToString() => Name;
+    }
 }
