@@ -30,6 +30,27 @@ internal sealed partial class CliHarness : IDisposable
         "--output", OutputPath, "--late", LatePath, "--dead-letter", DeadLetterPath, .. extra,
     ];
 
+    /// <summary>
+    /// The arguments of a tumbling 10 s count keyed by <c>data.url</c> (<see cref="Args"/>), with the value after each
+    /// named option replaced.
+    /// </summary>
+    public string[] ArgsWith(params (string Option, string Value)[] values) => With(Args("tumbling:10s", "data.url", "count"), values);
+
+    /// <summary>A copy of <paramref name="args"/> with the value after each named option replaced; the option must be there.</summary>
+    public static string[] With(string[] args, params (string Option, string Value)[] values)
+    {
+        var copy = args.ToArray();
+        foreach (var (option, value) in values)
+        {
+            // Without this check a missing option (IndexOf -1) would silently overwrite the command name.
+            var at = Array.IndexOf(copy, option);
+            (at >= 0 && at + 1 < copy.Length).Should().BeTrue($"the arguments should hold {option} and its value: {string.Join(' ', args)}");
+            copy[at + 1] = value;
+        }
+
+        return copy;
+    }
+
     public Task<CliResult> RunAsync(IEnumerable<string> lines, string window, string key, string agg, params string[] extra)
     {
         File.WriteAllLines(InputPath, lines);

@@ -20,107 +20,82 @@ public sealed class WindowAggregateTests : IDisposable
     // fires [1000,12000); completion fires [20000,25000).
     private static readonly string[] SessionInput = [Ev(1000, "4"), Ev(3000, "2.5"), Ev(7000, "4"), Ev(20000, "-2")];
 
-    public static TheoryData<string, string[]> Tumbling => new()
-    {
-        { "count", [Result("/a", 0, 10000, "3", 3), Result("/a", 10000, 20000, "2", 2), Result("/a", 30000, 40000, "1", 1)] },
-        { "sum:data.v", [Result("/a", 0, 10000, "10.5", 3), Result("/a", 10000, 20000, "8", 2), Result("/a", 30000, 40000, "7", 1)] },
-        { "avg:data.v", [Result("/a", 0, 10000, "3.5", 3), Result("/a", 10000, 20000, "4", 2), Result("/a", 30000, 40000, "7", 1)] },
-        { "min:data.v", [Result("/a", 0, 10000, "2.5", 3), Result("/a", 10000, 20000, "-2", 2), Result("/a", 30000, 40000, "7", 1)] },
-        { "max:data.v", [Result("/a", 0, 10000, "4", 3), Result("/a", 10000, 20000, "10", 2), Result("/a", 30000, 40000, "7", 1)] },
-        { "distinct:data.v", [Result("/a", 0, 10000, "2", 3), Result("/a", 10000, 20000, "2", 2), Result("/a", 30000, 40000, "1", 1)] },
-    };
+    /// <summary>
+    /// Per window kind: the window, its input, the summary (read, blank, windowed, late, dead-lettered, results), the
+    /// windows (start, end, count) in the order they fire, and per aggregate the value of each of those windows.
+    /// </summary>
+    private static readonly (string Window, string[] Input, (long, long, long, long, long, long) Summary, (long Start, long End, long Count)[] Windows, (string Agg, string[] Values)[] Aggregates)[] KindsOfWindow =
+    [
+        (
+            "tumbling:10s",
+            TumblingInput,
+            (6L, 0L, 6L, 0L, 0L, 3L),
+            [(0, 10000, 3), (10000, 20000, 2), (30000, 40000, 1)],
+            [
+                ("count", ["3", "2", "1"]),
+                ("sum:data.v", ["10.5", "8", "7"]),
+                ("avg:data.v", ["3.5", "4", "7"]),
+                ("min:data.v", ["2.5", "-2", "7"]),
+                ("max:data.v", ["4", "10", "7"]),
+                ("distinct:data.v", ["2", "2", "1"]),
+            ]),
+        (
+            "sliding:10s:5s",
+            SlidingInput,
+            (5L, 0L, 5L, 0L, 0L, 6L),
+            [(-5000, 5000, 1), (0, 10000, 3), (5000, 15000, 3), (10000, 20000, 1), (25000, 35000, 1), (30000, 40000, 1)],
+            [
+                ("count", ["1", "3", "3", "1", "1", "1"]),
+                ("sum:data.v", ["4", "10.5", "10.5", "4", "-2", "-2"]),
+                ("avg:data.v", ["4", "3.5", "3.5", "4", "-2", "-2"]),
+                ("min:data.v", ["4", "2.5", "2.5", "4", "-2", "-2"]),
+                ("max:data.v", ["4", "4", "4", "4", "-2", "-2"]),
+                ("distinct:data.v", ["1", "2", "2", "1", "1", "1"]),
+            ]),
+        (
+            "session:5s",
+            SessionInput,
+            (4L, 0L, 4L, 0L, 0L, 2L),
+            [(1000, 12000, 3), (20000, 25000, 1)],
+            [
+                ("count", ["3", "1"]),
+                ("sum:data.v", ["10.5", "-2"]),
+                ("avg:data.v", ["3.5", "-2"]),
+                ("min:data.v", ["2.5", "-2"]),
+                ("max:data.v", ["4", "-2"]),
+                ("distinct:data.v", ["2", "1"]),
+            ]),
+    ];
 
-    public static TheoryData<string, string[]> Sliding => new()
+    /// <summary>Each window kind × each aggregate: the window, the aggregate and the result lines expected, in order.</summary>
+    public static TheoryData<string, string, string[]> Kinds()
     {
+        var data = new TheoryData<string, string, string[]>();
+        foreach (var (window, _, _, windows, aggregates) in KindsOfWindow)
         {
-            "count",
-            [
-                Result("/a", -5000, 5000, "1", 1), Result("/a", 0, 10000, "3", 3), Result("/a", 5000, 15000, "3", 3),
-                Result("/a", 10000, 20000, "1", 1), Result("/a", 25000, 35000, "1", 1), Result("/a", 30000, 40000, "1", 1),
-            ]
-        },
-        {
-            "sum:data.v",
-            [
-                Result("/a", -5000, 5000, "4", 1), Result("/a", 0, 10000, "10.5", 3), Result("/a", 5000, 15000, "10.5", 3),
-                Result("/a", 10000, 20000, "4", 1), Result("/a", 25000, 35000, "-2", 1), Result("/a", 30000, 40000, "-2", 1),
-            ]
-        },
-        {
-            "avg:data.v",
-            [
-                Result("/a", -5000, 5000, "4", 1), Result("/a", 0, 10000, "3.5", 3), Result("/a", 5000, 15000, "3.5", 3),
-                Result("/a", 10000, 20000, "4", 1), Result("/a", 25000, 35000, "-2", 1), Result("/a", 30000, 40000, "-2", 1),
-            ]
-        },
-        {
-            "min:data.v",
-            [
-                Result("/a", -5000, 5000, "4", 1), Result("/a", 0, 10000, "2.5", 3), Result("/a", 5000, 15000, "2.5", 3),
-                Result("/a", 10000, 20000, "4", 1), Result("/a", 25000, 35000, "-2", 1), Result("/a", 30000, 40000, "-2", 1),
-            ]
-        },
-        {
-            "max:data.v",
-            [
-                Result("/a", -5000, 5000, "4", 1), Result("/a", 0, 10000, "4", 3), Result("/a", 5000, 15000, "4", 3),
-                Result("/a", 10000, 20000, "4", 1), Result("/a", 25000, 35000, "-2", 1), Result("/a", 30000, 40000, "-2", 1),
-            ]
-        },
-        {
-            "distinct:data.v",
-            [
-                Result("/a", -5000, 5000, "1", 1), Result("/a", 0, 10000, "2", 3), Result("/a", 5000, 15000, "2", 3),
-                Result("/a", 10000, 20000, "1", 1), Result("/a", 25000, 35000, "1", 1), Result("/a", 30000, 40000, "1", 1),
-            ]
-        },
-    };
+            foreach (var (agg, values) in aggregates)
+            {
+                values.Should().HaveSameCount(windows, $"{window} {agg} needs one value per window");
+                data.Add(window, agg, [.. windows.Zip(values, (w, value) => Result("/a", w.Start, w.End, value, w.Count))]);
+            }
+        }
 
-    public static TheoryData<string, string[]> Session => new()
-    {
-        { "count", [Result("/a", 1000, 12000, "3", 3), Result("/a", 20000, 25000, "1", 1)] },
-        { "sum:data.v", [Result("/a", 1000, 12000, "10.5", 3), Result("/a", 20000, 25000, "-2", 1)] },
-        { "avg:data.v", [Result("/a", 1000, 12000, "3.5", 3), Result("/a", 20000, 25000, "-2", 1)] },
-        { "min:data.v", [Result("/a", 1000, 12000, "2.5", 3), Result("/a", 20000, 25000, "-2", 1)] },
-        { "max:data.v", [Result("/a", 1000, 12000, "4", 3), Result("/a", 20000, 25000, "-2", 1)] },
-        { "distinct:data.v", [Result("/a", 1000, 12000, "2", 3), Result("/a", 20000, 25000, "1", 1)] },
-    };
+        return data;
+    }
 
     [Theory]
-    [MemberData(nameof(Tumbling))]
-    public async Task Tumbling_windows(string agg, string[] expected)
+    [MemberData(nameof(Kinds))]
+    public async Task Tumbling_sliding_and_session_windows(string window, string agg, string[] expected)
     {
-        var run = await _cli.RunAsync(TumblingInput, "tumbling:10s", "data.url", agg);
+        var (_, input, summary, _, _) = KindsOfWindow.Single(k => k.Window == window);
+
+        var run = await _cli.RunAsync(input, window, "data.url", agg);
 
         run.ShouldSucceed();
         run.Output.Should().Equal(expected);
         run.Late.Should().BeEmpty();
         run.DeadLetters.Should().BeEmpty();
-        run.Summary.Should().Be((6L, 0L, 6L, 0L, 0L, 3L));
-    }
-
-    [Theory]
-    [MemberData(nameof(Sliding))]
-    public async Task Sliding_windows(string agg, string[] expected)
-    {
-        var run = await _cli.RunAsync(SlidingInput, "sliding:10s:5s", "data.url", agg);
-
-        run.ShouldSucceed();
-        run.Output.Should().Equal(expected);
-        run.Late.Should().BeEmpty();
-        run.Summary.Should().Be((5L, 0L, 5L, 0L, 0L, 6L));
-    }
-
-    [Theory]
-    [MemberData(nameof(Session))]
-    public async Task Session_windows(string agg, string[] expected)
-    {
-        var run = await _cli.RunAsync(SessionInput, "session:5s", "data.url", agg);
-
-        run.ShouldSucceed();
-        run.Output.Should().Equal(expected);
-        run.Late.Should().BeEmpty();
-        run.Summary.Should().Be((4L, 0L, 4L, 0L, 0L, 2L));
+        run.Summary.Should().Be(summary);
     }
 
     [Fact]
