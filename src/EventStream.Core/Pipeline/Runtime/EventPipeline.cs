@@ -20,6 +20,7 @@ internal sealed class EventPipeline<T> : IEventPipeline<T>
     private readonly IReadOnlyList<SegmentWorker> _workers;
     private readonly IReadOnlyList<OperatorBase> _operators;
     private readonly DeadLetterReplayer _replayer;
+    private readonly Lock _ingestGate = new();
     private int _disposed;
 
     /// <param name="pipeline">The shared parts.</param>
@@ -107,27 +108,24 @@ internal sealed class EventPipeline<T> : IEventPipeline<T>
         }
 
         ThrowIfStoreFull(items.Length);
-        var inFlight = Counters.InFlight;
-        if (inFlight + items.Length > Options.BackpressureThreshold)
-        {
-            Counters.Add(PipelineCount.Rejected, items.Length);
-            var retryAfter = EstimateRetryAfter(inFlight, items.Length);
-            throw new BackpressureException(
-                $"Pipeline '{Name}' has {inFlight} events in flight; admitting {items.Length} more would pass its backpressure threshold of {Options.BackpressureThreshold}. Retry after {retryAfter.TotalSeconds:0.###} s.",
-                retryAfter,
-                inFlight,
-                items.Length);
-        }
 
-        var now = _pipeline.Time.GetTimestamp();
-        var size = Options.BatchSize;
-        for (var offset = 0; offset < items.Length; offset += size)
+        // The threshold check and the admission are one step: concurrent ingests cannot both pass a check that only
+        // one of them fits under.
+        lock (_ingestGate)
         {
-            var chunk = items.Slice(offset, Math.Min(size, items.Length - offset));
-            var batch = Batch<T>.Rent(chunk.Length, now);
-            chunk.CopyTo(batch.Items);
-            batch.Count = chunk.Length;
-            _input.ForceWrite(batch);
+            var inFlight = Counters.InFlight;
+            if (inFlight + items.Length > Options.BackpressureThreshold)
+            {
+                Counters.Add(PipelineCount.Rejected, items.Length);
+                var retryAfter = EstimateRetryAfter(inFlight, items.Length);
+                throw new BackpressureException(
+                    $"Pipeline '{Name}' has {inFlight} events in flight; admitting {items.Length} more would pass its backpressure threshold of {Options.BackpressureThreshold}. Retry after {retryAfter.TotalSeconds:0.###} s.",
+                    retryAfter,
+                    inFlight,
+                    items.Length);
+            }
+
+            _input.ForceWrite(items);
         }
     }
 

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace EventStream;
 
 /// <summary>The loop that serves one <see cref="Segment"/>; see <see cref="SegmentWorker{T}"/>.</summary>

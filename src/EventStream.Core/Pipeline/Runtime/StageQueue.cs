@@ -116,14 +116,25 @@ internal sealed class StageQueue<T>
         return new ValueTask(waiter.Register(this, cancellationToken));
     }
 
-    /// <summary>Writes a batch past the capacity (the non-waiting ingest, which is bounded by its own threshold).</summary>
-    public void ForceWrite(Batch<T> batch)
+    /// <summary>
+    /// Writes events past the capacity, in batches, all or none (the non-waiting ingest, which is bounded by its own
+    /// threshold): a queue completed meanwhile refuses the whole span.
+    /// </summary>
+    public void ForceWrite(ReadOnlySpan<T> items)
     {
+        var now = _time.GetTimestamp();
         lock (_lock)
         {
             ThrowIfCompleted();
-            AdmitLocked(batch.Count);
-            EnqueueLocked(batch);
+            for (var offset = 0; offset < items.Length; offset += _batchSize)
+            {
+                var chunk = items.Slice(offset, Math.Min(_batchSize, items.Length - offset));
+                var batch = Batch<T>.Rent(chunk.Length, now);
+                chunk.CopyTo(batch.Items);
+                batch.Count = chunk.Length;
+                AdmitLocked(batch.Count);
+                EnqueueLocked(batch);
+            }
         }
     }
 
