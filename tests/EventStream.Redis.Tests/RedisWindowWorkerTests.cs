@@ -609,13 +609,5 @@ public sealed class RedisWindowWorkerTests(RedisServerFixture redis)
 
     internal static string NewStream() => "clicks-" + Guid.NewGuid().ToString("N")[..8];
 
-    private static async Task Eventually(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!await condition())
-        {
-            DateTime.UtcNow.Should().BeBefore(deadline, "the condition should hold within 10 s");
-            await Task.Delay(20);
-        }
-    }
+    private static Task Eventually(Func<Task<bool>> condition) => TestSupport.Eventually(condition, "the condition should hold within 10 s");
 }

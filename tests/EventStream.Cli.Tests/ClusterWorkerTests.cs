@@ -1,7 +1,7 @@
 using System.Text.Json;
 using StackExchange.Redis;
 
-namespace EventStream.Redis.Tests;
+namespace EventStream.Cli.Tests;
 
 /// <summary>
 /// The worker test beyond one Redis: a 3-node Redis Cluster started by the tests, the input split by key over four
