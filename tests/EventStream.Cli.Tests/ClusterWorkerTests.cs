@@ -80,3 +80,10 @@ public sealed class ClusterWorkerTests(RedisClusterFixture cluster) : WorkerRun
         }
     }
 }
+
+/// <summary>The cluster worker test's private 3-node Redis Cluster.</summary>
+[CollectionDefinition(Name)]
+public sealed class RedisClusterTests : ICollectionFixture<RedisClusterFixture>
+{
+    public const string Name = "redis-cluster";
+}

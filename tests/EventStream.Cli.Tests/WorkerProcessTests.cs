@@ -147,3 +147,10 @@ public sealed class WorkerProcessTests(RedisServerFixture redis) : WorkerRun
     private static async Task<long> HeldAsync(IDatabase db, string stream, string consumer) =>
         (await db.StreamPendingAsync(stream, "g")).Consumers.FirstOrDefault(c => c.Name == consumer).PendingMessageCount;
 }
+
+/// <summary>The worker process tests' private redis-server.</summary>
+[CollectionDefinition(Name)]
+public sealed class RedisTests : ICollectionFixture<RedisServerFixture>
+{
+    public const string Name = "redis";
+}
