@@ -7,6 +7,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using EventStream.Redis.Streams;
 using EventStream.Redis.Windowing;
+using EventStream.Tests;
 using EventStream.Windowing;
 using StackExchange.Redis;
 
@@ -864,95 +865,56 @@ public static class RedisBenchmark
         }
     }
 
-    /// <summary>A redis-server of our own: free loopback port, temporary directory, no RDB snapshots; stopped (by its pid) on dispose.</summary>
+    /// <summary>A redis-server of our own (the tests' <see cref="RedisServer"/> launcher): free loopback port, temporary directory, no RDB snapshots; stopped (by its pid) on dispose.</summary>
     private sealed class PrivateRedis : IAsyncDisposable
     {
-        private readonly Process _process;
+        private readonly RedisServer _server;
 
-        private PrivateRedis(Process process, int port, string directory, string persistence, string version)
+        private PrivateRedis(RedisServer server, string persistence, string version, int pid)
         {
-            _process = process;
-            Port = port;
-            Directory = directory;
+            _server = server;
             Persistence = persistence;
             Version = version;
+            Pid = pid;
         }
 
-        public int Port { get; }
+        public int Port => _server.Port;
 
-        public string Directory { get; }
+        public string Directory => _server.Directory;
 
         public string Persistence { get; }
 
         public string Version { get; }
 
-        public int Pid => _process.Id;
+        public int Pid { get; }
 
-        public string Endpoint => Invariant($"127.0.0.1:{Port}");
+        public string Endpoint => _server.Configuration;
 
         public IServer Admin(ConnectionMultiplexer admin) => admin.GetServer(Endpoint);
 
         public static async Task<PrivateRedis> StartAsync(bool aof)
         {
-            var binary = new[] { "/usr/bin/redis-server", "/usr/local/bin/redis-server" }.FirstOrDefault(File.Exists)
-                ?? throw new InvalidOperationException("redis-server is not installed (Debian: apt-get install -y redis-server).");
-            int port;
-            using (var listener = new TcpListener(IPAddress.Loopback, 0))
-            {
-                listener.Start();
-                port = ((IPEndPoint)listener.LocalEndpoint).Port;
-            }
-
-            var directory = System.IO.Directory.CreateTempSubdirectory("eventstream-redis-bench-").FullName;
             var persistence = aof ? "--save '' --appendonly yes (appendfsync everysec)" : "--save '' --appendonly no";
-            var info = new ProcessStartInfo(binary)
+            var server = await RedisServer.StartAsync(new RedisServerOptions
             {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            foreach (var arg in new[] { "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--dir", directory, "--save", "", "--appendonly", aof ? "yes" : "no", "--daemonize", "no", "--maxmemory-policy", "noeviction" })
-            {
-                info.ArgumentList.Add(arg);
-            }
-
-            var process = Process.Start(info) ?? throw new InvalidOperationException("redis-server did not start");
-            process.OutputDataReceived += (_, _) => { };
-            process.ErrorDataReceived += (_, _) => { };
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            var deadline = Stopwatch.StartNew();
-            while (true)
-            {
-                try
-                {
-                    await using var probe = await ConnectAsync(Invariant($"127.0.0.1:{port}"));
-                    var version = probe.GetServer(Invariant($"127.0.0.1:{port}")).Version.ToString();
-                    return new PrivateRedis(process, port, directory, persistence, version);
-                }
-                catch (RedisConnectionException) when (deadline.Elapsed < TimeSpan.FromSeconds(15) && !process.HasExited)
-                {
-                    await Task.Delay(100);
-                }
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill();
-                await _process.WaitForExitAsync();
-            }
-
-            _process.Dispose();
+                AppendOnly = aof,
+                AppendFsync = "everysec",
+                ExtraArguments = ["--maxmemory-policy", "noeviction"],
+                DirectoryPrefix = "eventstream-redis-bench-",
+            });
             try
             {
-                System.IO.Directory.Delete(Directory, recursive: true);
+                await using var probe = await ConnectAsync(server.Configuration);
+                var version = probe.GetServer(server.Configuration).Version.ToString();
+                return new PrivateRedis(server, persistence, version, server.Pid);
             }
-            catch (IOException)
+            catch
             {
+                await server.DisposeAsync();
+                throw;
             }
         }
+
+        public ValueTask DisposeAsync() => _server.DisposeAsync();
     }
 }

@@ -10,7 +10,24 @@ public sealed class RedisClusterFixtureTests(RedisClusterFixture cluster)
     {
         var db = cluster.Connection.GetDatabase();
         var run = Guid.NewGuid().ToString("N");
-        var keys = Enumerable.Range(0, 8).Select(i => (RedisKey)$"{{p{i}}}:in").ToList();
+
+        // The fixed hash tags {p0}..{p7} spread over the nodes the same way every run; the keys are this run's own.
+        var keys = Enumerable.Range(0, 8).Select(i => (RedisKey)$"{{p{i}}}:in:{run}").ToList();
+        try
+        {
+            await StreamsLandOnTheirOwnersAsync(db, keys, run);
+        }
+        finally
+        {
+            foreach (var key in keys)
+            {
+                await db.KeyDeleteAsync(key);
+            }
+        }
+    }
+
+    private async Task StreamsLandOnTheirOwnersAsync(IDatabase db, List<RedisKey> keys, string run)
+    {
         var ids = new Dictionary<RedisKey, RedisValue>();
         foreach (var key in keys)
         {
@@ -38,10 +55,6 @@ public sealed class RedisClusterFixtureTests(RedisClusterFixture cluster)
         }
 
         owners.Should().HaveCountGreaterThanOrEqualTo(2, "8 hash tags spread over the slots of more than one node");
-        foreach (var key in keys)
-        {
-            await db.KeyDeleteAsync(key);
-        }
     }
 
     [Fact]

@@ -16,11 +16,22 @@ public sealed class RedisDeadLetterStoreTests(RedisServerFixture redis) : DeadLe
     [Fact]
     public async Task Entries_survive_the_process_another_connection_sees_them_with_their_typed_events()
     {
+        // A server of this test's own, SIGKILLed and started again on its data directory: appendfsync always, so every
+        // write it acknowledged is in the AOF it replays.
+        await using var server = await RedisServer.StartAsync(new RedisServerOptions { AppendFsync = "always", DirectoryPrefix = "eventstream-dlq-restart-" });
         var prefix = "shared-" + Guid.NewGuid().ToString("N");
         var payload = new PipelineEvent("e-1", "page_view", "site-a", 1_700_000_000_000, JsonDocument.Parse("""{"url":"/x"}""").RootElement);
-        await new RedisDeadLetterStore(redis.Connection, new() { KeyPrefix = prefix }).AddAsync(Entry("1", "clicks", payload));
+        await using (var writer = await ConnectionMultiplexer.ConnectAsync(server.Configuration))
+        {
+            await new RedisDeadLetterStore(writer, new() { KeyPrefix = prefix }).AddAsync(Entry("1", "clicks", payload));
+        }
 
-        await using var other = await ConnectionMultiplexer.ConnectAsync(redis.Configuration);
+        var before = server.Pid;
+        await server.KillAsync();
+        await server.RestartAsync();
+        server.Pid.Should().NotBe(before, "a new redis-server process");
+
+        await using var other = await ConnectionMultiplexer.ConnectAsync(server.Configuration);
         var entry = (await new RedisDeadLetterStore(other, new() { KeyPrefix = prefix }).ListAsync()).Should().ContainSingle().Subject;
 
         var read = entry.Event.Should().BeOfType<PipelineEvent>().Subject;
@@ -70,11 +81,7 @@ public sealed class RedisDeadLetterStoreTests(RedisServerFixture redis) : DeadLe
             await pipeline.WriteAsync(i);
         }
 
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (await store.CountAsync("redis-dlq") < 3 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(10);
-        }
+        await TestSupport.Eventually(async () => await store.CountAsync("redis-dlq") >= 3, "three dead letters in Redis");
 
         (await store.ListAsync("redis-dlq")).Select(e => (int)e.Event!).Should().Equal(1, 2, 3);
         Volatile.Write(ref broken, false);

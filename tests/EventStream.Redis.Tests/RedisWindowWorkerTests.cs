@@ -141,12 +141,14 @@ public sealed class RedisWindowWorkerTests(RedisServerFixture redis)
         await Produce(stream, [new Click("/a", 2_000, 1, "u"), new Click("/a", 50_000, 1, "u"), new Click("/b", 60_000, 1, "u")]);
 
         var fired = new List<WindowResult<string, double>>();
+        var polls = new IdlePolls();
         var live = Worker(stream, o =>
         {
             o.Assigner = WindowAssigner.Tumbling(TimeSpan.FromSeconds(10));
             o.ClaimIdleTime = TimeSpan.FromSeconds(2);
+            o.TimeProvider = polls;
         });
-        await RunUntilAppliedAndIdleAsync(live, windowed: 3, fired);
+        await RunUntilAppliedAndIdleAsync(live, polls, windowed: 3, fired);
         fired.Should().BeEmpty("the stalled worker still holds an event of [0, 10000), so the shared watermark stays below it");
 
         // Once the stalled entry is claimed and applied, the window holds both events and fires once.
@@ -251,14 +253,16 @@ public sealed class RedisWindowWorkerTests(RedisServerFixture redis)
         await Produce(stream, [new Click("/a", 2_000, 1, "u"), new Click("/a", 50_000, 1, "u")]);
 
         var fired = new List<WindowResult<string, double>>();
+        var polls = new IdlePolls();
         var live = Worker(stream, o =>
         {
             o.Assigner = WindowAssigner.Tumbling(TimeSpan.FromSeconds(10));
             o.ClaimIdleTime = TimeSpan.FromSeconds(5);
             o.MinPollDelay = TimeSpan.FromMilliseconds(1);
             o.MaxPollDelay = TimeSpan.FromMilliseconds(20);
+            o.TimeProvider = polls;
         });
-        await RunUntilAppliedAndIdleAsync(live, windowed: 2, fired);
+        await RunUntilAppliedAndIdleAsync(live, polls, windowed: 2, fired);
 
         fired.Should().BeEmpty("the stale holds are cleared 50 at a time, and the stalled worker's hold still caps the watermark");
         var holds = (await db.SortedSetRangeByRankAsync(ns + ":inflight")).Select(m => m.ToString()).ToList();
@@ -596,26 +600,36 @@ public sealed class RedisWindowWorkerTests(RedisServerFixture redis)
         }));
     }
 
-    /// <summary>Runs a worker until it has applied <paramref name="windowed"/> events and then polled idle a while (the watermark advanced again and again), then stops it.</summary>
-    private static async Task RunUntilAppliedAndIdleAsync(RedisWindowWorker<Click> worker, long windowed, List<WindowResult<string, double>> fired)
+    /// <summary>
+    /// Runs a worker until it has applied <paramref name="windowed"/> events and then polled idle 8 times (each idle poll
+    /// fires what is due: the watermark advanced again and again; a 300 ms wait gave about as many), then stops it.
+    /// </summary>
+    private static async Task RunUntilAppliedAndIdleAsync(RedisWindowWorker<Click> worker, IdlePolls polls, long windowed, List<WindowResult<string, double>> fired)
     {
         using var cts = new CancellationTokenSource();
         var run = worker.RunAsync((r, _) => { fired.AddRange(r); return default; }, cts.Token);
         await Eventually(async () => (await worker.GetMetricsAsync()).Windowed == windowed);
-        await Task.Delay(300);
+        var applied = polls.Count;
+        await TestSupport.Eventually(() => polls.Count >= applied + 8, "8 idle polls after the last apply");
         await cts.CancelAsync();
         await FluentActions.Awaiting(() => run).Should().ThrowAsync<OperationCanceledException>();
     }
 
-    internal static string NewStream() => "clicks-" + Guid.NewGuid().ToString("N")[..8];
-
-    private static async Task Eventually(Func<Task<bool>> condition)
+    /// <summary>The system clock, counting the timers it makes: a worker makes one per idle poll, right after firing what is due.</summary>
+    private sealed class IdlePolls : TimeProvider
     {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!await condition())
+        private int _count;
+
+        public int Count => Volatile.Read(ref _count);
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
         {
-            DateTime.UtcNow.Should().BeBefore(deadline, "the condition should hold within 10 s");
-            await Task.Delay(20);
+            Interlocked.Increment(ref _count);
+            return base.CreateTimer(callback, state, dueTime, period);
         }
     }
+
+    internal static string NewStream() => "clicks-" + Guid.NewGuid().ToString("N")[..8];
+
+    private static Task Eventually(Func<Task<bool>> condition) => TestSupport.Eventually(condition, "the condition should hold within 10 s");
 }

@@ -8,6 +8,8 @@ using EventStream.Redis.Streams;
 using EventStream.Retry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
 
 namespace EventStream.Redis.Tests;
 
@@ -44,17 +46,20 @@ public sealed class UseRedisTests(RedisServerFixture redis)
 
         var producer = new RedisStreamProducer<Click>(redis.Connection, new RedisStreamOptions { Stream = stream });
         var events = Enumerable.Range(0, 100).Select(i => new Click("/p" + (i % 7), i, i % 10 == 0 ? -1 : i, "u")).ToList();
-        await producer.PublishAsync(events);
+        var ids = await producer.PublishAsync(events);
         await redis.Connection.GetDatabase().StreamAddAsync(stream, "event", "{broken");
 
-        // The sink is blocked: entries read must not be acknowledged before their events are delivered.
+        // The sink is blocked: entries read must not be acknowledged before their events are delivered. Once the pipeline
+        // has taken all 100 events (the source read them all), every one of them is still pending.
         var db = redis.Connection.GetDatabase();
-        await Eventually(async () => (await db.StreamPendingAsync(stream, "clicks")).PendingMessageCount > 0);
-        await Task.Delay(200);
-        (await db.StreamPendingAsync(stream, "clicks")).PendingMessageCount.Should().BePositive("nothing is acknowledged while the sink holds events");
+        var hosted = host.Services.GetRequiredKeyedService<IEventPipeline<Click>>("clicks");
+        await TestSupport.Eventually(() => hosted.GetMetrics().Accepted == 100, "the pipeline took the 100 events", timeoutMs: 15_000);
+        hosted.GetMetrics().Delivered.Should().Be(0, "the sink holds the first event");
+        var held = await db.StreamPendingMessagesAsync(stream, "clicks", 1000, RedisValue.Null);
+        held.Select(p => p.MessageId.ToString()).Should().Contain(ids, "nothing is acknowledged while the sink holds events");
 
         gate.Release(1000);
-        await Eventually(async () => (await db.StreamPendingAsync(stream, "clicks")).PendingMessageCount == 0 && delivered.Count == 90);
+        await TestSupport.Eventually(async () => (await db.StreamPendingAsync(stream, "clicks")).PendingMessageCount == 0 && delivered.Count == 90, "all delivered and acknowledged", timeoutMs: 15_000);
 
         // Dead letters are in Redis: another process (another store on the same prefix) lists them.
         var store = new RedisDeadLetterStore(redis.Connection, new RedisDeadLetterStoreOptions { KeyPrefix = prefix, ResolveType = _ => typeof(Click) });
@@ -80,6 +85,8 @@ public sealed class UseRedisTests(RedisServerFixture redis)
         var stream = "notastream-" + Guid.NewGuid().ToString("N")[..8];
         await redis.Connection.GetDatabase().StringSetAsync(stream, "a string, not a stream"); // XGROUP CREATE fails: WRONGTYPE
         var builder = Host.CreateApplicationBuilder();
+        var log = new LogRecorder();
+        builder.Logging.AddProvider(log);
         builder.Services.AddEventPipeline<Click>("clicks", (pipeline, _) => pipeline.Sink("s", _ => { }).Build())
             .UseRedis(redis.Configuration, o => o.Source.Stream = stream);
         using var host = builder.Build();
@@ -90,6 +97,12 @@ public sealed class UseRedisTests(RedisServerFixture redis)
 
         await stopping.Task.WaitAsync(TimeSpan.FromSeconds(15));
         await host.StopAsync();
+
+        // Surfaced: logged as critical with the exception that stopped the source, and the host stopped because of it.
+        var failure = log.Entries.Should().ContainSingle(e => e.Level == LogLevel.Critical, "the failure is logged once, as critical").Subject;
+        failure.Message.Should().Contain("failed and stopped reading; stopping the host");
+        failure.Exception.Should().BeAssignableTo<RedisServerException>().Which.Message.Should().Contain("WRONGTYPE");
+        host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.IsCancellationRequested.Should().BeTrue();
     }
 
     [Fact]
@@ -107,13 +120,26 @@ public sealed class UseRedisTests(RedisServerFixture redis)
             .Should().Throw<ArgumentException>().WithMessage("*BatchSize must be 1..10000 (was 0)*");
     }
 
-    private static async Task Eventually(Func<Task<bool>> condition)
+    /// <summary>Keeps every log entry of the host, to see what it reported.</summary>
+    private sealed class LogRecorder : ILoggerProvider
     {
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (!await condition())
+        public System.Collections.Concurrent.ConcurrentQueue<(LogLevel Level, string Message, Exception? Exception)> Entries { get; } = new();
+
+        public ILogger CreateLogger(string categoryName) => new Logger(Entries);
+
+        public void Dispose()
         {
-            DateTime.UtcNow.Should().BeBefore(deadline);
-            await Task.Delay(20);
+        }
+
+        private sealed class Logger(System.Collections.Concurrent.ConcurrentQueue<(LogLevel, string, Exception?)> entries) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+                entries.Enqueue((logLevel, formatter(state, exception), exception));
         }
     }
 }
@@ -140,22 +166,25 @@ public sealed class RedisStreamSourceTests(RedisServerFixture redis)
         using var cts = new CancellationTokenSource();
         var run = source.RunAsync(cts.Token, drainTimeout: TimeSpan.FromSeconds(20));
 
-        long read = -1, previous;
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        do
-        {
-            DateTime.UtcNow.Should().BeBefore(deadline, "the source fills the pipeline and then waits");
-            previous = read;
-            await Task.Delay(300);
-            read = (await db.StreamGroupInfoAsync(stream)).Single().EntriesRead ?? 0;
-        }
-        while (read != previous || read == 0);
+        // Blocked: the input queue is full (the sink holds its first event forever, so it stays full) and the source
+        // holds entries it read but could not write.
+        long read = 0;
+        await TestSupport.Eventually(
+            async () =>
+            {
+                read = (await db.StreamGroupInfoAsync(stream)).Single().EntriesRead ?? 0;
+                var m = pipeline.GetMetrics();
+                return m.Stages[0].QueueDepth >= m.Stages[0].Capacity && read > m.Accepted;
+            },
+            "the source fills the pipeline and then waits",
+            timeoutMs: 15_000);
 
         read.Should().BeLessThan(60, "the source waits on the full pipeline");
         await cts.CancelAsync();
         gate.Release(1000); // the pipeline drains after the stop; the last checkpoint acknowledges what it took
         await run;
 
+        (await db.StreamGroupInfoAsync(stream)).Single().EntriesRead.Should().Be(read, "a blocked source reads nothing more");
         source.Acknowledged.Should().Be(delivered.Count, "exactly the events the pipeline took are acknowledged");
         var pending = (await db.StreamPendingAsync(stream, "g")).PendingMessageCount;
         pending.Should().BePositive("the batch the stop cut short was never admitted: it stays pending for a peer");
@@ -191,12 +220,10 @@ public sealed class RedisStreamSourceTests(RedisServerFixture redis)
         });
         using var cts = new CancellationTokenSource();
         var run = source.RunAsync(cts.Token);
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (delivered.Count < 15 || (await db.StreamPendingAsync(stream, "g")).PendingMessageCount > 0)
-        {
-            DateTime.UtcNow.Should().BeBefore(deadline, "the live consumer claims what the dead one held");
-            await Task.Delay(20);
-        }
+        await TestSupport.Eventually(
+            async () => delivered.Count >= 15 && (await db.StreamPendingAsync(stream, "g")).PendingMessageCount == 0,
+            "the live consumer claims what the dead one held",
+            timeoutMs: 15_000);
 
         await cts.CancelAsync();
         await run;
@@ -212,12 +239,7 @@ public sealed class RedisStreamSourceTests(RedisServerFixture redis)
         (await source.DeadLetters.CountAsync()).Should().Be(0);
         using var again = new CancellationTokenSource();
         var rerun = source.RunAsync(again.Token);
-        deadline = DateTime.UtcNow.AddSeconds(15);
-        while (delivered.Count < 20)
-        {
-            DateTime.UtcNow.Should().BeBefore(deadline);
-            await Task.Delay(20);
-        }
+        await TestSupport.Eventually(() => delivered.Count >= 20, "the replayed entries are delivered", timeoutMs: 15_000);
 
         await again.CancelAsync();
         await rerun;

@@ -39,15 +39,7 @@ public sealed class DashboardServer : IAsyncDisposable
     public async Task<JsonElement> GetJsonAsync(string path) => await Client.GetFromJsonAsync<JsonElement>(path);
 
     /// <summary>Waits until the pipeline holds nothing in flight.</summary>
-    public async Task DrainedAsync()
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (Pipeline.GetMetrics().InFlight > 0)
-        {
-            DateTime.UtcNow.Should().BeBefore(deadline, "the pipeline drains");
-            await Task.Delay(20);
-        }
-    }
+    public Task DrainedAsync() => TestSupport.Eventually(() => Pipeline.GetMetrics().InFlight == 0, "the pipeline drains", timeoutMs: 20_000);
 
     public static long Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 

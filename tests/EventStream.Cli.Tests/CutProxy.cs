@@ -2,13 +2,15 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace EventStream.Redis.Tests;
+namespace EventStream.Cli.Tests;
 
 /// <summary>
 /// A TCP proxy in front of a real Redis that passes every command through until the n-th command with a given name,
 /// and forwards nothing a client sends after that one: a process behind it has that command executed, and every later
 /// command of it (the apply of the batch it just read, say) never reaches Redis. Replies always pass. This is how a
 /// test kills a worker between reading a batch and applying it without racing it.
+/// Made with <see cref="HoldingFirst"/> it instead holds each connection at its first command of that name until
+/// <see cref="Release"/>: several processes behind it then start that command together.
 /// </summary>
 internal sealed class CutProxy : IAsyncDisposable
 {
@@ -19,16 +21,41 @@ internal sealed class CutProxy : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource _cut = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<Task> _pumps = [];
+    private readonly TaskCompletionSource? _gate;
     private int _seen;
+    private int _held;
+    private int _refused;
 
     public CutProxy(EndPoint redis, string command, int cutAfter)
+        : this(redis, command, cutAfter, gate: null)
+    {
+    }
+
+    private CutProxy(EndPoint redis, string command, int cutAfter, TaskCompletionSource? gate)
     {
         _redis = redis;
         _command = command;
         _cutAfter = cutAfter;
+        _gate = gate;
         _listener.Start();
         _pumps.Add(AcceptAsync());
     }
+
+    /// <summary>A proxy that forwards everything and counts the clients it could not connect to Redis (<see cref="Refused"/>).</summary>
+    public static CutProxy PassThrough(EndPoint redis) => new(redis, string.Empty, cutAfter: 0, gate: null);
+
+    /// <summary>How many client connections found Redis down (the proxy could not connect on their behalf and closed them).</summary>
+    public int Refused => Volatile.Read(ref _refused);
+
+    /// <summary>A proxy that cuts nothing and holds every connection's first <paramref name="command"/> until <see cref="Release"/>.</summary>
+    public static CutProxy HoldingFirst(EndPoint redis, string command) =>
+        new(redis, command, cutAfter: 0, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    /// <summary>How many connections wait at their first held command.</summary>
+    public int Held => Volatile.Read(ref _held);
+
+    /// <summary>Lets every held connection (and every later one) go on.</summary>
+    public void Release() => _gate?.TrySetResult();
 
     /// <summary>The address to give a client instead of Redis's.</summary>
     public string Configuration => $"127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}";
@@ -59,25 +86,38 @@ internal sealed class CutProxy : IAsyncDisposable
             }
 
             var server = new TcpClient();
-            await (_redis switch
+            try
             {
-                IPEndPoint ip => server.ConnectAsync(ip),
-                DnsEndPoint dns => server.ConnectAsync(dns.Host, dns.Port),
-                _ => throw new NotSupportedException($"cannot proxy to {_redis}"),
-            });
+                await (_redis switch
+                {
+                    IPEndPoint ip => server.ConnectAsync(ip),
+                    DnsEndPoint dns => server.ConnectAsync(dns.Host, dns.Port),
+                    _ => throw new NotSupportedException($"cannot proxy to {_redis}"),
+                });
+            }
+            catch (SocketException)
+            {
+                // Redis is down: the client sees its connection closed, as it would see it refused.
+                Interlocked.Increment(ref _refused);
+                client.Dispose();
+                server.Dispose();
+                continue;
+            }
+
             lock (_pumps)
             {
-                _pumps.Add(CommandsAsync(client, server));
-                _pumps.Add(RepliesAsync(server, client));
+                _pumps.Add(_command.Length == 0 ? CopyAsync(client, server) : CommandsAsync(client, server));
+                _pumps.Add(CopyAsync(server, client));
             }
         }
     }
 
-    private async Task RepliesAsync(TcpClient server, TcpClient client)
+    /// <summary>Forwards everything one side sends to the other (the replies; the commands too when nothing is cut).</summary>
+    private async Task CopyAsync(TcpClient from, TcpClient to)
     {
         try
         {
-            await server.GetStream().CopyToAsync(client.GetStream(), _stop.Token);
+            await from.GetStream().CopyToAsync(to.GetStream(), _stop.Token);
         }
         catch (Exception)
         {
@@ -85,8 +125,8 @@ internal sealed class CutProxy : IAsyncDisposable
         }
         finally
         {
-            client.Dispose();
-            server.Dispose();
+            from.Dispose();
+            to.Dispose();
         }
     }
 
@@ -96,6 +136,7 @@ internal sealed class CutProxy : IAsyncDisposable
         var buffer = new List<byte>();
         var chunk = new byte[64 * 1024];
         var cut = false;
+        var held = _gate is null;
         try
         {
             var input = client.GetStream();
@@ -117,8 +158,20 @@ internal sealed class CutProxy : IAsyncDisposable
                 var forward = 0;
                 while (!cut && TryParse(buffer, forward, out var end, out var name))
                 {
+                    if (!held && string.Equals(name, _command, StringComparison.OrdinalIgnoreCase))
+                    {
+                        // Forward what came before it, wait at the gate, then go on as if nothing happened.
+                        held = true;
+                        await output.WriteAsync(buffer.GetRange(0, forward).ToArray(), _stop.Token);
+                        buffer.RemoveRange(0, forward);
+                        end -= forward;
+                        forward = 0;
+                        Interlocked.Increment(ref _held);
+                        await _gate!.Task.WaitAsync(_stop.Token);
+                    }
+
                     forward = end;
-                    if (string.Equals(name, _command, StringComparison.OrdinalIgnoreCase) && Interlocked.Increment(ref _seen) == _cutAfter)
+                    if (_gate is null && string.Equals(name, _command, StringComparison.OrdinalIgnoreCase) && Interlocked.Increment(ref _seen) == _cutAfter)
                     {
                         cut = true;
                     }

@@ -1,9 +1,6 @@
-using System.Globalization;
-using System.Text;
-using EventStream.Redis.Windowing;
 using StackExchange.Redis;
 
-namespace EventStream.Redis.Tests;
+namespace EventStream.Cli.Tests;
 
 /// <summary>
 /// <c>eventstream produce</c> and several <c>eventstream worker</c> processes against a real redis-server: their
@@ -26,8 +23,14 @@ public sealed class WorkerProcessTests(RedisServerFixture redis) : WorkerRun
         var stream = "clicks-" + Guid.NewGuid().ToString("N")[..8];
 
         await ProduceAsync(redis.Configuration, stream, input);
-        var outputs = await RunWorkersAsync(redis.Configuration, stream, window, agg, workers: 3);
 
+        // The three read their first batch together, once all are up: a worker that started late cannot find the
+        // stream already drained, so each one takes part.
+        await using var gate = CutProxy.HoldingFirst(redis.Connection.GetEndPoints()[0], "XREADGROUP");
+        var (outputs, applied) = await RunWorkersAsync(redis.Configuration, stream, window, agg, workers: 3, gate);
+
+        applied.Should().HaveCount(3).And.OnlyContain(n => n > 0, "each of the three workers applied events");
+        applied.Sum().Should().Be(6000, "together they applied every good event once");
         Lines(outputs).Should().BeEquivalentTo(expected.Results, "the union of the workers' outputs is the single-process result, each window once");
         var metrics = await Metrics(redis.Connection, stream);
         metrics.DeadLetterCount.Should().Be(7);
@@ -50,16 +53,15 @@ public sealed class WorkerProcessTests(RedisServerFixture redis) : WorkerRun
         {
             using var victim = StartWorker(proxy.Configuration, stream, "tumbling:5s", "sum:data.ms", "victim", batch: 1000);
             await proxy.Cut.WaitAsync(Timeout);
-            await Eventually(async () => await HeldAsync(db, stream, "victim") > 0);
-            victim.KillHard();
-            await victim.Process.WaitForExitAsync();
+            await TestSupport.Eventually(async () => await HeldAsync(db, stream, "victim") > 0, "the victim holds the batch it read", timeoutMs: 60_000);
+            await victim.KillHardAsync();
             victim.Process.ExitCode.Should().Be(137, "SIGKILL ends the victim without any clean-up");
         }
 
         (await HeldAsync(db, stream, "victim")).Should().Be(1000, "the victim died holding the batch it read; it stays pending until a live worker claims it");
         (await Metrics(redis.Connection, stream)).Windowed.Should().Be(3000, "the victim applied the three batches it read before");
 
-        var outputs = await RunWorkersAsync(redis.Configuration, stream, "tumbling:5s", "sum:data.ms", workers: 2);
+        var (outputs, _) = await RunWorkersAsync(redis.Configuration, stream, "tumbling:5s", "sum:data.ms", workers: 2);
 
         var results = await ResultsStream(redis.Connection, stream);
         results.Should().BeEquivalentTo(expected.Results, "every window fired exactly once, with every event counted once");
@@ -73,28 +75,32 @@ public sealed class WorkerProcessTests(RedisServerFixture redis) : WorkerRun
     [Fact]
     public async Task Redis_killed_and_restarted_mid_stream_with_AOF_loses_nothing_admitted()
     {
-        using var server = new RedisServerProcess();
-        await server.StartAsync();
+        // appendfsync always: every write Redis acknowledged is in the AOF when it is SIGKILLed.
+        await using var server = await RedisServer.StartAsync(new RedisServerOptions { AppendFsync = "always", DirectoryPrefix = "eventstream-restart-" });
         var input = WriteInput("input.ndjson", events: 150_000, badLines: 3, seed: 5);
         var expected = await ReferenceAsync(input, "tumbling:10s", "count");
         const string stream = "clicks";
         await ProduceAsync(server.Configuration, stream, input);
 
-        var workers = Enumerable.Range(0, 2).Select(i => StartWorker(server.Configuration, stream, "tumbling:10s", "count", "w" + i, batch: 100)).ToList();
+        // Each worker talks to Redis through a proxy of its own, which counts the connections it found Redis down for.
+        var proxies = Enumerable.Range(0, 2).Select(_ => CutProxy.PassThrough(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, server.Port))).ToList();
+        var workers = proxies.Select((p, i) => StartWorker(p.Configuration, stream, "tumbling:10s", "count", "w" + i, batch: 100)).ToList();
         try
         {
             await using (var probe = await ConnectionMultiplexer.ConnectAsync(server.Configuration))
             {
-                await Eventually(async () => (await Metrics(probe, stream)).Windowed > 1_000);
+                await TestSupport.Eventually(async () => (await Metrics(probe, stream)).Windowed > 1_000, "the workers are under way", timeoutMs: 60_000);
                 (await Metrics(probe, stream)).Windowed.Should().BeLessThan(150_000, "Redis goes down mid-stream");
             }
 
-            server.Kill();
+            await server.KillAsync();
             var beforeKill = workers.Count(w => w.Process.HasExited);
             beforeKill.Should().Be(0, "Redis goes down mid-stream, while the workers still run");
-            await Task.Delay(1500);
+
+            // Down until every worker has tried to reconnect and found it gone.
+            await TestSupport.Eventually(() => proxies.All(p => p.Refused > 0) || workers.Any(w => w.Process.HasExited), "every worker tries to reconnect", timeoutMs: 60_000);
             workers.Should().OnlyContain(w => !w.Process.HasExited, "the workers wait for Redis to come back");
-            await server.StartAsync();
+            await server.RestartAsync();
 
             foreach (var worker in workers)
             {
@@ -111,6 +117,10 @@ public sealed class WorkerProcessTests(RedisServerFixture redis) : WorkerRun
         finally
         {
             workers.ForEach(w => w.Dispose());
+            foreach (var proxy in proxies)
+            {
+                await proxy.DisposeAsync();
+            }
         }
     }
 
@@ -136,4 +146,11 @@ public sealed class WorkerProcessTests(RedisServerFixture redis) : WorkerRun
 
     private static async Task<long> HeldAsync(IDatabase db, string stream, string consumer) =>
         (await db.StreamPendingAsync(stream, "g")).Consumers.FirstOrDefault(c => c.Name == consumer).PendingMessageCount;
+}
+
+/// <summary>The worker process tests' private redis-server.</summary>
+[CollectionDefinition(Name)]
+public sealed class RedisTests : ICollectionFixture<RedisServerFixture>
+{
+    public const string Name = "redis";
 }

@@ -3,7 +3,8 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace EventStream.Tests;
 
-internal static class TestSupport
+/// <summary>The polling and accounting helpers every test suite shares.</summary>
+public static class TestSupport
 {
     /// <summary>Waits (on the real clock, bounded) until a condition holds; fails the test otherwise.</summary>
     public static async Task Eventually(Func<bool> condition, string what, int timeoutMs = 10_000)
@@ -17,6 +18,21 @@ internal static class TestSupport
             }
 
             await Task.Delay(5);
+        }
+    }
+
+    /// <summary>Waits (on the real clock, bounded) until an asynchronous condition holds, e.g. a Redis query; fails the test otherwise.</summary>
+    public static async Task Eventually(Func<Task<bool>> condition, string what, int timeoutMs = 10_000)
+    {
+        var deadline = Environment.TickCount64 + timeoutMs;
+        while (!await condition())
+        {
+            if (Environment.TickCount64 > deadline)
+            {
+                throw new TimeoutException($"Timed out waiting for: {what}");
+            }
+
+            await Task.Delay(20);
         }
     }
 

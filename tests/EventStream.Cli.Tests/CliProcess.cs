@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 
-namespace EventStream.Redis.Tests;
+namespace EventStream.Cli.Tests;
 
 /// <summary>The <c>eventstream</c> command line as a real child process (<c>dotnet eventstream.dll …</c>).</summary>
 public sealed class CliProcess : IDisposable
@@ -31,6 +31,12 @@ public sealed class CliProcess : IDisposable
     }
 
     public Process Process { get; }
+
+    /// <summary>How many events this worker applied, from its closing line (<c>eventstream worker NAME: N windowed, …</c>); null before it.</summary>
+    public long? Windowed =>
+        System.Text.RegularExpressions.Regex.Match(Stderr, @"eventstream worker \S+: (\d+) windowed") is { Success: true } m
+            ? long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)
+            : null;
 
     public string Stderr
     {
@@ -71,6 +77,7 @@ public sealed class CliProcess : IDisposable
         catch (OperationCanceledException)
         {
             Process.Kill(entireProcessTree: true);
+            await Process.WaitForExitAsync();
             throw new TimeoutException($"eventstream {string.Join(' ', Process.StartInfo.ArgumentList.Skip(1))} did not exit within {timeout}; stderr: {Stderr}");
         }
 
@@ -78,9 +85,14 @@ public sealed class CliProcess : IDisposable
         return Process.ExitCode;
     }
 
-    /// <summary>SIGKILL: no clean-up, no flush — a crash.</summary>
-    public void KillHard() => Process.Kill(entireProcessTree: true);
+    /// <summary>SIGKILL: no clean-up, no flush — a crash. Returns once the process is gone.</summary>
+    public async Task KillHardAsync()
+    {
+        Process.Kill(entireProcessTree: true);
+        await Process.WaitForExitAsync();
+    }
 
+    /// <summary>Kills the process if it still runs and waits for its exit, so its files can be deleted next.</summary>
     public void Dispose()
     {
         if (!Process.HasExited)
@@ -88,6 +100,7 @@ public sealed class CliProcess : IDisposable
             Process.Kill(entireProcessTree: true);
         }
 
+        Process.WaitForExit();
         Process.Dispose();
     }
 }

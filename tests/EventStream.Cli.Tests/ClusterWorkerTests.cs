@@ -1,7 +1,7 @@
 using System.Text.Json;
 using StackExchange.Redis;
 
-namespace EventStream.Redis.Tests;
+namespace EventStream.Cli.Tests;
 
 /// <summary>
 /// The worker test beyond one Redis: a 3-node Redis Cluster started by the tests, the input split by key over four
@@ -79,4 +79,11 @@ public sealed class ClusterWorkerTests(RedisClusterFixture cluster) : WorkerRun
             return 0; // a bad line: the worker of stream 0 dead-letters it
         }
     }
+}
+
+/// <summary>The cluster worker test's private 3-node Redis Cluster.</summary>
+[CollectionDefinition(Name)]
+public sealed class RedisClusterTests : ICollectionFixture<RedisClusterFixture>
+{
+    public const string Name = "redis-cluster";
 }

@@ -3,7 +3,7 @@ using System.Text;
 using EventStream.Redis.Windowing;
 using StackExchange.Redis;
 
-namespace EventStream.Redis.Tests;
+namespace EventStream.Cli.Tests;
 
 /// <summary>
 /// What the worker process tests share: a temporary directory, NDJSON inputs, the single-process reference
@@ -21,19 +21,23 @@ public abstract class WorkerRun : IDisposable
     }
 
     internal static async Task<RedisWindowMetrics> Metrics(IConnectionMultiplexer connection, string stream) =>
-        await new RedisWindowWorker<object>(connection, new RedisWindowOptions<object>
+        await WorkerOf(connection, stream).GetMetricsAsync();
+
+    /// <summary>A worker of group "g" that is never run: it reads the group's metrics and names its streams.</summary>
+    private static RedisWindowWorker<object> WorkerOf(IConnectionMultiplexer connection, string stream) =>
+        new(connection, new RedisWindowOptions<object>
         {
             Stream = stream,
             Group = "g",
             Assigner = EventStream.Windowing.WindowAssigner.Tumbling(TimeSpan.FromSeconds(1)),
             Key = _ => "",
             Timestamp = _ => 0,
-        }).GetMetricsAsync();
+        });
 
     /// <summary>The group's results stream.</summary>
     internal static async Task<List<Result>> ResultsStream(IConnectionMultiplexer connection, string stream)
     {
-        var key = RedisKeys.Namespace("es", stream, "g") + ":results";
+        var key = WorkerOf(connection, stream).ResultsStream;
         var entries = await connection.GetDatabase().StreamRangeAsync(key);
         return entries.Select(e => new Result(
             e["key"]!,
@@ -62,17 +66,32 @@ public abstract class WorkerRun : IDisposable
         produce.Stderr.Should().Contain("published to");
     }
 
-    internal async Task<List<string>> RunWorkersAsync(string configuration, string stream, string window, string agg, int workers)
+    /// <summary>
+    /// Runs <paramref name="workers"/> worker processes to the end: their output files and how many events each applied.
+    /// Given a <paramref name="gate"/> (a <see cref="CutProxy.HoldingFirst"/> proxy in front of Redis), they connect through
+    /// it and read their first batch together, once every one of them is up.
+    /// </summary>
+    internal async Task<(List<string> Outputs, List<long> Applied)> RunWorkersAsync(string configuration, string stream, string window, string agg, int workers, CutProxy? gate = null)
     {
-        var processes = Enumerable.Range(0, workers).Select(i => StartWorker(configuration, stream, window, agg, "w" + i, batch: 100)).ToList();
+        // Held at the gate, a worker's first read waits for the slowest process to start: no timeout meanwhile.
+        var through = gate is null ? configuration : gate.Configuration + ",asyncTimeout=120000";
+        var processes = Enumerable.Range(0, workers).Select(i => StartWorker(through, stream, window, agg, "w" + i, batch: 100)).ToList();
         try
         {
+            if (gate is not null)
+            {
+                await TestSupport.Eventually(() => gate.Held == workers || processes.Any(p => p.Process.HasExited), "every worker waits at its first read", timeoutMs: 60_000);
+                gate.Release();
+            }
+
             foreach (var p in processes)
             {
                 (await p.WaitAsync(Timeout)).Should().Be(0, p.Stderr);
             }
 
-            return processes.Select(p => Path.Combine(_dir, ConsumerOf(p) + ".ndjson")).ToList();
+            return (
+                processes.Select(p => Path.Combine(_dir, ConsumerOf(p) + ".ndjson")).ToList(),
+                processes.Select(p => p.Windowed ?? throw new InvalidOperationException($"no summary line from {ConsumerOf(p)}: {p.Stderr}")).ToList());
         }
         finally
         {
@@ -153,15 +172,5 @@ public abstract class WorkerRun : IDisposable
 
         File.WriteAllText(path, builder.ToString());
         return path;
-    }
-
-    internal static async Task Eventually(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (!await condition())
-        {
-            DateTime.UtcNow.Should().BeBefore(deadline);
-            await Task.Delay(20);
-        }
     }
 }
