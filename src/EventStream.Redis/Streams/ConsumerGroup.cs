@@ -57,4 +57,35 @@ internal sealed class ConsumerGroup(IDatabase db, string stream, string group, s
             .ToList();
         return (await DeadLetterAsync(poison).ConfigureAwait(false), stale.Length > poison.Count);
     }
+
+    /// <summary>
+    /// Claims up to <paramref name="count"/> entries idle for <paramref name="claimIdle"/> for <paramref name="consumer"/>
+    /// (XAUTOCLAIM), and dead-letters those the claim took past <paramref name="maxDeliveries"/>: an entry can pass its
+    /// idle time between <see cref="DeadLetterPoisonAsync"/> and the claim, so the claimed entries' delivery counts are
+    /// read back (XPENDING per claimed entry, in one round trip) before any is handed on.
+    /// </summary>
+    /// <returns>The entries to process, and how many were dead-lettered instead.</returns>
+    public async Task<(StreamEntry[] Entries, long DeadLettered)> ClaimAsync(string consumer, TimeSpan claimIdle, int count, int maxDeliveries)
+    {
+        var claimed = await db.StreamAutoClaimAsync(stream, group, consumer, (long)claimIdle.TotalMilliseconds, "0-0", count).ConfigureAwait(false);
+        var entries = claimed.ClaimedEntries.Where(e => !e.IsNull).ToArray();
+        if (entries.Length == 0)
+        {
+            return (entries, 0);
+        }
+
+        // One XPENDING per claimed entry (its id as both ends of the range), sent together: one round trip.
+        var lookups = entries.Select(e => db.StreamPendingMessagesAsync(stream, group, 1, consumer, e.Id, e.Id)).ToArray();
+        var pending = await Task.WhenAll(lookups).ConfigureAwait(false);
+        var over = pending.SelectMany(p => p).Where(p => p.DeliveryCount > maxDeliveries)
+            .ToDictionary(p => (string)p.MessageId!, p => p.DeliveryCount, StringComparer.Ordinal);
+        if (over.Count == 0)
+        {
+            return (entries, 0);
+        }
+
+        var failures = over.Select(o => new Failure(o.Key, $"delivered {o.Value - 1} times without being acknowledged (the limit is {maxDeliveries})", o.Value - 1));
+        var deadLettered = await DeadLetterAsync(failures).ConfigureAwait(false);
+        return (entries.Where(e => !over.ContainsKey((string)e.Id!)).ToArray(), deadLettered);
+    }
 }

@@ -143,8 +143,8 @@ public sealed class RedisStreamSource<T>
             return await _db.StreamReadGroupAsync(_options.Stream, _options.Group, _options.Consumer, ">", _options.BatchSize).ConfigureAwait(false);
         }
 
-        var claimed = await _db.StreamAutoClaimAsync(_options.Stream, _options.Group, _options.Consumer, (long)_options.ClaimIdleTime.TotalMilliseconds, "0-0", _options.BatchSize).ConfigureAwait(false);
-        return claimed.ClaimedEntries.Where(e => !e.IsNull).ToArray();
+        var (entries, _) = await _group.ClaimAsync(_options.Consumer, _options.ClaimIdleTime, _options.BatchSize, _options.MaxDeliveries).ConfigureAwait(false);
+        return entries;
     }
 
     private async Task FeedAsync(StreamEntry[] entries, CancellationToken cancellationToken)

@@ -356,10 +356,10 @@ public sealed class RedisWindowWorker<T>
         }
 
         var hold = _db.ScriptEvaluateAsync(RedisWindowScripts.Hold, [_stream], [_ns, _options.Consumer, Millis(_options.OutOfOrderness), "1"]);
-        var claim = _db.StreamAutoClaimAsync(_stream, _options.Group, _options.Consumer, Millis(_options.ClaimIdleTime), "0-0", _options.BatchSize);
+        var claim = _group.ClaimAsync(_options.Consumer, _options.ClaimIdleTime, _options.BatchSize, _options.MaxDeliveries);
         await hold.ConfigureAwait(false);
-        var claimed = await claim.ConfigureAwait(false);
-        var entries = claimed.ClaimedEntries.Where(e => !e.IsNull).ToArray();
+        var (entries, overDelivered) = await claim.ConfigureAwait(false);
+        summary.DeadLettered += overDelivered;
         if (entries.Length > 0)
         {
             summary.Claimed += entries.Length;
