@@ -217,12 +217,20 @@ public class AccountingTests
         // An async stage (its batch continues asynchronously) whose output queue is full: the cancellation arrives while
         // it waits to write, with the rest of its input batch not yet processed.
         var store = new InMemoryDeadLetterStore();
+        var enriched = 0;
+        var sinkHolds = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var pipeline = PipelineBuilder.Create<int>("cancel-forward", o => { o.DeadLetterStore = store; o.BatchSize = batchSize; })
-            .Enrich("async", async (int x, CancellationToken ct) => { await Task.Yield(); return x; })
-            .Sink("stuck", async (int _, CancellationToken ct) => await Task.Delay(Timeout.Infinite, ct), new StageOptions { Capacity = 4 })
+            .Enrich("async", async (int x, CancellationToken ct) => { Interlocked.Increment(ref enriched); await Task.Yield(); return x; })
+            .Sink("stuck", async (int _, CancellationToken ct) => { sinkHolds.TrySetResult(); await Task.Delay(Timeout.Infinite, ct); }, new StageOptions { Capacity = 4 })
             .Build();
         pipeline.Ingest(Enumerable.Range(0, 64).ToArray()); // one input batch, handed on in batches of batchSize
-        await Task.Delay(300); // the sink holds its first event; its queue fills; the async stage waits mid-batch to write
+        await sinkHolds.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        // The stall: the sink holds its first batch, a second fills its queue, and the async stage has made the third
+        // and waits to write it, the rest of its input untouched. These counts cannot move until the cancellation.
+        await TestSupport.Eventually(
+            () => Volatile.Read(ref enriched) == 3 * batchSize && pipeline.GetMetrics().Stages.Select(s => s.QueueDepth).SequenceEqual([64 - (3 * batchSize), batchSize]),
+            "the async stage waits to hand on its third batch");
 
         using var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
         await FluentActions.Awaiting(() => pipeline.CompleteAsync(timeout.Token)).Should().ThrowAsync<OperationCanceledException>();
