@@ -9,7 +9,7 @@ public class RetryAndDeadLetterTests
 {
     private static readonly DateTimeOffset Start = new(2026, 11, 26, 12, 0, 0, TimeSpan.Zero);
 
-    private static PipelineOptions Options(FakeTimeProvider time, IDeadLetterStore? store = null) => new()
+    private static PipelineOptions Options(TimeProvider time, IDeadLetterStore? store = null) => new()
     {
         TimeProvider = time,
         DeadLetterStore = store,
@@ -44,7 +44,7 @@ public class RetryAndDeadLetterTests
     [Fact]
     public async Task A_failing_event_waits_for_its_retry_off_the_line_while_the_events_behind_it_are_delivered()
     {
-        var time = new FakeTimeProvider(Start);
+        var time = new ArmingTimeProvider(Start);
         var delivered = new ConcurrentQueue<int>();
         var attempts = new ConcurrentDictionary<int, int>();
         await using var pipeline = PipelineBuilder.Create<int>("retry-off-line", Options(time))
@@ -60,9 +60,11 @@ public class RetryAndDeadLetterTests
         await TestSupport.Eventually(() => delivered.Count == 3, "the three healthy events delivered");
         delivered.Should().Equal(2, 3, 4);
 
+        (await time.ArmedAsync(1)).Should().Be(TimeSpan.FromMilliseconds(100));
         time.Advance(TimeSpan.FromMilliseconds(100)); // first retry (fails again)
         await TestSupport.Eventually(() => attempts[1] == 2, "second attempt");
         delivered.Should().HaveCount(3);
+        (await time.ArmedAsync(2)).Should().Be(TimeSpan.FromMilliseconds(200));
         time.Advance(TimeSpan.FromMilliseconds(200)); // second retry, backoff doubled (succeeds)
         await TestSupport.Eventually(() => delivered.Count == 4, "the retried event delivered");
 
@@ -95,7 +97,7 @@ public class RetryAndDeadLetterTests
     [Fact]
     public async Task When_retries_are_spent_the_event_is_dead_lettered_with_full_context()
     {
-        var time = new FakeTimeProvider(Start);
+        var time = new ArmingTimeProvider(Start);
         var store = new InMemoryDeadLetterStore();
         await using var pipeline = PipelineBuilder.Create<string>("spent", Options(time, store))
             .Enrich("lookup", (string s, CancellationToken _) => s == "bad" ? throw new HttpRequestException("503 from geo service") : ValueTask.FromResult(s.Length))
@@ -105,7 +107,9 @@ public class RetryAndDeadLetterTests
         await pipeline.WriteAsync("ok");
         await pipeline.WriteAsync("bad");
         await TestSupport.Eventually(() => pipeline.GetMetrics().Retries == 1, "first failure, before the clock moves");
-        await time.DriveUntil(pipeline.CompleteAsync(), TimeSpan.FromMilliseconds(100));
+        time.Advance(await time.ArmedAsync(1)); // 100 ms: the second attempt fails at Start + 100 ms
+        time.Advance(await time.ArmedAsync(2)); // 200 ms: the third and last fails at Start + 300 ms
+        await pipeline.CompleteAsync();
 
         var entry = (await store.ListAsync()).Should().ContainSingle().Subject;
         entry.Pipeline.Should().Be("spent");
@@ -116,7 +120,7 @@ public class RetryAndDeadLetterTests
         entry.Attempts.Should().Be(3);
         entry.Event.Should().Be("bad");
         entry.FirstFailure.Should().Be(Start);
-        entry.LastFailure.Should().BeAfter(entry.FirstFailure);
+        entry.LastFailure.Should().Be(Start.AddMilliseconds(300), "the last attempt is made after the two back-offs of 100 and 200 ms");
         pipeline.GetMetrics().Should().Match<Metrics.PipelineMetrics>(m => m.Delivered == 1 && m.DeadLettered == 1 && m.Retries == 2);
     }
 
@@ -142,19 +146,65 @@ public class RetryAndDeadLetterTests
     public async Task The_retry_filter_decides_which_exceptions_are_retried()
     {
         var time = new FakeTimeProvider(Start);
-        var calls = 0;
+        var calls = new ConcurrentDictionary<int, int>();
         var options = Options(time);
         options.Retry.ShouldRetry = ex => ex is TimeoutException;
         await using var pipeline = PipelineBuilder.Create<int>("filter", options)
-            .Transform("t", x => { Interlocked.Increment(ref calls); return x > 0 ? throw new IOException("io") : x; })
+            .Transform("t", x =>
+            {
+                calls.AddOrUpdate(x, 1, (_, n) => n + 1);
+                return x switch
+                {
+                    1 => throw new IOException("io"),
+                    2 => throw new TimeoutException("slow"),
+                    _ => x,
+                };
+            })
             .Sink("s", _ => { })
             .Build();
 
         await pipeline.WriteAsync(1);
-        await pipeline.CompleteAsync();
+        await pipeline.WriteAsync(2);
+        await time.DriveUntil(pipeline.CompleteAsync(), TimeSpan.FromMilliseconds(50));
 
-        calls.Should().Be(1);
-        pipeline.GetMetrics().DeadLettered.Should().Be(1);
+        calls[1].Should().Be(1, "the filter does not retry an IOException");
+        calls[2].Should().Be(3, "the filter retries a TimeoutException until the attempts are spent");
+        var m = pipeline.GetMetrics();
+        m.Retries.Should().Be(2);
+        m.DeadLettered.Should().Be(2);
+        (await pipeline.DeadLetters.ListAsync()).Select(e => (e.ExceptionType, e.Attempts)).Should().BeEquivalentTo(new[]
+        {
+            (typeof(IOException).FullName, 1),
+            (typeof(TimeoutException).FullName, 3),
+        });
+    }
+
+    [Fact]
+    public async Task A_retry_filter_that_throws_dead_letters_the_event_at_once_and_the_pipeline_goes_on()
+    {
+        var time = new FakeTimeProvider(Start);
+        var calls = 0;
+        var delivered = new ConcurrentQueue<int>();
+        var options = Options(time);
+        options.Retry.ShouldRetry = _ => throw new InvalidOperationException("a bug in the filter");
+        await using var pipeline = PipelineBuilder.Create<int>("throwing-filter", options)
+            .Transform("t", x => { Interlocked.Increment(ref calls); return x == 1 ? throw new IOException("io") : x; })
+            .Sink("s", x => delivered.Enqueue(x))
+            .Build();
+
+        await pipeline.WriteAsync(1);
+        await pipeline.WriteAsync(2);
+        await pipeline.CompleteAsync().WaitAsync(TimeSpan.FromSeconds(10)); // the clock never moves: a retry would never come
+
+        calls.Should().Be(2, "the failing event is not retried");
+        delivered.Should().Equal(2);
+        pipeline.Completion.IsCompletedSuccessfully.Should().BeTrue("the filter's failure does not stop the pipeline");
+        var entry = (await pipeline.DeadLetters.ListAsync()).Should().ContainSingle().Subject;
+        entry.ExceptionType.Should().Be(typeof(IOException).FullName, "the entry records the handler's failure, not the filter's");
+        entry.Attempts.Should().Be(1);
+        var m = pipeline.GetMetrics();
+        m.Retries.Should().Be(0);
+        m.ShouldBeBalanced();
     }
 
     [Fact]
@@ -256,40 +306,6 @@ public class RetryAndDeadLetterTests
     }
 
     [Fact]
-    public async Task Replay_after_the_fault_is_fixed_delivers_the_events_and_empties_the_store()
-    {
-        var time = new FakeTimeProvider(Start);
-        var broken = true;
-        var delivered = new ConcurrentQueue<int>();
-        var options = Options(time);
-        options.Retry = RetryOptions.None;
-        await using var pipeline = PipelineBuilder.Create<int>("replay", options)
-            .Transform("double", x => x * 2)
-            .Enrich("downstream", (int x, CancellationToken _) => Volatile.Read(ref broken) ? throw new IOException("down") : ValueTask.FromResult(x))
-            .Sink("s", x => delivered.Enqueue(x))
-            .Build();
-
-        for (var i = 1; i <= 5; i++)
-        {
-            await pipeline.WriteAsync(i);
-        }
-
-        await TestSupport.Eventually(() => pipeline.GetMetrics().DeadLettered == 5, "five dead letters");
-        (await pipeline.DeadLetters.CountAsync("replay")).Should().Be(5);
-
-        Volatile.Write(ref broken, false);
-        var result = await pipeline.ReplayDeadLettersAsync();
-
-        result.Should().Be(new ReplayResult(5, 0, 0));
-        (await pipeline.DeadLetters.CountAsync()).Should().Be(0);
-        await pipeline.CompleteAsync();
-        delivered.Should().BeEquivalentTo(new[] { 2, 4, 6, 8, 10 }, "the replayed events re-entered the failing stage, not the first one");
-        var m = pipeline.GetMetrics();
-        m.Replayed.Should().Be(5);
-        m.ShouldBeBalanced();
-    }
-
-    [Fact]
     public async Task A_replay_that_fails_again_keeps_the_entry_re_recorded_and_does_not_count_it_as_replayed()
     {
         var time = new FakeTimeProvider(Start);
@@ -341,6 +357,99 @@ public class RetryAndDeadLetterTests
         await TestSupport.Eventually(() => delivered.Count == 2, "two delivered");
         delivered.Should().Equal(1, 2);
         (await pipeline.DeadLetters.CountAsync()).Should().Be(2);
+    }
+
+    [Theory]
+    [InlineData("a stage the pipeline does not have")]
+    [InlineData("an event of another type than the stage takes")]
+    public async Task A_replay_skips_an_entry_it_cannot_re_enter_and_keeps_it(string entryHas)
+    {
+        var store = new InMemoryDeadLetterStore();
+        var entry = entryHas == "a stage the pipeline does not have"
+            ? new DeadLetterEntry { Id = "d1", Pipeline = "skips", Stage = "gone", Event = 1, Attempts = 1 }
+            : new DeadLetterEntry { Id = "d1", Pipeline = "skips", Stage = "s", Event = "not an int", Attempts = 1 };
+        await store.AddAsync(entry);
+        var delivered = new ConcurrentQueue<int>();
+        await using var pipeline = PipelineBuilder.Create<int>("skips", o => o.DeadLetterStore = store)
+            .Sink("s", x => delivered.Enqueue(x))
+            .Build();
+
+        var result = await pipeline.ReplayDeadLettersAsync();
+
+        result.Should().Be(new ReplayResult(0, 0, 1));
+        (await store.ListAsync()).Should().ContainSingle().Which.Should().Be(entry, "a skipped entry stays as it was");
+        await pipeline.CompleteAsync();
+        delivered.Should().BeEmpty();
+        var m = pipeline.GetMetrics();
+        m.Replayed.Should().Be(0);
+        m.ShouldBeBalanced();
+    }
+
+    [Fact]
+    public async Task A_replay_skips_the_entries_another_replay_of_the_pipeline_has_in_flight()
+    {
+        var store = new InMemoryDeadLetterStore();
+        await store.AddAsync(new DeadLetterEntry { Id = "d1", Pipeline = "twice", Stage = "s", Event = 7, Attempts = 1 });
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var delivered = new ConcurrentQueue<int>();
+        await using var pipeline = PipelineBuilder.Create<int>("twice", o => o.DeadLetterStore = store)
+            .Sink("s", async (int x, CancellationToken ct) =>
+            {
+                entered.TrySetResult();
+                await release.Task.WaitAsync(ct);
+                delivered.Enqueue(x);
+            })
+            .Build();
+
+        var first = pipeline.ReplayDeadLettersAsync();
+        await entered.Task.WaitAsync(TimeSpan.FromSeconds(10)); // the first replay's event is in the sink
+        var second = await pipeline.ReplayDeadLettersAsync();
+
+        second.Should().Be(new ReplayResult(0, 0, 1), "the entry is being replayed already");
+        release.SetResult();
+        (await first.WaitAsync(TimeSpan.FromSeconds(10))).Should().Be(new ReplayResult(1, 0, 0));
+        await pipeline.CompleteAsync();
+        delivered.Should().Equal(7);
+        (await store.CountAsync()).Should().Be(0);
+        pipeline.GetMetrics().Replayed.Should().Be(1);
+    }
+
+    [Fact]
+    public async Task A_dead_letter_store_that_throws_faults_the_completion_with_its_exception()
+    {
+        var failure = new InvalidOperationException("the store is down");
+        var store = new ObservedDeadLetterStore(new InMemoryDeadLetterStore()) { FailAdd = _ => failure };
+        var pipeline = PipelineBuilder.Create<int>("faulted", o => { o.DeadLetterStore = store; o.Retry = RetryOptions.None; })
+            .Transform("fail", int (x) => throw new IOException("down"))
+            .Sink("s", _ => { })
+            .Build();
+
+        pipeline.Ingest(new[] { 1 });
+        var completion = () => pipeline.Completion.WaitAsync(TimeSpan.FromSeconds(10));
+
+        (await completion.Should().ThrowAsync<InvalidOperationException>()).Which.Should().BeSameAs(failure);
+        pipeline.Completion.IsFaulted.Should().BeTrue("a failure of the pipeline itself, not a cancellation");
+        var complete = () => pipeline.CompleteAsync();
+        (await complete.Should().ThrowAsync<InvalidOperationException>()).Which.Should().BeSameAs(failure, "CompleteAsync reports the fault too");
+        await pipeline.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_dead_letter_store_that_throws_faults_the_completion_even_with_events_still_in_flight()
+    {
+        var failure = new InvalidOperationException("the store is down");
+        var store = new ObservedDeadLetterStore(new InMemoryDeadLetterStore()) { FailAdd = _ => failure };
+        var pipeline = PipelineBuilder.Create<int>("faulted-busy", o => { o.DeadLetterStore = store; o.Retry = RetryOptions.None; o.BatchSize = 1; })
+            .Transform("fail", int (x) => x == 0 ? throw new IOException("down") : x)
+            .Sink("s", _ => { })
+            .Build();
+
+        pipeline.Ingest(Enumerable.Range(0, 1000).ToArray()); // one event per batch: the first fails, 999 wait behind it
+        var completion = () => pipeline.Completion.WaitAsync(TimeSpan.FromSeconds(10));
+
+        (await completion.Should().ThrowAsync<InvalidOperationException>()).Which.Should().BeSameAs(failure);
+        await pipeline.DisposeAsync();
     }
 
     [Fact]

@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using EventStream.DeadLetters;
+using EventStream.Retry;
 
 namespace EventStream.Tests.DeadLetters;
 
@@ -80,8 +82,57 @@ public abstract class DeadLetterStoreConformanceTests
     {
         var store = CreateStore();
         await store.AddAsync(Entry("1", "p"));
-
         store.IsFull.Should().BeFalse();
+        var delivered = new ConcurrentQueue<int>();
+        await using var pipeline = PipelineBuilder.Create<int>("not-full", o => o.DeadLetterStore = store)
+            .Sink("s", x => delivered.Enqueue(x))
+            .Build();
+
+        pipeline.Ingest(new[] { 1, 2 });
+        pipeline.TryWrite(3).Should().BeTrue();
+        await pipeline.WriteAsync(4);
+        await pipeline.WriteBatchAsync(new[] { 5 });
+        await pipeline.CompleteAsync();
+
+        delivered.Should().BeEquivalentTo(new[] { 1, 2, 3, 4, 5 }, "every door admits while the store holds an entry and is not full");
+        var m = pipeline.GetMetrics();
+        m.Accepted.Should().Be(5);
+        m.Rejected.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task Replay_after_the_fault_is_fixed_delivers_the_events_and_empties_the_store()
+    {
+        var store = CreateStore();
+        var broken = true;
+        var delivered = new ConcurrentQueue<int>();
+        await using var pipeline = PipelineBuilder.Create<int>("replay", o => { o.DeadLetterStore = store; o.Retry = RetryOptions.None; })
+            .Transform("double", x => x * 2)
+            .Enrich("downstream", (int x, CancellationToken _) => Volatile.Read(ref broken) ? throw new IOException("down") : ValueTask.FromResult(x))
+            .Sink("s", x => delivered.Enqueue(x))
+            .Build();
+
+        for (var i = 1; i <= 5; i++)
+        {
+            await pipeline.WriteAsync(i);
+        }
+
+        await TestSupport.Eventually(() => pipeline.GetMetrics().DeadLettered == 5, "five dead letters");
+        (await store.CountAsync("replay")).Should().Be(5);
+        (await store.ListAsync("replay")).Select(e => (e.Stage, (int)e.Event!)).Should().Equal(
+            new[] { 2, 4, 6, 8, 10 }.Select(x => ("downstream", x)),
+            "each entry holds the event as it entered the failing stage, oldest first, read back with its type");
+
+        Volatile.Write(ref broken, false);
+        var result = await pipeline.ReplayDeadLettersAsync();
+
+        result.Should().Be(new ReplayResult(5, 0, 0));
+        (await store.CountAsync()).Should().Be(0);
+        await pipeline.CompleteAsync();
+        delivered.Should().Equal(new[] { 2, 4, 6, 8, 10 }, "the replayed events re-entered the failing stage, not the first one, oldest first");
+        var m = pipeline.GetMetrics();
+        m.Replayed.Should().Be(5);
+        m.ShouldBeBalanced();
     }
 
     protected static DeadLetterEntry Entry(string id, string pipeline, object? payload = null) => new()

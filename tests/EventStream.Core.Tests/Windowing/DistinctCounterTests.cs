@@ -4,8 +4,11 @@ namespace EventStream.Tests.Windowing;
 
 public class DistinctCounterTests
 {
-    [Fact]
-    public void The_distinct_count_is_exact_for_small_sets_and_within_two_percent_for_large_ones()
+    [Theory]
+    [InlineData(5_000)]
+    [InlineData(50_000)]
+    [InlineData(1_000_000)]
+    public void The_distinct_count_is_exact_for_small_sets_and_within_two_percent_for_large_ones(int n)
     {
         var small = new DistinctCounter();
         for (var i = 0; i < 1_000; i++)
@@ -16,17 +19,15 @@ public class DistinctCounterTests
         small.IsExact.Should().BeTrue();
         small.Count.Should().Be(700);
 
-        foreach (var n in new[] { 5_000, 50_000, 1_000_000 })
+        var large = new DistinctCounter();
+        for (var i = 0; i < n; i++)
         {
-            var large = new DistinctCounter();
-            for (var i = 0; i < n; i++)
-            {
-                large.Add($"user-{i}");
-                large.Add($"user-{i / 2}");
-            }
-
-            ((double)large.Count).Should().BeApproximately(n, n * 0.02, "HyperLogLog with 2^14 registers at n = {0}", n);
+            large.Add($"user-{i}");
+            large.Add($"user-{i / 2}");
         }
+
+        large.IsExact.Should().BeFalse("{0} values are past the exact range", n);
+        ((double)large.Count).Should().BeApproximately(n, n * 0.02, "HyperLogLog with 2^14 registers at n = {0}", n);
     }
 
     [Fact]

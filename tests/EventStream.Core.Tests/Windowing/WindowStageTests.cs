@@ -348,19 +348,38 @@ public class WindowEdgeCaseTests
         results.Should().ContainSingle().Which.Should().Match<WindowResult<string, long>>(r => r.Start == 1_000 && r.End == 11_000);
     }
 
-    [Fact]
-    public void A_sum_that_overflows_is_infinite_in_every_window_kind_not_NaN()
+    [Theory]
+    [InlineData("tumbling")]
+    [InlineData("sliding")]
+    [InlineData("session")]
+    public void A_sum_that_overflows_is_infinite_in_every_window_kind_not_NaN(string kind)
     {
         // Regression: the Kahan compensation became ∞ − ∞ = NaN for tumbling windows, but +∞ for sliding ones.
-        foreach (var assigner in new[] { WindowAssigner.Tumbling(TimeSpan.FromSeconds(10)), WindowAssigner.Sliding(TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(1)) })
+        var assigner = kind switch
         {
-            var store = WindowStore.InMemory<Point, string, SumAccumulator, double>(assigner, Aggregate.Sum<Point>(p => p.Value), TimeSpan.Zero, TimeSpan.Zero);
-            var output = new List<WindowResult<string, double>>();
-            store.Add("a", 1_000, new Point("a", 1_000, 1e308), output);
-            store.Add("a", 5_000, new Point("a", 5_000, 1e308), output);
-            store.Complete(output);
+            "tumbling" => WindowAssigner.Tumbling(TimeSpan.FromSeconds(10)),
+            "sliding" => WindowAssigner.Sliding(TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(1)),
+            _ => WindowAssigner.Session(TimeSpan.FromSeconds(10)),
+        };
+        var store = WindowStore.InMemory<Point, string, SumAccumulator, double>(assigner, Aggregate.Sum<Point>(p => p.Value), TimeSpan.Zero, TimeSpan.Zero);
+        var output = new List<WindowResult<string, double>>();
+        store.Add("a", 1_000, new Point("a", 1_000, 1e308), output);
+        store.Add("a", 5_000, new Point("a", 5_000, 1e308), output);
+        store.Complete(output);
 
-            output.Where(r => r.Count == 2).Should().OnlyContain(r => double.IsPositiveInfinity(r.Value), "for {0}", assigner);
-        }
+        // Every window holding both events overflows to +∞; a window holding one of them sums to that one value.
+        (long Start, long End)[] windows = kind switch
+        {
+            "tumbling" => [(0, 10_000)],
+            "sliding" => [.. Enumerable.Range(-8, 14).Select(k => (k * 1_000L, (k * 1_000L) + 10_000))],
+            _ => [(1_000, 15_000)],
+        };
+        var expected = windows.Select(w =>
+        {
+            var count = new[] { 1_000L, 5_000L }.Count(t => w.Start <= t && t < w.End);
+            return (w.Start, w.End, (long)count, count == 2 ? double.PositiveInfinity : 1e308);
+        });
+        output.Select(r => (r.Start, r.End, r.Count, r.Value)).Should().BeEquivalentTo(expected);
+        output.Should().Contain(r => r.Count == 2, "the overflow is exercised");
     }
 }
