@@ -3,9 +3,9 @@ using EventStream.Windowing;
 namespace EventStream.Tests.Windowing;
 
 /// <summary>
-/// A brute-force model of DESIGN.md's window semantics, written for clarity, not speed: windows hold their raw
-/// elements, every check is a linear scan, and values are computed from the elements when a window fires. The engine
-/// (slices, timers, accumulators) must produce the same results.
+/// A brute-force model of the window semantics in the README ("The model", event-time windows), written for clarity,
+/// not speed: windows hold their raw elements, every check is a linear scan, and values are computed from the elements
+/// when a window fires. The engine (slices, timers, accumulators) must produce the same results.
 /// </summary>
 internal sealed class ReferenceWindows
 {
