@@ -79,12 +79,18 @@ internal sealed class DeadLetterRecorder
         await RecordAsync(Create(stage, DeadLetterReason.Late, null, message, 1, now, now, item)).ConfigureAwait(false);
     }
 
-    /// <summary>After a cancellation, with every worker stopped: the events still in flight, past the store's capacity if need be.</summary>
-    public async ValueTask CanceledAsync(IReadOnlyList<Leftover> leftovers)
+    /// <summary>
+    /// After a cancellation, with every worker stopped: the events still in flight, past the store's capacity if need
+    /// be. When the store fails, the rest cannot be recorded: that is logged, and the store's exception is thrown.
+    /// </summary>
+    /// <param name="leftovers">The events.</param>
+    /// <param name="recorded">Counts each entry once it is recorded.</param>
+    public async ValueTask CanceledAsync(IReadOnlyList<Leftover> leftovers, Action recorded)
     {
         var now = _time.GetUtcNow();
-        foreach (var leftover in leftovers)
+        for (var i = 0; i < leftovers.Count; i++)
         {
+            var leftover = leftovers[i];
             var entry = Create(
                 leftover.Stage,
                 DeadLetterReason.Canceled,
@@ -94,7 +100,17 @@ internal sealed class DeadLetterRecorder
                 now,
                 now,
                 leftover.Item);
-            await Store.AddPastCapacityAsync(entry).ConfigureAwait(false);
+            try
+            {
+                await Store.AddPastCapacityAsync(entry).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                _log.LeftoversLost(leftovers.Count - i, ex);
+                throw;
+            }
+
+            recorded();
         }
 
         _log.Canceled(leftovers.Count);

@@ -16,7 +16,7 @@ public sealed class RetryOptions
     /// <value>The default value is 100 ms.</value>
     public TimeSpan BaseDelay { get; set; } = RetryConstants.DefaultBaseDelay;
 
-    /// <summary>Gets or sets the cap on a single delay.</summary>
+    /// <summary>Gets or sets the cap on a single delay, jitter included.</summary>
     /// <value>The default value is 30 s.</value>
     public TimeSpan MaxDelay { get; set; } = RetryConstants.DefaultMaxDelay;
 
@@ -25,8 +25,8 @@ public sealed class RetryOptions
     public double BackoffMultiplier { get; set; } = RetryConstants.DefaultBackoffMultiplier;
 
     /// <summary>
-    /// Gets or sets whether each delay is randomised, uniformly within ±25 % (after the cap of <see cref="MaxDelay"/>), so
-    /// that events failing together do not retry together.
+    /// Gets or sets whether each delay is randomised, uniformly within ±25 %, so that events failing together do not retry
+    /// together. A randomised delay is still capped at <see cref="MaxDelay"/>.
     /// </summary>
     /// <value>The default value is <see langword="true"/>.</value>
     public bool UseJitter { get; set; } = true;
@@ -113,12 +113,12 @@ public sealed class RetryOptions
     {
         var exponent = Math.Max(0, nextAttempt - 2);
         var ms = BaseDelay.TotalMilliseconds * Math.Pow(BackoffMultiplier, exponent);
-        ms = Math.Min(ms, MaxDelay.TotalMilliseconds);
         if (UseJitter)
         {
             ms *= 1 - RetryConstants.JitterSpread + (Random.Shared.NextDouble() * 2 * RetryConstants.JitterSpread);
         }
 
-        return TimeSpan.FromMilliseconds(Math.Max(0, ms));
+        // The cap comes last, so jitter never lifts a delay above it.
+        return TimeSpan.FromMilliseconds(Math.Clamp(ms, 0, MaxDelay.TotalMilliseconds));
     }
 }

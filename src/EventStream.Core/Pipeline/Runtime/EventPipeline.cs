@@ -265,15 +265,23 @@ internal sealed class EventPipeline<T> : IEventPipeline<T>
 #pragma warning restore CA1031
         {
             _pipeline.Cancel();
-            await DeadLetterLeftoversAsync().ConfigureAwait(false);
-            _completion.TrySetException(ex);
+            var lost = await DeadLetterLeftoversAsync().ConfigureAwait(false);
+            _completion.TrySetException(lost is null ? [ex] : [ex, lost]);
             return;
         }
 
         if (_pipeline.Token.IsCancellationRequested)
         {
-            await DeadLetterLeftoversAsync().ConfigureAwait(false);
-            _completion.TrySetCanceled(_pipeline.Token);
+            // A cancelled pipeline whose leftovers could not be recorded has lost events: that is a fault, not a cancellation.
+            if (await DeadLetterLeftoversAsync().ConfigureAwait(false) is { } lost)
+            {
+                _completion.TrySetException(lost);
+            }
+            else
+            {
+                _completion.TrySetCanceled(_pipeline.Token);
+            }
+
             return;
         }
 
@@ -285,8 +293,11 @@ internal sealed class EventPipeline<T> : IEventPipeline<T>
         _completion.TrySetResult();
     }
 
-    /// <summary>After all workers stopped on a cancellation: dead-letter everything still in flight.</summary>
-    private async Task DeadLetterLeftoversAsync()
+    /// <summary>
+    /// After all workers stopped on a cancellation: dead-letter everything still in flight. Returns the store's
+    /// exception when it failed, so that the completion reports it instead of never completing.
+    /// </summary>
+    private async Task<Exception?> DeadLetterLeftoversAsync()
     {
         var leftovers = new List<Leftover>();
         foreach (var segment in _segments)
@@ -304,11 +315,21 @@ internal sealed class EventPipeline<T> : IEventPipeline<T>
         var all = _pipeline.TakeLeftovers();
         if (all.Count == 0)
         {
-            return;
+            return null;
         }
 
-        await _pipeline.DeadLetters.CanceledAsync(all).ConfigureAwait(false);
-        Counters.Add(PipelineCount.DeadLettered, all.Count); // counters, throughput and the Meter alike
+        try
+        {
+            // Counted as each is recorded: counters, throughput and the Meter alike.
+            await _pipeline.DeadLetters.CanceledAsync(all, () => Counters.Add(PipelineCount.DeadLettered, 1)).ConfigureAwait(false);
+            return null;
+        }
+#pragma warning disable CA1031 // The store's failure is reported through Completion (and logged by the recorder).
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            return ex;
+        }
     }
 
     private void ThrowIfStoreFull(int count)

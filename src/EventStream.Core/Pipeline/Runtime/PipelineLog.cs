@@ -18,6 +18,10 @@ internal sealed class PipelineLog
         LoggerMessage.Define<string, int>(LogLevel.Warning, new EventId(3, "Canceled"),
             "Pipeline {Pipeline} was cancelled with {Count} event(s) in flight; they were dead-lettered with reason Canceled.");
 
+    private static readonly Action<ILogger, string, int, Exception?> LeftoversLostMessage =
+        LoggerMessage.Define<string, int>(LogLevel.Error, new EventId(4, "LeftoversLost"),
+            "Pipeline {Pipeline} could not dead-letter {Count} event(s) still in flight after it stopped: its dead-letter store failed. The pipeline's completion carries the store's exception.");
+
     private readonly ILogger _logger;
     private readonly string _pipeline;
 
@@ -38,4 +42,6 @@ internal sealed class PipelineLog
     public void DeadLettered(string stage, int attempts, Exception exception) => DeadLetteredMessage(_logger, _pipeline, stage, attempts, exception);
 
     public void Canceled(int count) => CanceledMessage(_logger, _pipeline, count, null);
+
+    public void LeftoversLost(int count, Exception exception) => LeftoversLostMessage(_logger, _pipeline, count, exception);
 }
