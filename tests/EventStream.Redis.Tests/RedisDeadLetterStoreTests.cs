@@ -64,32 +64,4 @@ public sealed class RedisDeadLetterStoreTests(RedisServerFixture redis) : DeadLe
 
         keys.Should().NotBeEmpty().And.OnlyContain(k => k.StartsWith("{" + prefix + "}:dlq:", StringComparison.Ordinal));
     }
-
-    [Fact]
-    public async Task A_pipeline_dead_letters_into_redis_and_replay_after_the_fix_empties_it()
-    {
-        var store = new RedisDeadLetterStore(redis.Connection, new() { KeyPrefix = "pipeline-" + Guid.NewGuid().ToString("N") });
-        var broken = true;
-        var delivered = new ConcurrentQueue<int>();
-        await using var pipeline = PipelineBuilder.Create<int>("redis-dlq", o => { o.DeadLetterStore = store; o.Retry = Retry.RetryOptions.None; })
-            .Transform("downstream", x => Volatile.Read(ref broken) ? throw new IOException("down") : x)
-            .Sink("s", x => delivered.Enqueue(x))
-            .Build();
-
-        for (var i = 1; i <= 3; i++)
-        {
-            await pipeline.WriteAsync(i);
-        }
-
-        await TestSupport.Eventually(async () => await store.CountAsync("redis-dlq") >= 3, "three dead letters in Redis");
-
-        (await store.ListAsync("redis-dlq")).Select(e => (int)e.Event!).Should().Equal(1, 2, 3);
-        Volatile.Write(ref broken, false);
-
-        (await pipeline.ReplayDeadLettersAsync()).Should().Be(new ReplayResult(3, 0, 0));
-        await pipeline.CompleteAsync();
-
-        delivered.Should().Equal(1, 2, 3);
-        (await store.CountAsync()).Should().Be(0);
-    }
 }
