@@ -42,7 +42,7 @@ internal sealed class SegmentWorker<T> : SegmentWorker
         {
             while (true)
             {
-                if (await RunInboxAsync().ConfigureAwait(false))
+                if (!segment.Inbox.IsEmpty && await RunInboxAsync().ConfigureAwait(false))
                 {
                     await EndOfBatchAsync().ConfigureAwait(false);
                 }

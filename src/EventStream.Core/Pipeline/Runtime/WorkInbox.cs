@@ -28,6 +28,9 @@ internal sealed class WorkInbox
     /// <summary>Whether a retry or replay is still on its way (waiting for its back-off, or queued here).</summary>
     public bool HasExpected => Volatile.Read(ref _expected) != 0;
 
+    /// <summary>Whether nothing is queued (checked once per batch, so the worker's loop skips the inbox cheaply).</summary>
+    public bool IsEmpty => _items.IsEmpty;
+
     private int QueuedCount => _items.Count;
 
     /// <summary>Announces a retry or replay that will be posted later; the segment waits for it before it finishes.</summary>
