@@ -59,6 +59,22 @@ public class RetryDelayTests
         delays.Should().OnlyContain(d => d <= TimeSpan.FromMilliseconds(100));
     }
 
+    [Fact]
+    public async Task Jittered_delays_at_the_cap_are_spread_below_it_not_all_equal_to_it()
+    {
+        // Events failing together through a long outage must not retry in lock-step at exactly MaxDelay.
+        var retry = new RetryOptions { MaxAttempts = 3, BaseDelay = TimeSpan.FromMilliseconds(100), BackoffMultiplier = 2, MaxDelay = TimeSpan.FromMilliseconds(100), UseJitter = true };
+        var delays = new List<TimeSpan>();
+
+        for (var run = 0; run < 10; run++)
+        {
+            delays.AddRange(await DelaysOfOneEventFailingAsync(retry, failures: 2));
+        }
+
+        delays.Should().OnlyContain(d => d >= TimeSpan.FromMilliseconds(75) && d <= TimeSpan.FromMilliseconds(100));
+        delays.Should().NotContain(TimeSpan.FromMilliseconds(100), "a capped delay is spread over 75-100 % of the cap, not cut to it (cutting put about half of them exactly on it)");
+    }
+
     /// <summary>
     /// Runs one event through a stage that fails it <paramref name="failures"/> times, moving the clock by each retry's
     /// delay once the retry has been scheduled, and checks that each attempt is made when its delay has passed.

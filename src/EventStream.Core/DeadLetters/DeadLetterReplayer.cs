@@ -40,15 +40,17 @@ internal sealed class DeadLetterReplayer
                 continue;
             }
 
+            // Counted before it re-enters, so the event cannot finish before it started (in-flight never reads low).
             var ticket = new ReplayTicket(entry);
+            _pipeline.Counters.Add(PipelineCount.Replayed, 1);
             if (!stage.TryReplay(entry.Event, ticket))
             {
+                _pipeline.Counters.Add(PipelineCount.Replayed, -1);
                 _replaying.TryRemove(entry.Id, out _);
                 skipped++;
                 continue;
             }
 
-            _pipeline.Counters.Add(PipelineCount.Replayed, 1);
             pending.Add((entry, ticket));
         }
 

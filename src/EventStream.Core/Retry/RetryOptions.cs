@@ -26,7 +26,7 @@ public sealed class RetryOptions
 
     /// <summary>
     /// Gets or sets whether each delay is randomised, uniformly within ±25 %, so that events failing together do not retry
-    /// together. A randomised delay is still capped at <see cref="MaxDelay"/>.
+    /// together. A randomised delay never passes <see cref="MaxDelay"/>: a delay at the cap is spread over 75–100 % of it.
     /// </summary>
     /// <value>The default value is <see langword="true"/>.</value>
     public bool UseJitter { get; set; } = true;
@@ -113,12 +113,16 @@ public sealed class RetryOptions
     {
         var exponent = Math.Max(0, nextAttempt - 2);
         var ms = BaseDelay.TotalMilliseconds * Math.Pow(BackoffMultiplier, exponent);
+        var max = MaxDelay.TotalMilliseconds;
         if (UseJitter)
         {
-            ms *= 1 - RetryConstants.JitterSpread + (Random.Shared.NextDouble() * 2 * RetryConstants.JitterSpread);
+            // Uniform within ±25 % of the back-off, cut at the cap: a capped delay is spread over [75 % of the cap, the cap],
+            // so events failing together during a long outage do not retry in lock-step at exactly MaxDelay.
+            var low = Math.Min(ms, max) * (1 - RetryConstants.JitterSpread);
+            var high = Math.Min(ms * (1 + RetryConstants.JitterSpread), max);
+            ms = low + (Random.Shared.NextDouble() * (high - low));
         }
 
-        // The cap comes last, so jitter never lifts a delay above it.
-        return TimeSpan.FromMilliseconds(Math.Clamp(ms, 0, MaxDelay.TotalMilliseconds));
+        return TimeSpan.FromMilliseconds(Math.Clamp(ms, 0, max));
     }
 }

@@ -253,53 +253,6 @@ public class WindowStageTests
         time.Live.Should().BeEmpty();
     }
 
-    /// <summary>The system clock, remembering the timers it made and whether each was disposed.</summary>
-    private sealed class TrackingTimeProvider : TimeProvider
-    {
-        private readonly List<Tracked> _timers = [];
-
-        public IReadOnlyList<ITimer> Live
-        {
-            get
-            {
-                lock (_timers)
-                {
-                    return _timers.Where(t => !t.Disposed).ToList();
-                }
-            }
-        }
-
-        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
-        {
-            var timer = new Tracked(base.CreateTimer(callback, state, dueTime, period));
-            lock (_timers)
-            {
-                _timers.Add(timer);
-            }
-
-            return timer;
-        }
-
-        private sealed class Tracked(ITimer inner) : ITimer
-        {
-            public bool Disposed { get; private set; }
-
-            public bool Change(TimeSpan dueTime, TimeSpan period) => inner.Change(dueTime, period);
-
-            public void Dispose()
-            {
-                Disposed = true;
-                inner.Dispose();
-            }
-
-            public ValueTask DisposeAsync()
-            {
-                Disposed = true;
-                return inner.DisposeAsync();
-            }
-        }
-    }
-
     [Fact]
     public void Window_options_are_validated_at_build()
     {

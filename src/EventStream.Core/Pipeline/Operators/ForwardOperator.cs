@@ -32,7 +32,18 @@ internal sealed class ForwardOperator<T> : Operator<T>
         }
 
         _buffer = null;
-        var write = _to.Queue.WriteBatchAsync(buffer, _from.Pipeline.Token);
+        ValueTask write;
+        try
+        {
+            write = _to.Queue.WriteBatchAsync(buffer, _from.Pipeline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            // Refused at once by a cancelled pipeline: the batch never entered the queue; hand it over for dead-lettering.
+            _buffer = buffer;
+            throw;
+        }
+
         return write.IsCompletedSuccessfully ? default : AwaitWriteAsync(write, buffer);
     }
 

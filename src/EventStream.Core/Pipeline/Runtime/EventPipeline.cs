@@ -109,23 +109,46 @@ internal sealed class EventPipeline<T> : IEventPipeline<T>
 
         ThrowIfStoreFull(items.Length);
 
-        // The threshold check and the admission are one step: concurrent ingests cannot both pass a check that only
-        // one of them fits under.
-        lock (_ingestGate)
+        // The copies are made outside any lock; the threshold check and the admission are one step, so concurrent
+        // ingests cannot both pass a check that only one of them fits under.
+        var batches = new List<Batch<T>>((items.Length + Options.BatchSize - 1) / Options.BatchSize);
+        var now = _pipeline.Time.GetTimestamp();
+        for (var offset = 0; offset < items.Length; offset += Options.BatchSize)
         {
-            var inFlight = Counters.InFlight;
-            if (inFlight + items.Length > Options.BackpressureThreshold)
+            var chunk = items.Slice(offset, Math.Min(Options.BatchSize, items.Length - offset));
+            var batch = Batch<T>.Rent(chunk.Length, now);
+            chunk.CopyTo(batch.Items);
+            batch.Count = chunk.Length;
+            batches.Add(batch);
+        }
+
+        try
+        {
+            lock (_ingestGate)
             {
-                Counters.Add(PipelineCount.Rejected, items.Length);
-                var retryAfter = EstimateRetryAfter(inFlight, items.Length);
-                throw new BackpressureException(
-                    $"Pipeline '{Name}' has {inFlight} events in flight; admitting {items.Length} more would pass its backpressure threshold of {Options.BackpressureThreshold}. Retry after {retryAfter.TotalSeconds:0.###} s.",
-                    retryAfter,
-                    inFlight,
-                    items.Length);
+                var inFlight = Counters.InFlight;
+                if (inFlight + items.Length > Options.BackpressureThreshold)
+                {
+                    Counters.Add(PipelineCount.Rejected, items.Length);
+                    var retryAfter = EstimateRetryAfter(inFlight, items.Length);
+                    throw new BackpressureException(
+                        $"Pipeline '{Name}' has {inFlight} events in flight; admitting {items.Length} more would pass its backpressure threshold of {Options.BackpressureThreshold}. Retry after {retryAfter.TotalSeconds:0.###} s.",
+                        retryAfter,
+                        inFlight,
+                        items.Length);
+                }
+
+                _input.ForceWrite(batches);
+            }
+        }
+        catch
+        {
+            foreach (var batch in batches)
+            {
+                batch.Return();
             }
 
-            _input.ForceWrite(items);
+            throw;
         }
     }
 

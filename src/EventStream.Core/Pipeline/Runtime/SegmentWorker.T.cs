@@ -42,6 +42,8 @@ internal sealed class SegmentWorker<T> : SegmentWorker
         {
             while (true)
             {
+                // Everything set so far is about to be looked at: only a set from here on should end the next wait.
+                segment.Signal.Reset();
                 if (!segment.Inbox.IsEmpty && await RunInboxAsync().ConfigureAwait(false))
                 {
                     await EndOfBatchAsync().ConfigureAwait(false);
@@ -82,15 +84,16 @@ internal sealed class SegmentWorker<T> : SegmentWorker
                 _pipeline.Counters.Publish(segment.Counts);
             }
 
-            // Hand over what this segment holds now, so writers waiting for room in its queue are released at once.
-            var leftovers = new List<Leftover>();
-            segment.CollectLeftovers(leftovers);
-            _pipeline.AddLeftovers(leftovers);
-            segment.Retries.Dispose();
+            // What the segment still holds is collected once every worker has stopped (EventPipeline): draining its
+            // queue now would refuse a batch the segment before it is still forwarding. Writers waiting for room are
+            // released by the pipeline's cancellation already.
             return;
         }
+        finally
+        {
+            segment.Retries.Dispose();
+        }
 
-        segment.Retries.Dispose();
         _next?.CompleteInput();
     }
 

@@ -117,21 +117,16 @@ internal sealed class StageQueue<T>
     }
 
     /// <summary>
-    /// Writes events past the capacity, in batches, all or none (the non-waiting ingest, which is bounded by its own
-    /// threshold): a queue completed meanwhile refuses the whole span.
+    /// Writes batches past the capacity, all or none (the non-waiting ingest, which is bounded by its own threshold): a
+    /// queue completed meanwhile refuses them all. The queue takes ownership of the batches when this returns.
     /// </summary>
-    public void ForceWrite(ReadOnlySpan<T> items)
+    public void ForceWrite(List<Batch<T>> batches)
     {
-        var now = _time.GetTimestamp();
         lock (_lock)
         {
             ThrowIfCompleted();
-            for (var offset = 0; offset < items.Length; offset += _batchSize)
+            foreach (var batch in batches)
             {
-                var chunk = items.Slice(offset, Math.Min(_batchSize, items.Length - offset));
-                var batch = Batch<T>.Rent(chunk.Length, now);
-                chunk.CopyTo(batch.Items);
-                batch.Count = chunk.Length;
                 AdmitLocked(batch.Count);
                 EnqueueLocked(batch);
             }

@@ -56,6 +56,18 @@ internal sealed class WorkSignal : IValueTaskSource
         }
     }
 
+    /// <summary>
+    /// Forgets a set nobody waited for. The worker calls it before it looks for work, so a wake-up for work it is about to
+    /// find anyway does not cost it an empty pass later; a set after this call is kept.
+    /// </summary>
+    public void Reset()
+    {
+        if (Volatile.Read(ref _state) == Signaled)
+        {
+            Interlocked.CompareExchange(ref _state, Idle, Signaled);
+        }
+    }
+
     /// <summary>Waits until <see cref="Set"/> is called (or returns at once when it was called since the last wait). One waiter at a time.</summary>
     public ValueTask WaitAsync(CancellationToken cancellationToken)
     {
