@@ -51,7 +51,7 @@ public sealed class RedisDeadLetterStoreTests(RedisServerFixture redis) : DeadLe
         var entry = (await store.ListAsync()).Single();
 
         var json = entry.Event.Should().BeOfType<JsonElement>().Subject;
-        json.GetProperty("Url").GetString().Should().Be("/y");
+        json.GetProperty("url").GetString().Should().Be("/y", "events are stored as JSON in the web convention (camelCase)");
     }
 
     [Fact]

@@ -22,7 +22,8 @@ public sealed class RedisStreamProducerTests(RedisServerFixture redis)
         var db = redis.Connection.GetDatabase();
         (await db.StreamLengthAsync(stream)).Should().Be(1_000);
         var entries = await db.StreamRangeAsync(stream, count: 3);
-        entries.Select(e => JsonSerializer.Deserialize<Click>((string)e["event"]!)).Should().Equal(events[0], events[1], events[2]);
+        ((string)entries[0]["event"]!).Should().Be("""{"url":"/p0","timestamp":1700000000000}""", "events are written in the web convention (camelCase), as other clients write them");
+        entries.Select(e => JsonSerializer.Deserialize<Click>((string)e["event"]!, JsonSerializerOptions.Web)).Should().Equal(events[0], events[1], events[2]);
         entries[0].Values.Should().ContainSingle("only the event field, so any client can produce the same shape");
     }
 

@@ -192,6 +192,28 @@ public sealed class RedisStreamSourceTests(RedisServerFixture redis)
     }
 
     [Fact]
+    public async Task Entries_other_clients_write_in_camelCase_are_read_with_their_properties()
+    {
+        // Written the way redis-cli or a producer in another language writes events: camelCase JSON in the 'event' field.
+        var stream = "camel-" + Guid.NewGuid().ToString("N")[..8];
+        var db = redis.Connection.GetDatabase();
+        await db.StreamCreateConsumerGroupAsync(stream, "g", "0", createStream: true);
+        await db.StreamAddAsync(stream, "event", """{"url":"/a","ts":5,"ms":1.5,"user":"u1"}""");
+        var delivered = new ConcurrentQueue<Click>();
+        await using var pipeline = PipelineBuilder.Create<Click>("camel").Sink("collect", c => delivered.Enqueue(c)).Build();
+        var source = new RedisStreamSource<Click>(redis.Connection, pipeline, new RedisStreamSourceOptions { Stream = stream, Group = "g", Consumer = "c" });
+        using var cts = new CancellationTokenSource();
+        var run = source.RunAsync(cts.Token);
+
+        await TestSupport.Eventually(() => !delivered.IsEmpty, "the entry is delivered");
+        await cts.CancelAsync();
+        await run;
+
+        delivered.Should().ContainSingle().Which.Should().Be(new Click("/a", 5, 1.5, "u1"));
+        (await source.DeadLetters.CountAsync()).Should().Be(0);
+    }
+
+    [Fact]
     public async Task Entries_a_dead_consumer_left_pending_are_claimed_and_those_delivered_too_often_are_dead_lettered()
     {
         var stream = "src-" + Guid.NewGuid().ToString("N")[..8];

@@ -62,7 +62,7 @@ public sealed class RedisDeadLetterStore : IDeadLetterStore
 
         _db = redis.GetDatabase();
         _prefix = "{" + _options.KeyPrefix + "}:dlq:";
-        _json = _options.Json ?? JsonSerializerOptions.Default;
+        _json = _options.Json ?? RedisJson.Default;
     }
 
     /// <inheritdoc />

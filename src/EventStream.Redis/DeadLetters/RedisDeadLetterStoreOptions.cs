@@ -18,6 +18,6 @@ public sealed class RedisDeadLetterStoreOptions
     public Func<string, Type?>? ResolveType { get; set; }
 
     /// <summary>Gets or sets the JSON options events are written and read with.</summary>
-    /// <value>The default value is <see langword="null"/>: <see cref="System.Text.Json.JsonSerializerOptions.Default"/>.</value>
+    /// <value>The default value is <see langword="null"/>: <see cref="System.Text.Json.JsonSerializerOptions.Web"/> (camelCase, read case-insensitively), as any other client would write.</value>
     public System.Text.Json.JsonSerializerOptions? Json { get; set; }
 }

@@ -24,7 +24,7 @@ public sealed class RedisStreamOptions
     public TimeSpan LagCheckInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>Gets or sets the JSON options events are written with.</summary>
-    /// <value>The default value is <see langword="null"/>: <see cref="JsonSerializerOptions.Default"/>.</value>
+    /// <value>The default value is <see langword="null"/>: <see cref="System.Text.Json.JsonSerializerOptions.Web"/> (camelCase, read case-insensitively), as any other client would write.</value>
     public JsonSerializerOptions? Json { get; set; }
 
     /// <summary>Gets or sets the clock of the lag readings and the drain rate.</summary>

@@ -44,7 +44,7 @@ public sealed class RedisStreamProducer<T>
 
         _db = redis.GetDatabase();
         _options = options;
-        _json = options.Json ?? JsonSerializerOptions.Default;
+        _json = options.Json ?? RedisJson.Default;
     }
 
     /// <summary>Publishes a batch in one round trip.</summary>

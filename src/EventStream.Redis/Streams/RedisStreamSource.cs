@@ -49,7 +49,7 @@ public sealed class RedisStreamSource<T>
         _db = redis.GetDatabase();
         _pipeline = pipeline;
         _options = options;
-        _json = options.Json ?? JsonSerializerOptions.Default;
+        _json = options.Json ?? RedisJson.Default;
         _ns = RedisKeys.Namespace(options.KeyPrefix, options.Stream, options.Group);
         DeadLetters = new RedisDeadLetters(redis, options.Stream, _ns);
         _group = new ConsumerGroup(_db, options.Stream, options.Group, _ns, "source", options.TimeProvider);

@@ -44,6 +44,7 @@ public sealed class RedisStreamSourceOptions
     public TimeSpan MaxPollDelay { get; set; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>Gets or sets the JSON options events are read with.</summary>
+    /// <value>The default value is <see langword="null"/>: <see cref="System.Text.Json.JsonSerializerOptions.Web"/> (camelCase, read case-insensitively), as any other client would write.</value>
     public JsonSerializerOptions? Json { get; set; }
 
     /// <summary>Gets or sets the clock of polling and checkpoints.</summary>

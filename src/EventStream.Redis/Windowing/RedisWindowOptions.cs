@@ -66,6 +66,7 @@ public sealed class RedisWindowOptions<T>
     public Func<string, T>? Deserialize { get; set; }
 
     /// <summary>Gets or sets the JSON options of the default <see cref="Deserialize"/>.</summary>
+    /// <value>The default value is <see langword="null"/>: <see cref="System.Text.Json.JsonSerializerOptions.Web"/> (camelCase, read case-insensitively), as any other client would write.</value>
     public JsonSerializerOptions? Json { get; set; }
 
     /// <summary>Gets or sets how many entries one read takes (and one script applies).</summary>

@@ -51,7 +51,7 @@ public sealed class RedisWindowWorker<T>
         options.Validate();
         _db = redis.GetDatabase();
         _options = options;
-        var json = options.Json ?? JsonSerializerOptions.Default;
+        var json = options.Json ?? RedisJson.Default;
         _deserialize = options.Deserialize ?? (text => JsonSerializer.Deserialize<T>(text, json) ?? throw new JsonException("the event is JSON null"));
         _stream = options.Stream;
         _ns = RedisKeys.Namespace(options.KeyPrefix, options.Stream, options.Group);
