@@ -111,8 +111,9 @@ public sealed class RedisStreamSource<T>
                         delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxPollDelay.Ticks));
                     }
                 }
-                catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is RedisConnectionException or RedisTimeoutException)
+                catch (Exception ex) when (!cancellationToken.IsCancellationRequested && RedisOutage.IsOutage(ex))
                 {
+                    // Redis is away or still loading its data after a restart: wait it out, never end the host for it.
                     await Task.Delay(_options.MaxPollDelay, time, cancellationToken).ConfigureAwait(false);
                 }
             }

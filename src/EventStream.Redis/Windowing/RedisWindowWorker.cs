@@ -224,8 +224,7 @@ public sealed class RedisWindowWorker<T>
     private static long Millis(TimeSpan value) => (long)value.TotalMilliseconds;
 
     private static bool IsConnectionProblem(Exception ex) =>
-        ex is RedisConnectionException or RedisTimeoutException or TimeoutException
-        || (ex is RedisServerException server && (server.Message.StartsWith("LOADING", StringComparison.Ordinal) || server.Message.StartsWith("NOGROUP", StringComparison.Ordinal)));
+        RedisOutage.IsOutage(ex) || (ex is RedisServerException server && server.Message.StartsWith("NOGROUP", StringComparison.Ordinal));
 
     /// <summary>Whether the stream has entries after the group's last delivered one (Redis 7.0 reports no lag after deletions).</summary>
     private async Task<bool> UndeliveredAsync(StreamGroupInfo info) =>
