@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Buffers.Binary;
 using System.Numerics;
 using System.Runtime.InteropServices;
 
@@ -55,6 +57,87 @@ public sealed class DistinctCounter
             {
                 mine[i] = theirs[i];
             }
+        }
+    }
+
+    /// <summary>
+    /// Writes the counter as state: tag 0 and the exact set's hashes, tag 1 and the sparse sketch (register index and
+    /// rank of each register that is set), or tag 2 and all 16,384 registers once a third or more are set
+    /// (the smaller of the two).
+    /// </summary>
+    internal void WriteTo(IBufferWriter<byte> output)
+    {
+        if (_exact is { } exact)
+        {
+            var span = output.GetSpan(1 + (8 * exact.Count));
+            span[0] = 0;
+            var at = 1;
+            foreach (var hash in exact)
+            {
+                BinaryPrimitives.WriteUInt64LittleEndian(span[at..], hash);
+                at += 8;
+            }
+
+            output.Advance(at);
+            return;
+        }
+
+        var registers = _registers!;
+        var set = RegisterCount - registers.AsSpan().Count((byte)0);
+        if (set * 3 >= RegisterCount)
+        {
+            var dense = output.GetSpan(1 + RegisterCount);
+            dense[0] = 2;
+            registers.CopyTo(dense[1..]);
+            output.Advance(1 + RegisterCount);
+            return;
+        }
+
+        var sparse = output.GetSpan(1 + (3 * set));
+        sparse[0] = 1;
+        var next = 1;
+        for (var i = 0; i < registers.Length; i++)
+        {
+            if (registers[i] != 0)
+            {
+                BinaryPrimitives.WriteUInt16LittleEndian(sparse[next..], (ushort)i);
+                sparse[next + 2] = registers[i];
+                next += 3;
+            }
+        }
+
+        output.Advance(next);
+    }
+
+    /// <summary>Reads a counter written by <see cref="WriteTo"/>.</summary>
+    internal static DistinctCounter ReadFrom(ReadOnlySpan<byte> data)
+    {
+        var counter = new DistinctCounter();
+        var body = data.IsEmpty ? data : data[1..];
+        switch (data.IsEmpty ? -1 : data[0])
+        {
+            case 0 when body.Length % 8 == 0:
+                for (var at = 0; at < body.Length; at += 8)
+                {
+                    counter._exact!.Add(BinaryPrimitives.ReadUInt64LittleEndian(body[at..]));
+                }
+
+                return counter;
+            case 1 when body.Length % 3 == 0:
+                counter._exact = null;
+                counter._registers = new byte[RegisterCount];
+                for (var at = 0; at < body.Length; at += 3)
+                {
+                    counter._registers[BinaryPrimitives.ReadUInt16LittleEndian(body[at..]) & (RegisterCount - 1)] = body[at + 2];
+                }
+
+                return counter;
+            case 2 when body.Length == RegisterCount:
+                counter._exact = null;
+                counter._registers = body.ToArray();
+                return counter;
+            default:
+                throw new FormatException($"Not a distinct-count state value ({data.Length} bytes, tag {(data.IsEmpty ? "none" : data[0])}).");
         }
     }
 

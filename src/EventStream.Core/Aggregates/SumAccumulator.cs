@@ -5,12 +5,15 @@ public readonly record struct SumAccumulator
 {
     private readonly double _compensation;
 
-    private SumAccumulator(double sum, double compensation, long count)
+    internal SumAccumulator(double sum, double compensation, long count)
     {
         Sum = sum;
         _compensation = compensation;
         Count = count;
     }
+
+    /// <summary>Gets the Kahan compensation: the low-order part lost so far, subtracted from the next value.</summary>
+    internal double Compensation => _compensation;
 
     /// <summary>Gets the sum.</summary>
     public double Sum { get; }

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using EventStream.Aggregates;
+using EventStream.Windowing.State;
 
 namespace EventStream.Windowing;
 
@@ -19,7 +20,7 @@ namespace EventStream.Windowing;
 /// the middle and single slices only at the edges: about 2·√(2·slices) merges instead of one per slice (49 instead of
 /// 300 for a 5-minute window sliding by the second).
 /// </summary>
-internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKey, TResult>
+internal sealed partial class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKey, TResult>
     where TKey : notnull
 {
     private readonly IAggregator<T, TAcc, TResult> _aggregate;
@@ -39,7 +40,8 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
     private readonly Dictionary<TKey, long>? _latestSlice;
     private long _version;
 
-    public WindowEngine(WindowAssigner assigner, IAggregator<T, TAcc, TResult> aggregate, long outOfOrderness, long lateness, IEqualityComparer<TKey>? comparer = null)
+    /// <summary>Creates the engine; with <paramref name="state"/> it also tracks its changes for <see cref="ExportChanges"/>.</summary>
+    public WindowEngine(WindowAssigner assigner, IAggregator<T, TAcc, TResult> aggregate, long outOfOrderness, long lateness, IEqualityComparer<TKey>? comparer = null, WindowStateCodecs<TKey, TAcc>? state = null)
     {
         _aggregate = aggregate;
         _outOfOrderness = outOfOrderness;
@@ -47,6 +49,12 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
         _sliding = assigner as SlidingAssigner;
         _session = assigner as SessionAssigner;
         var pairComparer = new PairComparer(comparer ?? EqualityComparer<TKey>.Default);
+        if (state is not null)
+        {
+            _codecs = state;
+            _changed = new HashSet<StateRef>(new StateRefComparer(comparer ?? EqualityComparer<TKey>.Default));
+        }
+
         _slices = new Dictionary<(TKey, long), Slice>(pairComparer);
         _windows = new Dictionary<(TKey, long), WindowMeta>(pairComparer);
         _sessions = new Dictionary<TKey, List<SessionWindow>>(comparer);
@@ -159,6 +167,7 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
                     {
                         w.Dirty = false;
                         w.Firings++;
+                        Touch(WindowStateFormat.SessionEntry, key, w.Start);
                         output.Add(new WindowResult<TKey, TResult>(key, w.Start, w.End, _aggregate.GetResult(w.Accumulator), w.Count, WindowFiring.Early, w.Firings));
                     }
                 }
@@ -207,6 +216,7 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
 
         slice.Count++;
         slice.Version = version;
+        Touch(WindowStateFormat.SliceEntry, key, paneStart);
         if (_blocks is not null)
         {
             var blockStart = SlidingAssigner.FloorTo(paneStart, _blockSpan);
@@ -223,6 +233,7 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
             block.Accumulator = _aggregate.Add(block.Accumulator, item);
             block.Count++;
             block.Version = version;
+            Touch(WindowStateFormat.BlockEntry, key, blockStart);
         }
 
         // Windows are registered per slice, not per event. Only the windows that are already due (the earliest ones
@@ -273,6 +284,7 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
             }
 
             _windows.Add((key, start), new WindowMeta());
+            Touch(WindowStateFormat.WindowEntry, key, start);
             if (IsDue(end, watermark))
             {
                 _timers.Enqueue(new Timer(key, start, end, Purge: true), end - 1 + _lateness, 1);
@@ -326,6 +338,7 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
 
         meta.Firings++;
         meta.EmittedVersion = version;
+        Touch(WindowStateFormat.WindowEntry, key, start);
         output.Add(new WindowResult<TKey, TResult>(key, start, end, _aggregate.GetResult(accumulator), count, firing, meta.Firings));
     }
 
@@ -367,12 +380,14 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
         if (timer.Block)
         {
             _blocks!.Remove((timer.Key, timer.Start));
+            Touch(WindowStateFormat.BlockEntry, timer.Key, timer.Start);
             return;
         }
 
         if (timer.Slice)
         {
             _slices.Remove((timer.Key, timer.Start));
+            Touch(WindowStateFormat.SliceEntry, timer.Key, timer.Start);
             if (_latestSlice!.TryGetValue(timer.Key, out var latest) && latest == timer.Start)
             {
                 // The key's newest slice is gone, so all of its state is: forget the key (memory stays bounded).
@@ -383,6 +398,7 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
         }
 
         _windows.Remove((timer.Key, timer.Start));
+        Touch(WindowStateFormat.WindowEntry, timer.Key, timer.Start);
     }
 
     // ---- sessions ------------------------------------------------------------------------------------------------
@@ -444,6 +460,11 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
             // The aggregate runs first: if it throws, the sessions the event touched stay as they were.
             merged = list[first];
             merged.Accumulator = _aggregate.Add(merged.Accumulator, item);
+            for (var i = first; i <= last; i++)
+            {
+                Touch(WindowStateFormat.SessionEntry, key, list[i].Start); // merged away or moved: written again or removed
+            }
+
             for (var i = first + 1; i <= last; i++)
             {
                 var other = list[i];
@@ -467,6 +488,7 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
 
         merged.Count++;
         merged.Dirty = true;
+        Touch(WindowStateFormat.SessionEntry, key, start);
         if (IsDue(end, watermark))
         {
             merged.Fired = true;
@@ -514,6 +536,7 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
             session.Fired = true;
             session.Dirty = false;
             session.Firings++;
+            Touch(WindowStateFormat.SessionEntry, timer.Key, session.Start);
             output.Add(new WindowResult<TKey, TResult>(timer.Key, session.Start, session.End, _aggregate.GetResult(session.Accumulator), session.Count, WindowFiring.OnTime, session.Firings));
         }
 
@@ -524,6 +547,7 @@ internal sealed class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKe
         }
 
         session.Removed = true;
+        Touch(WindowStateFormat.SessionEntry, timer.Key, session.Start);
         if (_sessions.TryGetValue(timer.Key, out var list))
         {
             list.Remove(session);
