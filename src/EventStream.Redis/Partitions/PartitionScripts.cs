@@ -1,0 +1,81 @@
+namespace EventStream.Redis.Partitions;
+
+/// <summary>
+/// The Lua scripts of partitioned execution. Each touches the keys of one partition only (one hash tag, one cluster
+/// slot). The owner computes; the scripts store: every number is passed and kept as a string, so 64-bit positions,
+/// timestamps and counts never pass through Lua's doubles, except the lease expiry (epoch ms, exact in a double).
+/// A lease is the cursor's <c>owner</c>, <c>epoch</c> and <c>until</c>: taking it raises the epoch, and a commit is
+/// refused unless it carries the current epoch (the fencing token, checked where the state is).
+/// </summary>
+internal static class PartitionScripts
+{
+    /// <summary>
+    /// Takes the lease when it is free (no owner, released, or expired by the caller's clock). KEYS: cursor. ARGV: owner,
+    /// now (ms), until (ms). Returns <c>{epoch, ''}</c> when taken, <c>{0, owner}</c> when another holds it.
+    /// </summary>
+    public const string Acquire = """
+        local v = redis.call('HMGET', KEYS[1], 'owner', 'until')
+        if v[1] and v[1] ~= ARGV[1] and tonumber(v[2] or '0') > tonumber(ARGV[2]) then return {0, v[1]} end
+        local epoch = redis.call('HINCRBY', KEYS[1], 'epoch', 1)
+        redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'until', ARGV[3])
+        return {epoch, ''}
+        """;
+
+    /// <summary>Extends the lease of the current epoch. KEYS: cursor. ARGV: epoch, until (ms). Returns 1, or 0 when fenced.</summary>
+    public const string Renew = """
+        if redis.call('HGET', KEYS[1], 'epoch') ~= ARGV[1] then return 0 end
+        redis.call('HSET', KEYS[1], 'until', ARGV[2])
+        return 1
+        """;
+
+    /// <summary>Gives the lease up at once (after a final commit). KEYS: cursor. ARGV: epoch. Returns 1, or 0 when fenced.</summary>
+    public const string Release = """
+        if redis.call('HGET', KEYS[1], 'epoch') ~= ARGV[1] then return 0 end
+        redis.call('HSET', KEYS[1], 'until', '0')
+        return 1
+        """;
+
+    /// <summary>
+    /// Commits a partition atomically: the cursor's fields (position, clock, counts, lease expiry), the state delta
+    /// (fields set, fields removed), the results, late events and dead letters since the last commit, and the streams'
+    /// retention trims. Refused (0, nothing written) unless ARGV[1] is the current epoch.
+    /// KEYS: cursor, state, results, late, dead. ARGV: epoch, then the counts of cursor arguments, state arguments set
+    /// and removed, results, late events and dead letters, then the three trim ids ('' for none), then the data:
+    /// cursor field/value pairs, state field/value pairs, removed fields, one value per result, three per late event
+    /// (event, source, reason), and per dead letter its field count and field/value pairs.
+    /// </summary>
+    public const string Commit = """
+        if redis.call('HGET', KEYS[1], 'epoch') ~= ARGV[1] then return 0 end
+        local nCursor, nSet, nDel = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+        local nResults, nLate, nDead = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+        local i = 11
+        local function bulk(cmd, key, count)
+            local last = i + count - 1
+            while i <= last do
+                local stop = math.min(i + 3999, last)
+                redis.call(cmd, key, unpack(ARGV, i, stop))
+                i = stop + 1
+            end
+        end
+        bulk('HSET', KEYS[1], nCursor)
+        bulk('HSET', KEYS[2], nSet)
+        bulk('HDEL', KEYS[2], nDel)
+        for _ = 1, nResults do
+            redis.call('XADD', KEYS[3], '*', 'result', ARGV[i])
+            i = i + 1
+        end
+        for _ = 1, nLate do
+            redis.call('XADD', KEYS[4], '*', 'event', ARGV[i], 'source', ARGV[i + 1], 'reason', ARGV[i + 2])
+            i = i + 3
+        end
+        for _ = 1, nDead do
+            local n = tonumber(ARGV[i])
+            redis.call('XADD', KEYS[5], '*', unpack(ARGV, i + 1, i + n))
+            i = i + n + 1
+        end
+        for k = 3, 5 do
+            if ARGV[5 + k] ~= '' then redis.call('XTRIM', KEYS[k], 'MINID', '~', ARGV[5 + k]) end
+        end
+        return 1
+        """;
+}

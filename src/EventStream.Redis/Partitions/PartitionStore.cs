@@ -1,0 +1,106 @@
+using System.Globalization;
+using System.Text.Json;
+using EventStream.Windowing.State;
+using StackExchange.Redis;
+
+namespace EventStream.Redis.Partitions;
+
+/// <summary>
+/// A partitioned computation's keys in Redis, as its workers use them: the stored definition every worker must agree
+/// with, the member set, each partition's lease, its atomic commit and the restore of its cursor and state.
+/// </summary>
+internal sealed class PartitionStore(IDatabase db, PartitionKeys keys)
+{
+    /// <summary>How many state entries a restore reads per HSCAN page.</summary>
+    public const int RestorePage = 10_000;
+
+    public PartitionKeys Keys => keys;
+
+    /// <summary>
+    /// Stores the computation's definition at its first start, or checks that it equals the stored one; throws, naming
+    /// each property that differs, when it does not (a worker with another partition count or window must not mix in).
+    /// </summary>
+    public async Task EnsureDefinitionAsync(IReadOnlyDictionary<string, string> definition)
+    {
+        var json = JsonSerializer.Serialize(definition.OrderBy(p => p.Key, StringComparer.Ordinal).ToDictionary(p => p.Key, p => p.Value));
+        if (await db.StringSetAsync(keys.Definition, json, when: When.NotExists).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        var stored = (string?)await db.StringGetAsync(keys.Definition).ConfigureAwait(false);
+        var theirs = stored is null ? [] : JsonSerializer.Deserialize<Dictionary<string, string>>(stored) ?? [];
+        var differences = definition.Keys.Union(theirs.Keys).Order(StringComparer.Ordinal)
+            .Where(k => !theirs.TryGetValue(k, out var a) || !definition.TryGetValue(k, out var b) || a != b)
+            .Select(k => $"{k}: stored {Show(theirs, k)}, this worker {Show(definition, k)}")
+            .ToList();
+        if (differences.Count > 0)
+        {
+            throw new InvalidOperationException(
+                $"The computation on stream '{keys.Stream}' was started with another definition ({string.Join("; ", differences)}). " +
+                $"A worker must run the same partition count, window and aggregate; to start over, use another group name or delete the key '{keys.Definition}'.");
+        }
+
+        static string Show(IReadOnlyDictionary<string, string> d, string k) => d.TryGetValue(k, out var v) ? v : "(none)";
+    }
+
+    /// <summary>Announces <paramref name="member"/> as live until <paramref name="until"/> (epoch ms).</summary>
+    public Task HeartbeatAsync(string member, long until) => db.SortedSetAddAsync(keys.Members, member, until);
+
+    /// <summary>Removes <paramref name="member"/> from the member set (a worker that stops).</summary>
+    public Task LeaveAsync(string member) => db.SortedSetRemoveAsync(keys.Members, member);
+
+    /// <summary>The members whose heartbeat has not run out at <paramref name="now"/>, in name order.</summary>
+    public async Task<string[]> LiveMembersAsync(long now)
+    {
+        var members = await db.SortedSetRangeByScoreAsync(keys.Members, now, double.PositiveInfinity, Exclude.Start).ConfigureAwait(false);
+        var names = members.Select(m => m.ToString()).ToArray();
+        Array.Sort(names, StringComparer.Ordinal);
+        return names;
+    }
+
+    /// <summary>Takes the partition's lease when it is free; returns the new epoch, or 0 and the holder.</summary>
+    public async Task<(long Epoch, string? Holder)> TryAcquireAsync(int partition, string owner, long now, long until)
+    {
+        var reply = (RedisResult[])(await db.ScriptEvaluateAsync(PartitionScripts.Acquire, [keys.Cursor(partition)], [owner, now, until]).ConfigureAwait(false))!;
+        var epoch = (long)reply[0];
+        return (epoch, epoch == 0 ? (string?)reply[1] : null);
+    }
+
+    /// <summary>Extends the lease; <see langword="false"/> when another epoch has taken the partition.</summary>
+    public async Task<bool> RenewAsync(int partition, long epoch, long until) =>
+        (long)await db.ScriptEvaluateAsync(PartitionScripts.Renew, [keys.Cursor(partition)], [epoch, until]).ConfigureAwait(false) == 1;
+
+    /// <summary>Gives the lease up; <see langword="false"/> when another epoch has taken the partition.</summary>
+    public async Task<bool> ReleaseAsync(int partition, long epoch) =>
+        (long)await db.ScriptEvaluateAsync(PartitionScripts.Release, [keys.Cursor(partition)], [epoch]).ConfigureAwait(false) == 1;
+
+    /// <summary>
+    /// Commits <paramref name="commit"/> atomically and extends the lease to <paramref name="leaseUntil"/>;
+    /// <see langword="false"/> (nothing written) when <paramref name="epoch"/> is no longer the partition's.
+    /// </summary>
+    public async Task<bool> CommitAsync(int partition, long epoch, PartitionCommit commit, long now, long leaseUntil, (string Results, string Late, string Dead) trims)
+    {
+        RedisKey[] k = [keys.Cursor(partition), keys.State(partition), keys.Results(partition), keys.Late(partition), keys.Dead(partition)];
+        return (long)await db.ScriptEvaluateAsync(PartitionScripts.Commit, k, commit.Arguments(epoch, now, leaseUntil, trims)).ConfigureAwait(false) == 1;
+    }
+
+    /// <summary>Reads the partition's cursor (all defaults for a partition never committed).</summary>
+    public async Task<PartitionCursor> ReadCursorAsync(int partition)
+    {
+        var fields = (await db.HashGetAllAsync(keys.Cursor(partition)).ConfigureAwait(false)).ToDictionary(e => e.Name.ToString(), e => e.Value);
+        long Get(string name, long fallback) => fields.TryGetValue(name, out var v) ? long.Parse(v.ToString(), NumberStyles.Integer, CultureInfo.InvariantCulture) : fallback;
+        return new PartitionCursor(
+            Get("epoch", 0),
+            fields.TryGetValue("owner", out var owner) ? owner.ToString() : null,
+            Get("until", 0),
+            fields.TryGetValue("pos", out var pos) ? pos.ToString() : PartitionCursor.Start,
+            new WindowClock(Get("wm", long.MinValue), Get("maxts", long.MinValue), Get("ver", 0)),
+            Get("smax", long.MinValue),
+            new PartitionCounts(Get("read", 0), Get("windowed", 0), Get("late", 0), Get("dead", 0), Get("filtered", 0), Get("results", 0)),
+            Get("at", 0));
+    }
+
+    /// <summary>Reads the partition's state entries, a page at a time.</summary>
+    public IAsyncEnumerable<HashEntry> ReadStateAsync(int partition) => db.HashScanAsync(keys.State(partition), pageSize: RestorePage);
+}
