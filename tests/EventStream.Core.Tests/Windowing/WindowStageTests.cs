@@ -314,7 +314,7 @@ public class WindowEdgeCaseTests
             "sliding" => WindowAssigner.Sliding(TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(1)),
             _ => WindowAssigner.Session(TimeSpan.FromSeconds(10)),
         };
-        var store = WindowStore.InMemory<Point, string, SumAccumulator, double>(assigner, Aggregate.Sum<Point>(p => p.Value), TimeSpan.Zero, TimeSpan.Zero);
+        var store = new WindowEngine<Point, string, SumAccumulator, double>(assigner, Aggregate.Sum<Point>(p => p.Value), 0, 0);
         var output = new List<WindowResult<string, double>>();
         store.Add("a", 1_000, new Point("a", 1_000, 1e308), output);
         store.Add("a", 5_000, new Point("a", 5_000, 1e308), output);

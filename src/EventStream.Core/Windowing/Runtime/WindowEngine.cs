@@ -20,7 +20,7 @@ namespace EventStream.Windowing;
 /// the middle and single slices only at the edges: about 2·√(2·slices) merges instead of one per slice (49 instead of
 /// 300 for a 5-minute window sliding by the second).
 /// </summary>
-internal sealed partial class WindowEngine<T, TKey, TAcc, TResult> : IWindowStore<T, TKey, TResult>
+internal sealed partial class WindowEngine<T, TKey, TAcc, TResult>
     where TKey : notnull
 {
     private readonly IAggregator<T, TAcc, TResult> _aggregate;
@@ -110,9 +110,6 @@ internal sealed partial class WindowEngine<T, TKey, TAcc, TResult> : IWindowStor
 
         return added;
     }
-
-    /// <inheritdoc />
-    public void AdvanceWatermark(long watermark, List<WindowResult<TKey, TResult>> results) => AdvanceTo(watermark, results);
 
     /// <summary>Moves the watermark forward (never back) and fires and purges what is due.</summary>
     public void AdvanceTo(long watermark, List<WindowResult<TKey, TResult>> output)

@@ -14,7 +14,7 @@ namespace EventStream.Windowing;
 internal sealed class WindowOperator<T, TKey, TAcc, TResult> : StageOperator<T, WindowResult<TKey, TResult>>
     where TKey : notnull
 {
-    private readonly IWindowStore<T, TKey, TResult> _engine;
+    private readonly WindowEngine<T, TKey, TAcc, TResult> _engine;
     private long _maxTimestamp = long.MinValue;
     private readonly WindowOptions<T, TKey> _options;
     private readonly Func<T, TKey> _key;
@@ -35,11 +35,11 @@ internal sealed class WindowOperator<T, TKey, TAcc, TResult> : StageOperator<T, 
         _key = options.Key!;
         _timestamp = options.Time == TimeCharacteristic.ProcessingTime ? null : options.Timestamp; // processing time: the clock stamps each event
         _time = stage.Pipeline.Time;
-        _engine = WindowStore.InMemory<T, TKey, TAcc, TResult>(
+        _engine = new WindowEngine<T, TKey, TAcc, TResult>(
             options.Assigner!,
             aggregate,
-            options.Time == TimeCharacteristic.ProcessingTime ? TimeSpan.Zero : options.OutOfOrderness,
-            options.AllowedLateness,
+            options.Time == TimeCharacteristic.ProcessingTime ? 0 : (long)options.OutOfOrderness.TotalMilliseconds,
+            (long)options.AllowedLateness.TotalMilliseconds,
             options.KeyComparer);
         _idleTimeoutMs = options.IdleTimeout is { } idle ? (long)idle.TotalMilliseconds : long.MaxValue;
         _lastArrival = NowMs();
@@ -136,12 +136,12 @@ internal sealed class WindowOperator<T, TKey, TAcc, TResult> : StageOperator<T, 
         _output.Clear();
         if (_options.Time == TimeCharacteristic.ProcessingTime)
         {
-            _engine.AdvanceWatermark(now - 1, _output);
+            _engine.AdvanceTo(now - 1, _output);
         }
         else if (now - _lastArrival >= _idleTimeoutMs && _maxTimestamp != long.MinValue)
         {
             // Quiet input: let event time flow with processing time since the last event.
-            _engine.AdvanceWatermark(_maxTimestamp - (long)_options.OutOfOrderness.TotalMilliseconds - 1 + (now - _lastArrival), _output);
+            _engine.AdvanceTo(_maxTimestamp - (long)_options.OutOfOrderness.TotalMilliseconds - 1 + (now - _lastArrival), _output);
         }
 
         if (_options.EarlyFiringInterval is { } early && now - _lastEarlyFiring >= (long)early.TotalMilliseconds)

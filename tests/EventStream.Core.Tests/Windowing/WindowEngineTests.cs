@@ -5,13 +5,11 @@ namespace EventStream.Tests.Windowing;
 
 public sealed record Ev(string Key, long Ts, double Value);
 
-/// <summary>
-/// What every window store must do, checked against the brute-force reference: derive a class per store and
-/// implement <see cref="CreateStore{TAcc, TResult}"/>.
-/// </summary>
-public abstract class WindowStoreConformanceTests
+/// <summary>What the window engine must do, checked against the brute-force reference.</summary>
+public sealed class WindowEngineTests
 {
-    protected abstract IWindowStore<Ev, string, TResult> CreateStore<TAcc, TResult>(WindowAssigner assigner, IAggregator<Ev, TAcc, TResult> aggregate, long outOfOrderness, long lateness);
+    private static WindowEngine<Ev, string, TAcc, TResult> CreateStore<TAcc, TResult>(WindowAssigner assigner, IAggregator<Ev, TAcc, TResult> aggregate, long outOfOrderness, long lateness) =>
+        new(assigner, aggregate, outOfOrderness, lateness);
 
 
     private static readonly (string Name, Func<IAggregator<Ev, object, double>> Create, Func<IReadOnlyList<double>, double> Reference)[] Aggregates =
@@ -190,7 +188,7 @@ public abstract class WindowStoreConformanceTests
         engine.OpenWindows.Should().BeLessThan(10 * 15, "only the windows around the watermark are kept");
     }
 
-    private IWindowStore<Ev, string, long> Count(WindowAssigner assigner, long ooo, long lateness) =>
+    private static WindowEngine<Ev, string, long, long> Count(WindowAssigner assigner, long ooo, long lateness) =>
         CreateStore(assigner, Aggregate.Count<Ev>(), ooo, lateness);
 
     private static IAggregator<Ev, object, double> Box<TAcc, TResult>(IAggregator<Ev, TAcc, TResult> inner, Func<TResult, double> toDouble) =>
@@ -199,10 +197,4 @@ public abstract class WindowStoreConformanceTests
             (acc, e) => inner.Add((TAcc)acc, e)!,
             (l, r) => inner.Merge((TAcc)l, (TAcc)r)!,
             acc => toDouble(inner.GetResult((TAcc)acc)));
-}
-
-public sealed class InMemoryWindowStoreTests : WindowStoreConformanceTests
-{
-    protected override IWindowStore<Ev, string, TResult> CreateStore<TAcc, TResult>(WindowAssigner assigner, IAggregator<Ev, TAcc, TResult> aggregate, long outOfOrderness, long lateness) =>
-        WindowStore.InMemory<Ev, string, TAcc, TResult>(assigner, aggregate, TimeSpan.FromMilliseconds(outOfOrderness), TimeSpan.FromMilliseconds(lateness));
 }
