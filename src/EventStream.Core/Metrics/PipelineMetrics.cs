@@ -43,13 +43,19 @@ public sealed record PipelineMetrics
     /// <summary>Gets the events a window stage absorbed (they live on in its results).</summary>
     public long Windowed { get; init; }
 
+    /// <summary>
+    /// Gets the events a partitioned window stage left to the owners of their partitions: every worker of a partitioned
+    /// computation reads the whole input, and each keeps the events of its own partitions. Zero in one process.
+    /// </summary>
+    public long OtherPartitions { get; init; }
+
     /// <summary>Gets the results window stages emitted (each firing of each window is one).</summary>
     public long WindowResults { get; init; }
 
     /// <summary>Gets how far the slowest window stage's watermark trails the pipeline's clock, or <see langword="null"/> without one.</summary>
     public TimeSpan? WatermarkLag { get; init; }
 
-    /// <summary>Gets the events admitted and not yet delivered, filtered, dead-lettered, late or windowed.</summary>
+    /// <summary>Gets the events admitted and not yet delivered, filtered, dead-lettered, late, windowed or left to other partitions.</summary>
     public long InFlight { get; init; }
 
     /// <summary>Gets the events finished (delivered, filtered or dead-lettered) per second over the recent metrics interval.</summary>

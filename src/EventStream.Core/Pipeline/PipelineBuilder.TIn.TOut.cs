@@ -18,6 +18,9 @@ public sealed class PipelineBuilder<TIn, TOut>
         _position = position;
     }
 
+    /// <summary>Gets the definition collected so far (for partitioned execution, which assembles it in parts).</summary>
+    internal PipelineDefinition Definition => _definition;
+
     /// <summary>Adds a synchronous transform (<typeparamref name="TOut"/> → <typeparamref name="TNext"/>).</summary>
     /// <typeparam name="TNext">The output type.</typeparam>
     /// <param name="name">The stage name, unique in the pipeline.</param>

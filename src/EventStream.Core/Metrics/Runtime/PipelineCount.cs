@@ -1,7 +1,7 @@
 namespace EventStream.Metrics;
 
 /// <summary>
-/// Every count a pipeline keeps, named once. The first four bring events into the pipeline's accounting, the next five
+/// Every count a pipeline keeps, named once. The first four bring events into the pipeline's accounting, the next six
 /// take them out (see <see cref="PipelineCounters.InFlight"/>); the last two count what happens on the way.
 /// </summary>
 internal enum PipelineCount
@@ -32,6 +32,9 @@ internal enum PipelineCount
 
     /// <summary>Events a window stage absorbed.</summary>
     Windowed,
+
+    /// <summary>Events a partitioned window stage left to the owners of their partitions (partitioned execution only).</summary>
+    OtherPartitions,
 
     /// <summary>Events refused at a producer door.</summary>
     Rejected,

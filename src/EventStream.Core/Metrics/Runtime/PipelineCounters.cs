@@ -109,6 +109,7 @@ internal sealed class PipelineCounters
             DeadLettered = values[(int)PipelineCount.DeadLettered],
             Late = values[(int)PipelineCount.Late],
             Windowed = values[(int)PipelineCount.Windowed],
+            OtherPartitions = values[(int)PipelineCount.OtherPartitions],
             Rejected = values[(int)PipelineCount.Rejected],
             Retries = values[(int)PipelineCount.Retries],
             InFlight = Math.Max(0, InFlightOf(values)),
@@ -141,7 +142,7 @@ internal sealed class PipelineCounters
         return inFlight;
     }
 
-    private static bool IsFinish(int count) => count is >= (int)PipelineCount.Delivered and <= (int)PipelineCount.Windowed;
+    private static bool IsFinish(int count) => count is >= (int)PipelineCount.Delivered and <= (int)PipelineCount.OtherPartitions;
 
     /// <summary>
     /// Reads every count, the ones that take events out first: a count racing the read can then only make in-flight

@@ -9,12 +9,14 @@ namespace EventStream;
 /// </summary>
 internal static class PipelineAssembler
 {
-    public static IEventPipeline<TIn> Assemble<TIn>(PipelineDefinition definition)
+    public static IEventPipeline<TIn> Assemble<TIn>(PipelineDefinition definition, Windowing.State.IWindowPartitionHost? partitioning = null) =>
+        Assemble<TIn>(definition.Name!, definition.Options, definition.Stages, partitioning);
+
+    /// <summary>Assembles <paramref name="stages"/> (all of a definition's, or a run of them, as partitioned execution splits a pipeline at its window).</summary>
+    public static IEventPipeline<TIn> Assemble<TIn>(string name, PipelineOptions options, IReadOnlyList<StageDefinition> stages, Windowing.State.IWindowPartitionHost? partitioning = null)
     {
-        var options = definition.Options;
-        var stages = definition.Stages;
         var count = stages.Count;
-        var pipeline = new PipelineContext(definition.Name!, options);
+        var pipeline = new PipelineContext(name, options, partitioning);
 
         // A segment starts at the first stage and at every stage with a queue of its own; the sink (the last stage)
         // is in the last segment, whose worker records end-to-end latency.

@@ -17,9 +17,10 @@ internal sealed class PipelineContext
     private readonly CancellationTokenSource _cancel = new();
     private readonly List<Leftover> _leftovers = [];
 
-    public PipelineContext(string name, PipelineOptions options)
+    public PipelineContext(string name, PipelineOptions options, Windowing.State.IWindowPartitionHost? partitioning = null)
     {
         Name = name;
+        Partitioning = partitioning;
         Options = options;
         Time = options.TimeProvider;
         Log = new PipelineLog(options.LoggerFactory, name);
@@ -30,6 +31,9 @@ internal sealed class PipelineContext
     }
 
     public string Name { get; }
+
+    /// <summary>Gets the host of partitioned execution, or <see langword="null"/> in one process.</summary>
+    public Windowing.State.IWindowPartitionHost? Partitioning { get; }
 
     public PipelineOptions Options { get; }
 

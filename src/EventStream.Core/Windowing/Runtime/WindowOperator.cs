@@ -1,7 +1,10 @@
+using System.Buffers;
 using System.Diagnostics;
+using System.Text.Json;
 using EventStream.Aggregates;
 using EventStream.Metrics;
 using EventStream.Retry;
+using EventStream.Windowing.State;
 
 namespace EventStream.Windowing;
 
@@ -9,12 +12,25 @@ namespace EventStream.Windowing;
 /// A window stage in its segment's loop: feeds the <see cref="WindowEngine{T, TKey, TAcc, TResult}"/>, passes its results on,
 /// sends late events to the late output, and on processing-time ticks fires early results, advances an idle
 /// watermark or drives processing-time windows.
+/// <para>
+/// Run partitioned (the pipeline has an <see cref="IWindowPartitionHost"/>), it keeps one engine per partition the host
+/// lets in, judges every event against the watermark of the whole input (the largest event time of all partitions, so a
+/// worker decides what is late exactly as one process would), hands results and late events to the host for the
+/// partition's next commit instead of passing them on, and fires nothing when the pipeline completes: a stop commits
+/// and hands over, and only the host's <see cref="IPartitionedWindow.FireAll"/> ends the windows.
+/// </para>
 /// </summary>
 [DebuggerDisplay("Window {Stage.Name,nq}: watermark {_engine.Watermark}, open windows {_engine.OpenWindows}")]
-internal sealed class WindowOperator<T, TKey, TAcc, TResult> : StageOperator<T, WindowResult<TKey, TResult>>
+internal sealed class WindowOperator<T, TKey, TAcc, TResult> : StageOperator<T, WindowResult<TKey, TResult>>, IPartitionedWindow
     where TKey : notnull
 {
     private readonly WindowEngine<T, TKey, TAcc, TResult> _engine;
+    private readonly IAggregator<T, TAcc, TResult> _aggregate;
+    private readonly IWindowPartitionHost? _host;
+    private readonly WindowEngine<T, TKey, TAcc, TResult>?[] _partitions = [];
+    private readonly WindowStateCodecs<TKey, TAcc>? _codecs;
+    private readonly ArrayBufferWriter<byte> _keyBytes = new();
+    private readonly long _outOfOrderness;
     private long _maxTimestamp = long.MinValue;
     private readonly WindowOptions<T, TKey> _options;
     private readonly Func<T, TKey> _key;
@@ -35,12 +51,21 @@ internal sealed class WindowOperator<T, TKey, TAcc, TResult> : StageOperator<T, 
         _key = options.Key!;
         _timestamp = options.Time == TimeCharacteristic.ProcessingTime ? null : options.Timestamp; // processing time: the clock stamps each event
         _time = stage.Pipeline.Time;
-        _engine = new WindowEngine<T, TKey, TAcc, TResult>(
-            options.Assigner!,
-            aggregate,
-            options.Time == TimeCharacteristic.ProcessingTime ? 0 : (long)options.OutOfOrderness.TotalMilliseconds,
-            (long)options.AllowedLateness.TotalMilliseconds,
-            options.KeyComparer);
+        _aggregate = aggregate;
+        _outOfOrderness = options.Time == TimeCharacteristic.ProcessingTime ? 0 : (long)options.OutOfOrderness.TotalMilliseconds;
+        _engine = NewEngine(null);
+        _host = stage.Pipeline.Partitioning;
+        if (_host is not null)
+        {
+            if (options.Time == TimeCharacteristic.ProcessingTime)
+            {
+                throw new PipelineConfigurationException(stage.Pipeline.Name, [$"stage '{stage.Name}' (window) uses processing time; partitioned execution runs event-time windows only (processing time differs between workers and restarts)."]);
+            }
+
+            _codecs = Codecs(stage.Pipeline.Name, stage.Name, _host.Json, aggregate);
+            _partitions = new WindowEngine<T, TKey, TAcc, TResult>?[_host.Partitions];
+            _host.Attach(this);
+        }
         _idleTimeoutMs = options.IdleTimeout is { } idle ? (long)idle.TotalMilliseconds : long.MaxValue;
         _lastArrival = NowMs();
         _lastEarlyFiring = _lastArrival;
@@ -52,7 +77,28 @@ internal sealed class WindowOperator<T, TKey, TAcc, TResult> : StageOperator<T, 
         }
     }
 
-    public override long? Watermark => _engine.Watermark;
+    public override long? Watermark => _host is null ? _engine.Watermark : StreamWatermark;
+
+    public IReadOnlyDictionary<string, string> Definition => new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["stage"] = Stage.Name,
+        ["window"] = _options.Assigner!.ToString(),
+        ["outOfOrderness"] = $"{_outOfOrderness} ms",
+        ["allowedLateness"] = $"{(long)_options.AllowedLateness.TotalMilliseconds} ms",
+        ["aggregate"] = _aggregate.GetType().Name,
+        ["key"] = typeof(TKey).FullName ?? typeof(TKey).Name,
+        ["accumulator"] = typeof(TAcc).FullName ?? typeof(TAcc).Name,
+        ["result"] = typeof(TResult).FullName ?? typeof(TResult).Name,
+    };
+
+    public long StreamMaxTimestamp
+    {
+        get => _maxTimestamp;
+        set => _maxTimestamp = Math.Max(_maxTimestamp, value);
+    }
+
+    /// <summary>The watermark of the whole input: what every partition's engine is brought to.</summary>
+    private long StreamWatermark => _maxTimestamp == long.MinValue ? long.MinValue : _maxTimestamp - _outOfOrderness - 1;
 
     public override ValueTask ProcessAsync(T item, RetryState? state)
     {
@@ -76,10 +122,35 @@ internal sealed class WindowOperator<T, TKey, TAcc, TResult> : StageOperator<T, 
 
         _arrivedSinceTick = true;
         _output.Clear();
+        var engine = _engine;
+        var partition = -1;
+        if (_host is not null)
+        {
+            // Every event moves event time, whoever owns it: each worker then has the watermark one process would have.
+            _keyBytes.ResetWrittenCount();
+            _codecs!.Key.Write(key, _keyBytes);
+            partition = _host.PartitionOf(_keyBytes.WrittenSpan);
+            var before = StreamWatermark;
+            if (timestamp > _maxTimestamp)
+            {
+                _maxTimestamp = timestamp;
+            }
+
+            if (!_host.Accepts(partition))
+            {
+                Counts.Add(PipelineCount.OtherPartitions);
+                return default;
+            }
+
+            engine = _partitions[partition] ??= NewEngine(_codecs);
+            engine.AdvanceTo(before, _output); // the event is judged against the watermark as it was before it
+            Hand(partition);
+        }
+
         bool added;
         try
         {
-            added = _engine.Add(key, timestamp, item, _output);
+            added = engine.Add(key, timestamp, item, _output);
         }
         catch (AggregateFailedException ex)
         {
@@ -96,22 +167,71 @@ internal sealed class WindowOperator<T, TKey, TAcc, TResult> : StageOperator<T, 
 
         if (!added)
         {
-            return LateAsync(item, timestamp, state);
+            return LateAsync(item, timestamp, state, partition);
         }
 
         state?.Ticket?.Succeeded();
         Counts.Add(PipelineCount.Windowed);
-        return EmitAsync();
+        return EmitAsync(partition);
     }
 
     public override async ValueTask CompleteAsync()
     {
         _ticker?.Dispose();
-        _output.Clear();
-        _engine.Complete(_output);
-        await EmitAsync().ConfigureAwait(false);
-        await Next.CompleteAsync().ConfigureAwait(false);
+        if (_host is null)
+        {
+            _output.Clear();
+            _engine.Complete(_output);
+            await EmitAsync(-1).ConfigureAwait(false);
+        }
+
+        if (Next is not null)
+        {
+            await Next.CompleteAsync().ConfigureAwait(false);
+        }
     }
+
+    public Task InvokeAsync(Action action, CancellationToken cancellationToken)
+    {
+        var work = new InvokeWorkItem(Stage.Name, action, _time.GetTimestamp());
+        Stage.Segment.Inbox.Post(work);
+        return work.Done.Task.WaitAsync(cancellationToken);
+    }
+
+    public IRestoringPartition BeginRestore(WindowClock clock)
+    {
+        var engine = NewEngine(_codecs ?? throw new InvalidOperationException($"Stage '{Stage.Name}' does not run partitioned."));
+        engine.Restore(clock);
+        return new RestoringPartition(engine);
+    }
+
+    public void Adopt(int partition, IRestoringPartition restored) => _partitions[partition] = ((RestoringPartition)restored).Engine;
+
+    public WindowClock Export(int partition, IWindowStateWriter writer)
+    {
+        if (_partitions[partition] is not { } engine)
+        {
+            return WindowClock.Empty;
+        }
+
+        _output.Clear();
+        engine.AdvanceTo(StreamWatermark, _output);
+        Hand(partition);
+        engine.ExportChanges(writer);
+        return engine.Clock;
+    }
+
+    public void FireAll(int partition)
+    {
+        if (_partitions[partition] is { } engine)
+        {
+            _output.Clear();
+            engine.Complete(_output);
+            Hand(partition);
+        }
+    }
+
+    public void Drop(int partition) => _partitions[partition] = null;
 
     public override void Stop() => _ticker?.Dispose();
 
@@ -124,7 +244,7 @@ internal sealed class WindowOperator<T, TKey, TAcc, TResult> : StageOperator<T, 
             _lastArrival = NowMs();
         }
 
-        return Next.FlushAsync();
+        return Next is null ? default : Next.FlushAsync();
     }
 
     /// <summary>A processing-time tick, run in the segment's loop.</summary>
@@ -133,24 +253,50 @@ internal sealed class WindowOperator<T, TKey, TAcc, TResult> : StageOperator<T, 
         Volatile.Write(ref _tickQueued, 0);
         var now = NowMs();
 
-        _output.Clear();
-        if (_options.Time == TimeCharacteristic.ProcessingTime)
-        {
-            _engine.AdvanceTo(now - 1, _output);
-        }
-        else if (now - _lastArrival >= _idleTimeoutMs && _maxTimestamp != long.MinValue)
-        {
-            // Quiet input: let event time flow with processing time since the last event.
-            _engine.AdvanceTo(_maxTimestamp - (long)_options.OutOfOrderness.TotalMilliseconds - 1 + (now - _lastArrival), _output);
-        }
-
-        if (_options.EarlyFiringInterval is { } early && now - _lastEarlyFiring >= (long)early.TotalMilliseconds)
+        var idle = _options.Time == TimeCharacteristic.EventTime && now - _lastArrival >= _idleTimeoutMs && _maxTimestamp != long.MinValue;
+        var early = _options.EarlyFiringInterval is { } interval && now - _lastEarlyFiring >= (long)interval.TotalMilliseconds;
+        if (early)
         {
             _lastEarlyFiring = now;
-            _engine.FireEarly(_output);
         }
 
-        return EmitAsync();
+        if (_host is not null)
+        {
+            // Partitioned: event time only (processing time is refused at build); each owned partition in turn.
+            for (var p = 0; p < _partitions.Length; p++)
+            {
+                if (_partitions[p] is { } engine)
+                {
+                    _output.Clear();
+                    Tick(engine, now, idle, early);
+                    Hand(p);
+                }
+            }
+
+            return default;
+        }
+
+        _output.Clear();
+        Tick(_engine, now, idle, early);
+        return EmitAsync(-1);
+    }
+
+    private void Tick(WindowEngine<T, TKey, TAcc, TResult> engine, long now, bool idle, bool early)
+    {
+        if (_options.Time == TimeCharacteristic.ProcessingTime)
+        {
+            engine.AdvanceTo(now - 1, _output);
+        }
+        else if (idle)
+        {
+            // Quiet input: let event time flow with processing time since the last event.
+            engine.AdvanceTo(_maxTimestamp - _outOfOrderness - 1 + (now - _lastArrival), _output);
+        }
+
+        if (early)
+        {
+            engine.FireEarly(_output);
+        }
     }
 
     private static TimeSpan? TickPeriod(WindowOptions<T, TKey> options)
@@ -186,8 +332,58 @@ internal sealed class WindowOperator<T, TKey, TAcc, TResult> : StageOperator<T, 
 
     private long NowMs() => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
-    private ValueTask EmitAsync()
+    private WindowEngine<T, TKey, TAcc, TResult> NewEngine(WindowStateCodecs<TKey, TAcc>? codecs) =>
+        new(_options.Assigner!, _aggregate, _outOfOrderness, (long)_options.AllowedLateness.TotalMilliseconds, _options.KeyComparer, codecs);
+
+    /// <summary>
+    /// The codecs of a partitioned stage's state, checked now, at build time: an accumulator that does not read back as
+    /// it was written would restore wrong numbers after a takeover.
+    /// </summary>
+    private static WindowStateCodecs<TKey, TAcc> Codecs(string pipeline, string stage, JsonSerializerOptions json, IAggregator<T, TAcc, TResult> aggregate)
     {
+        var codecs = new WindowStateCodecs<TKey, TAcc>(StateCodec.For<TKey>(json), StateCodec.For<TAcc>(json));
+        try
+        {
+            var buffer = new ArrayBufferWriter<byte>();
+            var empty = aggregate.Create();
+            codecs.Accumulator.Write(empty, buffer);
+            var back = codecs.Accumulator.Read(buffer.WrittenSpan);
+            var again = new ArrayBufferWriter<byte>();
+            codecs.Accumulator.Write(back, again);
+            if (!buffer.WrittenSpan.SequenceEqual(again.WrittenSpan))
+            {
+                throw new NotSupportedException($"it reads back as something else ({buffer.WrittenCount} bytes written, {again.WrittenCount} after a round trip)");
+            }
+        }
+#pragma warning disable CA1031 // Any failure of the round trip is the configuration problem reported.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            throw new PipelineConfigurationException(pipeline, [$"stage '{stage}' runs partitioned, so its state must be serialised, but its accumulator type {typeof(TAcc).Name} cannot be: {ex.Message}. Give the accumulator public properties System.Text.Json can write and read back (or a constructor taking them)."]);
+        }
+
+        return codecs;
+    }
+
+    /// <summary>Hands the firings in the output to the host, as JSON, for the partition's next commit.</summary>
+    private void Hand(int partition)
+    {
+        foreach (var result in _output)
+        {
+            _host!.OnResult(partition, JsonSerializer.Serialize(result, _host.Json));
+        }
+
+        _output.Clear();
+    }
+
+    private ValueTask EmitAsync(int partition)
+    {
+        if (_host is not null)
+        {
+            Hand(partition);
+            return default;
+        }
+
         var results = _output;
         if (results.Count == 0)
         {
@@ -216,10 +412,19 @@ internal sealed class WindowOperator<T, TKey, TAcc, TResult> : StageOperator<T, 
         }
     }
 
-    private async ValueTask LateAsync(T item, long timestamp, RetryState? state)
+    private async ValueTask LateAsync(T item, long timestamp, RetryState? state, int partition)
     {
         Counts.Add(PipelineCount.Late);
-        var message = $"Late event: its timestamp {timestamp} is in no window still open (watermark {_engine.Watermark}, allowed lateness {_options.AllowedLateness.TotalMilliseconds:0} ms).";
+        var watermark = partition < 0 ? _engine.Watermark : _partitions[partition]!.Watermark;
+        var message = $"Late event: its timestamp {timestamp} is in no window still open (watermark {watermark}, allowed lateness {_options.AllowedLateness.TotalMilliseconds:0} ms).";
+        if (_host is not null)
+        {
+            // The partition's late stream, committed with its state, is the late output of a partitioned stage.
+            state?.Ticket?.Succeeded();
+            _host.OnLate(partition, JsonSerializer.Serialize(item, _host.Json), timestamp, message);
+            return;
+        }
+
         if (state?.Ticket is null && _options.LateOutput is { } late)
         {
             try
@@ -236,6 +441,42 @@ internal sealed class WindowOperator<T, TKey, TAcc, TResult> : StageOperator<T, 
         }
 
         await Stage.Pipeline.DeadLetters.LateAsync(Stage.Name, item, message, state?.Ticket).ConfigureAwait(false);
+    }
+
+    private sealed class RestoringPartition(WindowEngine<T, TKey, TAcc, TResult> engine) : IRestoringPartition
+    {
+        public WindowEngine<T, TKey, TAcc, TResult> Engine { get; } = engine;
+
+        public void RestoreEntry(ReadOnlySpan<byte> field, ReadOnlySpan<byte> value) => Engine.RestoreEntry(field, value);
+    }
+
+    /// <summary>The host's action, run in the segment's loop; the segment does not wait for it before it finishes.</summary>
+    private sealed class InvokeWorkItem(string stage, Action action, long at) : WorkItem(stage, at)
+    {
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override object? Item => null;
+
+        public override int AttemptsSoFar => 0;
+
+        public override bool IsExpected => false;
+
+        public override ValueTask RunAsync()
+        {
+            try
+            {
+                action();
+                Done.TrySetResult();
+            }
+#pragma warning disable CA1031 // The host's action fails the host's call, not the stage.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                Done.TrySetException(ex);
+            }
+
+            return default;
+        }
     }
 
     /// <summary>A processing-time tick, run in the segment's loop; the segment does not wait for ticks before it finishes.</summary>

@@ -1,0 +1,30 @@
+using EventStream.Windowing.State;
+
+namespace EventStream;
+
+/// <summary>
+/// Splits a pipeline definition for partitioned execution at its window stage: the head (the stages up to and with the
+/// window) runs on every worker over the whole input, with the window partitioned; the tail (the stages after the
+/// window) runs on the committed results only. The one wiring place is still <see cref="PipelineAssembler"/>.
+/// </summary>
+internal static class PartitionedPipeline
+{
+    /// <summary>The index of the definition's window stage; throws, naming the problem, when there is not exactly one.</summary>
+    public static int WindowIndex(PipelineDefinition definition)
+    {
+        var windows = definition.Stages.Select((s, i) => (s, i)).Where(x => x.s.Kind == StageKind.Window).Select(x => x.i).ToList();
+        return windows.Count switch
+        {
+            1 => windows[0],
+            0 => throw new PipelineConfigurationException(definition.Name ?? "(unnamed)", ["it has no window stage; partitioned execution splits the input by the window's key, so the pipeline needs exactly one .Window(...) stage."]),
+            _ => throw new PipelineConfigurationException(definition.Name ?? "(unnamed)", [$"it has {windows.Count} window stages ({string.Join(", ", windows.Select(i => $"'{definition.Stages[i].Name}'"))}); partitioned execution runs one."]),
+        };
+    }
+
+    /// <summary>Assembles the head: the stages up to and with the window, the window run partitioned under <paramref name="host"/>.</summary>
+    public static IEventPipeline<TIn> AssembleHead<TIn>(PipelineDefinition definition, IWindowPartitionHost host)
+    {
+        var window = WindowIndex(definition);
+        return PipelineAssembler.Assemble<TIn>(definition.Name!, definition.Options, [.. definition.Stages.Take(window + 1)], host);
+    }
+}
