@@ -26,4 +26,16 @@ internal sealed class StageDefinition<TIn, TOut> : StageDefinition
 
     public override SegmentWorker CreateWorker(Segment segment, OperatorBase head, Segment? next) =>
         new SegmentWorker<TIn>((Segment<TIn>)segment, (Operator<TIn>)head, next);
+
+    public override PartitionedPipeline.Tail AssembleTail(string name, PipelineOptions options, IReadOnlyList<StageDefinition> stages, System.Text.Json.JsonSerializerOptions json)
+    {
+        var pipeline = PipelineAssembler.Assemble<TIn>(name, options, stages);
+        return new PartitionedPipeline.Tail(
+            pipeline,
+            pipeline.GetMetrics,
+            pipeline.CompleteAsync,
+            (text, token) => pipeline.WriteAsync(
+                System.Text.Json.JsonSerializer.Deserialize<TIn>(text, json) ?? throw new System.Text.Json.JsonException($"A committed result reads as null: {text}"),
+                token));
+    }
 }

@@ -52,4 +52,10 @@ internal abstract class StageDefinition
 
     /// <summary>The worker of the segment this stage heads.</summary>
     public abstract SegmentWorker CreateWorker(Segment segment, OperatorBase head, Segment? next);
+
+    /// <summary>
+    /// Assembles a pipeline that starts at this stage (the stages after a partitioned window, fed with committed
+    /// results): a door that reads each event from JSON, and the pipeline behind it.
+    /// </summary>
+    public abstract PartitionedPipeline.Tail AssembleTail(string name, PipelineOptions options, IReadOnlyList<StageDefinition> stages, System.Text.Json.JsonSerializerOptions json);
 }

@@ -28,6 +28,12 @@ internal sealed class PartitionCommit : IWindowStateWriter
     /// <summary>Gets or sets the partition's counts up to <see cref="Position"/>.</summary>
     public PartitionCounts Counts { get; set; }
 
+    /// <summary>Gets or sets the commit's sequence number: one more than the partition's last commit.</summary>
+    public long Sequence { get; set; } = 1;
+
+    /// <summary>Gets or sets the id of the last result the stages after the window have taken, or <see langword="null"/> to leave it.</summary>
+    public string? Delivered { get; set; }
+
     /// <summary>Gets the number of state entries set or removed.</summary>
     public int StateChanges => (_set.Count / 2) + _removed.Count;
 
@@ -89,8 +95,9 @@ internal sealed class PartitionCommit : IWindowStateWriter
             "pos", Position, "wm", c.Watermark, "maxts", c.MaxTimestamp, "ver", c.Version, "smax", StreamMaxTimestamp,
             "read", counts.Read, "windowed", counts.Windowed, "late", counts.Late, "dead", counts.DeadLettered,
             "filtered", counts.Filtered, "results", counts.Results, "at", now, "until", leaseUntil,
+            .. (Delivered is null ? (RedisValue[])[] : ["delivered", Delivered]),
         ];
-        var args = new RedisValue[10 + cursor.Length + _set.Count + _removed.Count + _results.Count + _late.Count + _dead.Count];
+        var args = new RedisValue[11 + cursor.Length + _set.Count + _removed.Count + _results.Count + _late.Count + _dead.Count];
         args[0] = epoch;
         args[1] = cursor.Length;
         args[2] = _set.Count;
@@ -101,7 +108,8 @@ internal sealed class PartitionCommit : IWindowStateWriter
         args[7] = trims.Results;
         args[8] = trims.Late;
         args[9] = trims.Dead;
-        var at = 10;
+        args[10] = Sequence;
+        var at = 11;
         cursor.CopyTo(args, at);
         at += cursor.Length;
         foreach (var list in (List<RedisValue>[])[_set, _removed, _results, _late, _dead])

@@ -20,7 +20,9 @@ internal readonly record struct PartitionCounts(long Read, long Windowed, long L
 /// <param name="StreamMaxTimestamp">The largest event time of the input up to that position, across all partitions.</param>
 /// <param name="Counts">The partition's counts up to that position.</param>
 /// <param name="CommittedAt">When the last commit was made (epoch ms), or 0.</param>
-internal sealed record PartitionCursor(long Epoch, string? Owner, long LeaseUntil, string Position, WindowClock Clock, long StreamMaxTimestamp, PartitionCounts Counts, long CommittedAt)
+/// <param name="Sequence">The last commit's sequence number, or 0.</param>
+/// <param name="Delivered">The id of the last result the stages after the window took ("0-0" for none).</param>
+internal sealed record PartitionCursor(long Epoch, string? Owner, long LeaseUntil, string Position, WindowClock Clock, long StreamMaxTimestamp, PartitionCounts Counts, long CommittedAt, long Sequence = 0, string Delivered = PartitionCursor.Start)
 {
     /// <summary>The position before the first entry of a stream.</summary>
     public const string Start = "0-0";

@@ -38,17 +38,21 @@ internal static class PartitionScripts
     /// <summary>
     /// Commits a partition atomically: the cursor's fields (position, clock, counts, lease expiry), the state delta
     /// (fields set, fields removed), the results, late events and dead letters since the last commit, and the streams'
-    /// retention trims. Refused (0, nothing written) unless ARGV[1] is the current epoch.
+    /// retention trims. Refused (<c>{0}</c>, nothing written) unless ARGV[1] is the current epoch; a commit whose sequence
+    /// number the cursor already has was applied before (its reply was lost) and is not applied again (<c>{2}</c>), so an
+    /// owner may send a commit again after an outage. Returns <c>{1, id of the last result added or ''}</c>.
     /// KEYS: cursor, state, results, late, dead. ARGV: epoch, then the counts of cursor arguments, state arguments set
-    /// and removed, results, late events and dead letters, then the three trim ids ('' for none), then the data:
+    /// and removed, results, late events and dead letters, then the three trim ids ('' for none), the commit's sequence number, then the data:
     /// cursor field/value pairs, state field/value pairs, removed fields, one value per result, three per late event
     /// (event, source, reason), and per dead letter its field count and field/value pairs.
     /// </summary>
     public const string Commit = """
-        if redis.call('HGET', KEYS[1], 'epoch') ~= ARGV[1] then return 0 end
+        local c = redis.call('HMGET', KEYS[1], 'epoch', 'seq')
+        if c[1] ~= ARGV[1] then return {0} end
+        if tonumber(c[2] or '0') >= tonumber(ARGV[11]) then return {2} end
         local nCursor, nSet, nDel = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
         local nResults, nLate, nDead = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
-        local i = 11
+        local i = 12
         local function bulk(cmd, key, count)
             local last = i + count - 1
             while i <= last do
@@ -60,8 +64,9 @@ internal static class PartitionScripts
         bulk('HSET', KEYS[1], nCursor)
         bulk('HSET', KEYS[2], nSet)
         bulk('HDEL', KEYS[2], nDel)
+        local last = ''
         for _ = 1, nResults do
-            redis.call('XADD', KEYS[3], '*', 'result', ARGV[i])
+            last = redis.call('XADD', KEYS[3], '*', 'result', ARGV[i])
             i = i + 1
         end
         for _ = 1, nLate do
@@ -76,6 +81,7 @@ internal static class PartitionScripts
         for k = 3, 5 do
             if ARGV[5 + k] ~= '' then redis.call('XTRIM', KEYS[k], 'MINID', '~', ARGV[5 + k]) end
         end
-        return 1
+        redis.call('HSET', KEYS[1], 'seq', ARGV[11])
+        return {1, last}
         """;
 }

@@ -11,6 +11,19 @@ namespace EventStream.Redis.Partitions;
 /// </summary>
 internal sealed class PartitionStore(IDatabase db, PartitionKeys keys)
 {
+    /// <summary>What became of a commit.</summary>
+    public enum CommitOutcome
+    {
+        /// <summary>Refused: another epoch owns the partition; nothing was written.</summary>
+        Fenced = 0,
+
+        /// <summary>Written now.</summary>
+        Applied = 1,
+
+        /// <summary>Written before (the reply was lost); not written again.</summary>
+        AlreadyApplied = 2,
+    }
+
     /// <summary>How many state entries a restore reads per HSCAN page.</summary>
     public const int RestorePage = 10_000;
 
@@ -76,13 +89,17 @@ internal sealed class PartitionStore(IDatabase db, PartitionKeys keys)
         (long)await db.ScriptEvaluateAsync(PartitionScripts.Release, [keys.Cursor(partition)], [epoch]).ConfigureAwait(false) == 1;
 
     /// <summary>
-    /// Commits <paramref name="commit"/> atomically and extends the lease to <paramref name="leaseUntil"/>;
-    /// <see langword="false"/> (nothing written) when <paramref name="epoch"/> is no longer the partition's.
+    /// Commits <paramref name="commit"/> atomically and extends the lease to <paramref name="leaseUntil"/>: the outcome
+    /// says whether it was applied now (with the id of its last result), had been applied before, or was fenced (nothing
+    /// written: <paramref name="epoch"/> is no longer the partition's).
     /// </summary>
-    public async Task<bool> CommitAsync(int partition, long epoch, PartitionCommit commit, long now, long leaseUntil, (string Results, string Late, string Dead) trims)
+    public async Task<(CommitOutcome Outcome, string? LastResult)> CommitAsync(int partition, long epoch, PartitionCommit commit, long now, long leaseUntil, (string Results, string Late, string Dead) trims)
     {
         RedisKey[] k = [keys.Cursor(partition), keys.State(partition), keys.Results(partition), keys.Late(partition), keys.Dead(partition)];
-        return (long)await db.ScriptEvaluateAsync(PartitionScripts.Commit, k, commit.Arguments(epoch, now, leaseUntil, trims)).ConfigureAwait(false) == 1;
+        var reply = (RedisResult[])(await db.ScriptEvaluateAsync(PartitionScripts.Commit, k, commit.Arguments(epoch, now, leaseUntil, trims)).ConfigureAwait(false))!;
+        var outcome = (CommitOutcome)(long)reply[0];
+        var last = outcome == CommitOutcome.Applied && reply.Length > 1 ? (string?)reply[1] : null;
+        return (outcome, string.IsNullOrEmpty(last) ? null : last);
     }
 
     /// <summary>Reads the partition's cursor (all defaults for a partition never committed).</summary>
@@ -98,7 +115,9 @@ internal sealed class PartitionStore(IDatabase db, PartitionKeys keys)
             new WindowClock(Get("wm", long.MinValue), Get("maxts", long.MinValue), Get("ver", 0)),
             Get("smax", long.MinValue),
             new PartitionCounts(Get("read", 0), Get("windowed", 0), Get("late", 0), Get("dead", 0), Get("filtered", 0), Get("results", 0)),
-            Get("at", 0));
+            Get("at", 0),
+            Get("seq", 0),
+            fields.TryGetValue("delivered", out var delivered) ? delivered.ToString() : PartitionCursor.Start);
     }
 
     /// <summary>Reads the partition's state entries, a page at a time.</summary>

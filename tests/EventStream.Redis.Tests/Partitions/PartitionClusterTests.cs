@@ -30,7 +30,7 @@ public sealed class PartitionClusterTests(RedisClusterFixture cluster)
             commit.AddResult("{}");
             commit.AddLate("{}", "1-0", "late");
             commit.AddDead(("event", "{}"));
-            (await store.CommitAsync(p, epoch, commit, 2, 10_000, (string.Empty, string.Empty, string.Empty))).Should().BeTrue();
+            (await store.CommitAsync(p, epoch, commit, 2, 10_000, (string.Empty, string.Empty, string.Empty))).Outcome.Should().Be(PartitionStore.CommitOutcome.Applied);
             (await store.ReadCursorAsync(p)).Position.Should().Be($"{p + 1}-0");
         }
 

@@ -26,12 +26,12 @@ public sealed class PartitionStoreTests(RedisServerFixture redis)
         var commit = Gather(engine, output, position: "5-0");
         commit.AddLate("{\"late\":1}", "4-0", "its windows had closed");
 
-        (await store.CommitAsync(2, epoch, commit, T0 + 1, T0 + 10_001, (string.Empty, string.Empty, string.Empty))).Should().BeTrue();
+        (await store.CommitAsync(2, epoch, commit, T0 + 1, T0 + 10_001, (string.Empty, string.Empty, string.Empty))).Outcome.Should().Be(PartitionStore.CommitOutcome.Applied);
 
         (await db.StreamLengthAsync(store.Keys.Results(2))).Should().Be(output.Count);
         (await db.StreamLengthAsync(store.Keys.Late(2))).Should().Be(1);
         var cursor = await store.ReadCursorAsync(2);
-        cursor.Should().BeEquivalentTo(new PartitionCursor(epoch, "w1", T0 + 10_001, "5-0", engine.Clock, 4_998, new PartitionCounts(715, 715, 0, 0, 0, output.Count), T0 + 1));
+        cursor.Should().BeEquivalentTo(new PartitionCursor(epoch, "w1", T0 + 10_001, "5-0", engine.Clock, 4_998, new PartitionCounts(715, 715, 0, 0, 0, output.Count), T0 + 1, Sequence: 1));
         (await RestoreAsync(store, 2)).Should().Equal(Lines(engine), "the restored engine holds exactly the committed state");
 
         // A second commit carries only the delta (slices purged, new slices), and the restore still matches.
@@ -42,7 +42,8 @@ public sealed class PartitionStoreTests(RedisServerFixture redis)
         }
 
         commit = Gather(engine, output, position: "9-0");
-        (await store.CommitAsync(2, epoch, commit, T0 + 2, T0 + 10_002, (string.Empty, string.Empty, string.Empty))).Should().BeTrue();
+        commit.Sequence = 2;
+        (await store.CommitAsync(2, epoch, commit, T0 + 2, T0 + 10_002, (string.Empty, string.Empty, string.Empty))).Outcome.Should().Be(PartitionStore.CommitOutcome.Applied);
         (await RestoreAsync(store, 2)).Should().Equal(Lines(engine));
         (await db.HashLengthAsync(store.Keys.State(2))).Should().Be(Lines(engine).Count, "purged entries were removed from Redis");
     }
@@ -64,7 +65,7 @@ public sealed class PartitionStoreTests(RedisServerFixture redis)
         var engine = Engine();
         engine.Add("k", 1, 1, []);
         var stale = Gather(engine, [new WindowResult<string, long>("k", 0, 1000, 1, 1, WindowFiring.OnTime, 1)], position: "7-0");
-        (await store.CommitAsync(0, first, stale, T0 + 1_100, T0 + 2_100, (string.Empty, string.Empty, string.Empty))).Should().BeFalse("epoch 1 is fenced");
+        (await store.CommitAsync(0, first, stale, T0 + 1_100, T0 + 2_100, (string.Empty, string.Empty, string.Empty))).Outcome.Should().Be(PartitionStore.CommitOutcome.Fenced, "epoch 1 is fenced");
         (await store.RenewAsync(0, first, T0 + 3_000)).Should().BeFalse();
         (await store.ReleaseAsync(0, first)).Should().BeFalse();
 
@@ -82,6 +83,26 @@ public sealed class PartitionStoreTests(RedisServerFixture redis)
     }
 
     [Fact]
+    public async Task A_commit_sent_again_after_a_lost_reply_is_not_applied_twice()
+    {
+        var (store, db) = Store(partitions: 1);
+        var (epoch, _) = await store.TryAcquireAsync(0, "w", T0, T0 + 1_000);
+        var commit = new PartitionCommit { Position = "3-0", Sequence = 1 };
+        commit.AddResult("{\"n\":1}");
+        commit.AddResult("{\"n\":2}");
+
+        var first = await store.CommitAsync(0, epoch, commit, T0, T0 + 1_000, (string.Empty, string.Empty, string.Empty));
+        var again = await store.CommitAsync(0, epoch, commit, T0, T0 + 1_000, (string.Empty, string.Empty, string.Empty));
+
+        first.Outcome.Should().Be(PartitionStore.CommitOutcome.Applied);
+        var results = await db.StreamRangeAsync(store.Keys.Results(0));
+        first.LastResult.Should().Be(results[^1].Id.ToString(), "the commit says where its results end");
+        again.Outcome.Should().Be(PartitionStore.CommitOutcome.AlreadyApplied);
+        results.Should().HaveCount(2, "the second send wrote no results again");
+        (await store.ReadCursorAsync(0)).Sequence.Should().Be(1);
+    }
+
+    [Fact]
     public async Task A_commit_of_more_entries_than_one_command_takes_is_written_whole()
     {
         var (store, db) = Store(partitions: 1);
@@ -92,7 +113,7 @@ public sealed class PartitionStoreTests(RedisServerFixture redis)
             commit.Upsert(BitConverter.GetBytes(i), [1, 2, 3]);
         }
 
-        (await store.CommitAsync(0, epoch, commit, T0, T0 + 1_000, (string.Empty, string.Empty, string.Empty))).Should().BeTrue();
+        (await store.CommitAsync(0, epoch, commit, T0, T0 + 1_000, (string.Empty, string.Empty, string.Empty))).Outcome.Should().Be(PartitionStore.CommitOutcome.Applied);
 
         (await db.HashLengthAsync(store.Keys.State(0))).Should().Be(25_000);
     }
@@ -111,6 +132,7 @@ public sealed class PartitionStoreTests(RedisServerFixture redis)
 
         await store.CommitAsync(0, epoch, commit, T0, T0 + 1_000, (string.Empty, string.Empty, string.Empty));
         commit.Clear();
+        commit.Sequence = 2;
         var future = $"{DateTimeOffset.UtcNow.AddMinutes(1).ToUnixTimeMilliseconds()}-0";
         await store.CommitAsync(0, epoch, commit, T0, T0 + 1_000, (future, future, future));
 

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using EventStream.Windowing.State;
 
 namespace EventStream;
@@ -21,10 +22,29 @@ internal static class PartitionedPipeline
         };
     }
 
+    /// <summary>Assembles the tail: the stages after the window, fed with committed results read from JSON.</summary>
+    public static Tail AssembleTail(PipelineDefinition definition, JsonSerializerOptions json)
+    {
+        var window = WindowIndex(definition);
+        var stages = definition.Stages.Skip(window + 1).ToList();
+        return stages[0].AssembleTail(definition.Name! + "/results", definition.Options, stages, json);
+    }
+
     /// <summary>Assembles the head: the stages up to and with the window, the window run partitioned under <paramref name="host"/>.</summary>
     public static IEventPipeline<TIn> AssembleHead<TIn>(PipelineDefinition definition, IWindowPartitionHost host)
     {
         var window = WindowIndex(definition);
         return PipelineAssembler.Assemble<TIn>(definition.Name!, definition.Options, [.. definition.Stages.Take(window + 1)], host);
     }
+
+    /// <summary>The stages after a partitioned window, running: a door for committed results as JSON, and the pipeline.</summary>
+    /// <param name="Pipeline">The pipeline, to dispose.</param>
+    /// <param name="GetMetrics">Reads the pipeline's metrics.</param>
+    /// <param name="CompleteAsync">Completes the pipeline and waits for it to drain.</param>
+    /// <param name="WriteJsonAsync">Writes one committed result, given as its JSON.</param>
+    internal sealed record Tail(
+        IAsyncDisposable Pipeline,
+        Func<Metrics.PipelineMetrics> GetMetrics,
+        Func<CancellationToken, Task> CompleteAsync,
+        Func<string, CancellationToken, ValueTask> WriteJsonAsync);
 }
