@@ -37,8 +37,8 @@ internal sealed class PartitionCommit : IWindowStateWriter
     /// <summary>Gets the number of state entries set or removed.</summary>
     public int StateChanges => (_set.Count / 2) + _removed.Count;
 
-    /// <summary>Gets the number of results.</summary>
-    public int ResultCount => _results.Count;
+    /// <summary>Gets the results (JSON lines), in firing order.</summary>
+    public IReadOnlyList<RedisValue> Results => _results;
 
     /// <inheritdoc />
     public void Upsert(ReadOnlySpan<byte> field, ReadOnlySpan<byte> value)

@@ -182,6 +182,10 @@ public sealed class PartitionedWindowTests
 
         public void Attach(IPartitionedWindow window) => Window = window;
 
+        public void OnWindowed(int partition)
+        {
+        }
+
         public void OnResult(int partition, string json)
         {
             json.Should().Contain("\"firing\":\"onTime\"", "results are written as the CLI's NDJSON");

@@ -94,7 +94,37 @@ internal sealed class WindowOperator<T, TKey, TAcc, TResult> : StageOperator<T, 
     public long StreamMaxTimestamp
     {
         get => _maxTimestamp;
-        set => _maxTimestamp = Math.Max(_maxTimestamp, value);
+        set => _maxTimestamp = value;
+    }
+
+    public string StageName => Stage.Name;
+
+    public int? PartitionOfEvent(object? item)
+    {
+        if (item is not T typed || _host is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            var key = _key(typed);
+            if (key is null)
+            {
+                return null;
+            }
+
+            // Not the loop's buffer: the dead-letter recorder may call this between events.
+            var bytes = new ArrayBufferWriter<byte>();
+            _codecs!.Key.Write(key, bytes);
+            return _host.PartitionOf(bytes.WrittenSpan);
+        }
+#pragma warning disable CA1031 // A key that cannot be read has no partition: the caller routes by the event instead.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+            return null;
+        }
     }
 
     /// <summary>The watermark of the whole input: what every partition's engine is brought to.</summary>
@@ -172,6 +202,7 @@ internal sealed class WindowOperator<T, TKey, TAcc, TResult> : StageOperator<T, 
 
         state?.Ticket?.Succeeded();
         Counts.Add(PipelineCount.Windowed);
+        _host?.OnWindowed(partition);
         return EmitAsync(partition);
     }
 

@@ -27,6 +27,9 @@ internal interface IWindowPartitionHost
     /// <summary>Called once, when the stage is built: the handle the host drives the stage's partitions with.</summary>
     void Attach(IPartitionedWindow window);
 
+    /// <summary>An event was added to a window of <paramref name="partition"/> (for the partition's own counts).</summary>
+    void OnWindowed(int partition);
+
     /// <summary>A result fired in <paramref name="partition"/>, as JSON (key, start, end, value, count, firing, firingNumber).</summary>
     void OnResult(int partition, string json);
 
@@ -42,6 +45,15 @@ internal interface IPartitionedWindow
 {
     /// <summary>Gets a description of the window, aggregate and types, to check that every worker runs the same computation.</summary>
     IReadOnlyDictionary<string, string> Definition { get; }
+
+    /// <summary>
+    /// The partition of an event of this stage (by its key), or <see langword="null"/> when its key cannot be read: a
+    /// failure of the aggregate happens only on the owner, so its dead letter belongs to the key's partition.
+    /// </summary>
+    int? PartitionOfEvent(object? item);
+
+    /// <summary>Gets the stage's name.</summary>
+    string StageName { get; }
 
     /// <summary>Gets or sets the largest event time the stage has seen, across all partitions (the watermark's source).</summary>
     long StreamMaxTimestamp { get; set; }

@@ -1,0 +1,585 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using EventStream.Redis.Streams;
+using EventStream.Windowing.State;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using StackExchange.Redis;
+
+namespace EventStream.Redis.Partitions;
+
+/// <summary>
+/// Runs one pipeline (built with <see cref="PipelineBuilder"/>) as one worker of a partitioned computation over a
+/// Redis stream. Every worker reads the whole input and runs the stages before the window on it; the window keeps the
+/// events of the partitions this worker holds the lease of, and each of those partitions commits atomically, every
+/// <see cref="PartitionedWorkerOptions.CommitInterval"/>: its state delta, the input position, its clock, the results
+/// fired, late events and dead letters. The stages after the window get the committed results.
+/// <para>
+/// A commit is taken at a barrier: the reader stops, the stages before the window drain (nothing in flight), and the
+/// window exports each partition in its own loop. Partitions taken over from another worker are restored from their
+/// committed cursor and state; when one is behind the reader, the reader goes back to its position and lets it in alone
+/// until it has caught up, then lets the others in again where they had committed (a barrier at each such boundary),
+/// so no partition sees an entry twice or misses one.
+/// </para>
+/// </summary>
+/// <typeparam name="T">The pipeline's input type.</typeparam>
+internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
+{
+    private static readonly TimeSpan MaxPollDelay = TimeSpan.FromMilliseconds(100);
+    private readonly IDatabase _db;
+    private readonly PartitionStore _store;
+    private readonly PartitionKeys _keys;
+    private readonly PartitionedWorkerOptions _options;
+    private readonly JsonSerializerOptions _eventJson;
+    private readonly TimeProvider _time;
+    private readonly ILogger _log;
+    private readonly PipelineDefinition _definition;
+    private readonly OwnedPartition?[] _owned;
+    private readonly PartitionDeadLetters<T> _deadLetters;
+    private IEventPipeline<T>? _head;
+    private PartitionedPipeline.Tail? _tail;
+    private IPartitionedWindow? _window;
+    private string? _position;
+    private long _read;
+    private long _commits;
+    private long _fenced;
+
+    public PartitionedWorker(IConnectionMultiplexer redis, PipelineDefinition definition, PartitionedWorkerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(redis);
+        ArgumentNullException.ThrowIfNull(definition);
+        ArgumentNullException.ThrowIfNull(options);
+        var problems = options.Problems();
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException("Partitioned execution: " + string.Join("; ", problems) + ".", nameof(options));
+        }
+
+        _ = PartitionedPipeline.WindowIndex(definition);
+        _db = redis.GetDatabase();
+        _options = options;
+        _definition = definition;
+        _keys = new PartitionKeys(options.KeyPrefix, options.Stream, options.Group, options.Partitions);
+        _store = new PartitionStore(_db, _keys);
+        _time = options.TimeProvider;
+        _log = options.Logger ?? NullLogger.Instance;
+        _eventJson = options.Json ?? RedisJson.Default;
+        Json = new JsonSerializerOptions(_eventJson) { Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) } };
+        _owned = new OwnedPartition?[options.Partitions];
+        _deadLetters = new PartitionDeadLetters<T>(this, _db);
+    }
+
+    /// <summary>Gets the computation's keys.</summary>
+    public PartitionKeys Keys => _keys;
+
+    /// <summary>Gets the partitions this worker holds now.</summary>
+    public IReadOnlyList<int> Owned => [.. _owned.Where(o => o is not null).Select(o => o!.Partition)];
+
+    /// <summary>Gets the head pipeline (the stages up to the window), once running.</summary>
+    public IEventPipeline<T>? Head => _head;
+
+    /// <summary>Runs until <paramref name="stop"/> is cancelled, then commits, hands its partitions over and returns what it did.</summary>
+    public async Task<PartitionedWorkerSummary> RunAsync(CancellationToken stop)
+    {
+        Start();
+        await WhileRedisIsAwayAsync(() => _store.EnsureDefinitionAsync(Definition()), stop).ConfigureAwait(false);
+        var nextRebalance = long.MinValue;
+        var nextCommit = NowMs() + (long)_options.CommitInterval.TotalMilliseconds;
+        var idle = TimeSpan.FromMilliseconds(1);
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    var now = NowMs();
+                    var changed = false;
+                    if (now >= nextRebalance)
+                    {
+                        changed = await RebalanceAsync(now, stop).ConfigureAwait(false);
+                        nextRebalance = now + ((long)_options.Lease.TotalMilliseconds / 3);
+                    }
+
+                    if (changed || NowMs() >= nextCommit)
+                    {
+                        await CommitAsync(stop).ConfigureAwait(false);
+                        nextCommit = NowMs() + (long)_options.CommitInterval.TotalMilliseconds;
+                    }
+
+                    var read = await ReadAsync(stop).ConfigureAwait(false);
+                    if (read > 0)
+                    {
+                        idle = TimeSpan.FromMilliseconds(1);
+                        continue;
+                    }
+
+                    await Task.Delay(idle, _time, stop).ConfigureAwait(false);
+                    idle = TimeSpan.FromTicks(Math.Min(idle.Ticks * 2, MaxPollDelay.Ticks));
+                }
+                catch (Exception ex) when (RedisOutage.IsOutage(ex) && !stop.IsCancellationRequested)
+                {
+                    Log.Outage(_log, _options.Stream, ex.Message, null);
+                    await Task.Delay(MaxPollDelay * 5, _time, stop).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+
+        await StopAsync().ConfigureAwait(false);
+        return new PartitionedWorkerSummary(_read, _commits, _fenced);
+    }
+
+    private void Start()
+    {
+        if (_head is not null)
+        {
+            throw new InvalidOperationException("A partitioned worker runs once.");
+        }
+
+        var options = _definition.Options.Clone();
+        options.DeadLetterStore = _deadLetters;
+        var head = new PipelineDefinition(_definition.Name!, options);
+        head.Stages.AddRange(_definition.Stages);
+        _head = PartitionedPipeline.AssembleHead<T>(head, this);
+        _tail = PartitionedPipeline.AssembleTail(_definition, Json);
+    }
+
+    private Dictionary<string, string> Definition()
+    {
+        var definition = new Dictionary<string, string>(_window!.Definition, StringComparer.Ordinal)
+        {
+            ["partitions"] = _options.Partitions.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["pipeline"] = _definition.Name!,
+        };
+        return definition;
+    }
+
+    /// <summary>
+    /// Announces this worker, renews its leases, and takes the partitions assigned to it that are free (restoring
+    /// each); marks the ones assigned elsewhere for hand-over. Returns whether the partitions changed.
+    /// </summary>
+    private async Task<bool> RebalanceAsync(long now, CancellationToken stop)
+    {
+        var lease = (long)_options.Lease.TotalMilliseconds;
+        await _store.HeartbeatAsync(_options.Consumer, now + lease).ConfigureAwait(false);
+        var members = await _store.LiveMembersAsync(now).ConfigureAwait(false);
+        var changed = false;
+        for (var p = 0; p < _owned.Length; p++)
+        {
+            var mine = PartitionAssignment.OwnerOf(p, members) == _options.Consumer;
+            if (_owned[p] is { } owned)
+            {
+                if (!mine)
+                {
+                    owned.Release = true;
+                    changed = true;
+                }
+                else if (!await _store.RenewAsync(p, owned.Epoch, now + lease).ConfigureAwait(false))
+                {
+                    await LoseAsync(owned, stop).ConfigureAwait(false);
+                    changed = true;
+                }
+            }
+            else if (mine)
+            {
+                var (epoch, _) = await _store.TryAcquireAsync(p, _options.Consumer, now, now + lease).ConfigureAwait(false);
+                if (epoch > 0)
+                {
+                    await RestoreAsync(p, epoch, stop).ConfigureAwait(false);
+                    changed = true;
+                }
+            }
+        }
+
+        if (members.Length > 0 && members[0] == _options.Consumer)
+        {
+            await TrimInputAsync().ConfigureAwait(false);
+        }
+
+        return changed;
+    }
+
+    /// <summary>Takes a partition over: its cursor and state, and the committed results not known to be delivered.</summary>
+    private async Task RestoreAsync(int partition, long epoch, CancellationToken stop)
+    {
+        var cursor = await _store.ReadCursorAsync(partition).ConfigureAwait(false);
+        var restoring = _window!.BeginRestore(cursor.Clock);
+        long entries = 0;
+        await foreach (var entry in _store.ReadStateAsync(partition).ConfigureAwait(false))
+        {
+            restoring.RestoreEntry((byte[])entry.Name!, (byte[])entry.Value!);
+            entries++;
+        }
+
+        await _window.InvokeAsync(() => _window.Adopt(partition, restoring), stop).ConfigureAwait(false);
+        var owned = new OwnedPartition(partition, epoch, cursor);
+        _owned[partition] = owned;
+        Log.Restored(_log, partition, epoch, cursor.Position, entries, null);
+
+        // Results committed by the previous owner that its stages after the window may not have taken: again (at least once).
+        var undelivered = await _db.StreamRangeAsync(_keys.Results(partition), "(" + cursor.Delivered, "+").ConfigureAwait(false);
+        foreach (var result in undelivered)
+        {
+            await _tail!.WriteJsonAsync((string)result["result"]!, stop).ConfigureAwait(false);
+        }
+
+        if (undelivered.Length > 0)
+        {
+            owned.Handed = undelivered[^1].Id!;
+        }
+    }
+
+    /// <summary>A partition another epoch has taken: forget it and what it gathered.</summary>
+    private async Task LoseAsync(OwnedPartition owned, CancellationToken stop)
+    {
+        _owned[owned.Partition] = null;
+        _fenced++;
+        Log.Fenced(_log, owned.Partition, owned.Epoch, null);
+        await _window!.InvokeAsync(() => _window.Drop(owned.Partition), stop).ConfigureAwait(false);
+        if (_owned.All(o => o is null))
+        {
+            _position = null;
+        }
+    }
+
+    /// <summary>
+    /// Reads the next entries into the head pipeline. A partition behind the reader's position takes it back there; one
+    /// ahead of it is let in when the reader reaches its position (after the events before it have drained).
+    /// </summary>
+    private async Task<int> ReadAsync(CancellationToken stop)
+    {
+        if (_position is null)
+        {
+            return 0;
+        }
+
+        var boundary = NextBoundary();
+        var entries = boundary is null
+            ? await _db.StreamReadAsync(_keys.Stream, _position, _options.ReadCount).ConfigureAwait(false)
+            : await _db.StreamRangeAsync(_keys.Stream, "(" + _position, boundary, _options.ReadCount).ConfigureAwait(false);
+        if (entries.Length > 0)
+        {
+            await FeedAsync(entries, stop).ConfigureAwait(false);
+            _position = entries[^1].Id!;
+        }
+
+        if (boundary is not null && entries.Length < _options.ReadCount)
+        {
+            // Everything up to the boundary is read: once it has drained, the partitions committed there join.
+            _position = boundary;
+            await DrainAsync(stop).ConfigureAwait(false);
+            Accept();
+        }
+
+        return entries.Length;
+    }
+
+    private async Task FeedAsync(StreamEntry[] entries, CancellationToken stop)
+    {
+        var events = new List<T>(entries.Length);
+        foreach (var entry in entries)
+        {
+            var json = entry["event"];
+            T? item = default;
+            string? problem = null;
+            if (json.IsNull)
+            {
+                problem = "the entry has no 'event' field";
+            }
+            else
+            {
+                try
+                {
+                    item = JsonSerializer.Deserialize<T>((string)json!, _eventJson);
+                    problem = item is null ? "the event is JSON null" : null;
+                }
+                catch (JsonException ex)
+                {
+                    problem = $"the event is not valid JSON for {typeof(T).Name}: {ex.Message}";
+                }
+            }
+
+            if (problem is null)
+            {
+                events.Add(item!);
+                continue;
+            }
+
+            // An unreadable entry is dead-lettered by the owner of the partition its id maps to.
+            var id = (string)entry.Id!;
+            var partition = PartitionOf(Encoding.UTF8.GetBytes(id));
+            if (Accepts(partition))
+            {
+                _owned[partition]!.Gather(
+                    c => c.AddDead(("source", id), ("event", json.IsNull ? RedisValue.EmptyString : json), ("stage", "(read)"), ("reason", "Unreadable"), ("message", problem)),
+                    dead: 1);
+            }
+        }
+
+        _read += entries.Length;
+        if (events.Count > 0)
+        {
+            await _head!.WriteBatchAsync(events.ToArray(), stop).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The committed position of the nearest partition ahead of the reader, or <see langword="null"/>.</summary>
+    private string? NextBoundary()
+    {
+        string? boundary = null;
+        foreach (var owned in _owned)
+        {
+            if (owned is { Accepted: false } && StreamIds.Compare(owned.Position, _position!) > 0)
+            {
+                boundary = boundary is null ? owned.Position : StreamIds.Min(boundary, owned.Position);
+            }
+        }
+
+        return boundary;
+    }
+
+    /// <summary>Lets in every partition whose committed state the reader has passed (called while the head is drained).</summary>
+    private void Accept()
+    {
+        foreach (var owned in _owned)
+        {
+            if (owned is not null)
+            {
+                owned.Accepted = StreamIds.Compare(owned.Position, _position!) <= 0;
+            }
+        }
+    }
+
+    /// <summary>Waits until every event read has passed the window (delivered to it, filtered, dead-lettered or late).</summary>
+    private async Task DrainAsync(CancellationToken stop)
+    {
+        while (_head!.GetMetrics().InFlight > 0)
+        {
+            stop.ThrowIfCancellationRequested();
+            await Task.Delay(1, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// The barrier and the commit: drains the head, exports each partition that is let in, commits them all (each in one
+    /// script), hands the committed results on, then releases the partitions assigned elsewhere and takes the reader back
+    /// to the oldest position a newly taken partition has.
+    /// </summary>
+    private async Task CommitAsync(CancellationToken stop)
+    {
+        if (_owned.All(o => o is null))
+        {
+            return;
+        }
+
+        await DrainAsync(stop).ConfigureAwait(false);
+        if (_tail!.GetMetrics().InFlight == 0)
+        {
+            foreach (var owned in _owned)
+            {
+                if (owned?.Handed is { } handed)
+                {
+                    owned.Delivered = handed;
+                }
+            }
+        }
+
+        var commits = new List<(OwnedPartition Owned, PartitionCommit Commit, PartitionCounts Gathered)>();
+        var position = _position;
+        await _window!.InvokeAsync(() =>
+        {
+            var streamMax = _window.StreamMaxTimestamp;
+            foreach (var owned in _owned)
+            {
+                if (owned is { Accepted: true })
+                {
+                    var clock = _window.Export(owned.Partition, owned.Pending);
+                    var (commit, gathered) = owned.Take();
+                    commit.Clock = clock;
+                    commit.StreamMaxTimestamp = streamMax;
+                    commits.Add((owned, commit, gathered));
+                }
+            }
+        }, stop).ConfigureAwait(false);
+
+        var now = NowMs();
+        var until = now + (long)_options.Lease.TotalMilliseconds;
+        var keep = $"{now - (long)_options.Retention.TotalMilliseconds}-0";
+        var sent = commits.Select(c =>
+        {
+            var counts = c.Owned.Counts;
+            var g = c.Gathered;
+            c.Commit.Position = position!;
+            c.Commit.Sequence = c.Owned.Sequence + 1;
+            c.Commit.Delivered = c.Owned.Delivered;
+            c.Commit.Counts = new PartitionCounts(counts.Read + g.Read, counts.Windowed + g.Windowed, counts.Late + g.Late, counts.DeadLettered + g.DeadLettered, counts.Filtered + g.Filtered, counts.Results + g.Results);
+            return SendAsync(c.Owned, c.Commit, now, until, (keep, keep, keep), stop);
+        }).ToList();
+        await Task.WhenAll(sent).ConfigureAwait(false);
+
+        foreach (var owned in _owned)
+        {
+            if (owned is { Release: true })
+            {
+                await WhileRedisIsAwayAsync(() => _store.ReleaseAsync(owned.Partition, owned.Epoch), stop).ConfigureAwait(false);
+                _owned[owned.Partition] = null;
+                await _window.InvokeAsync(() => _window.Drop(owned.Partition), stop).ConfigureAwait(false);
+                Log.Released(_log, owned.Partition, owned.Epoch, null);
+            }
+        }
+
+        await RewindAsync(stop).ConfigureAwait(false);
+    }
+
+    private async Task SendAsync(OwnedPartition owned, PartitionCommit commit, long now, long until, (string, string, string) trims, CancellationToken stop)
+    {
+        var (outcome, last) = await WhileRedisIsAwayAsync(() => _store.CommitAsync(owned.Partition, owned.Epoch, commit, now, until, trims), stop).ConfigureAwait(false);
+        if (outcome == PartitionStore.CommitOutcome.Fenced)
+        {
+            await LoseAsync(owned, stop).ConfigureAwait(false);
+            return;
+        }
+
+        _commits++;
+        owned.Position = commit.Position;
+        owned.Sequence = commit.Sequence;
+        owned.Counts = commit.Counts;
+        foreach (var result in commit.Results)
+        {
+            await _tail!.WriteJsonAsync((string)result!, stop).ConfigureAwait(false);
+        }
+
+        if (last is not null)
+        {
+            owned.Handed = last;
+        }
+    }
+
+    /// <summary>Takes the reader back to the oldest committed position among the partitions it holds, and lets in those at it.</summary>
+    private async Task RewindAsync(CancellationToken stop)
+    {
+        string? oldest = null;
+        OwnedPartition? first = null;
+        foreach (var owned in _owned)
+        {
+            if (owned is not null && (oldest is null || StreamIds.Compare(owned.Position, oldest) < 0))
+            {
+                oldest = owned.Position;
+                first = owned;
+            }
+        }
+
+        if (oldest is null)
+        {
+            _position = null;
+            return;
+        }
+
+        if (_position is null || StreamIds.Compare(oldest, _position) < 0)
+        {
+            // Back to where the oldest partition committed; event time as it was there.
+            _position = oldest;
+            var restoredMax = first!.Restored.StreamMaxTimestamp;
+            await _window!.InvokeAsync(() => _window.StreamMaxTimestamp = restoredMax, stop).ConfigureAwait(false);
+        }
+
+        Accept();
+    }
+
+    private async Task TrimInputAsync()
+    {
+        // Below every partition's committed position, the input is no longer needed by anyone.
+        var cursors = await Task.WhenAll(Enumerable.Range(0, _keys.Partitions).Select(p => _store.ReadCursorAsync(p))).ConfigureAwait(false);
+        if (cursors.Any(c => c.Position == PartitionCursor.Start))
+        {
+            return;
+        }
+
+        var min = cursors.Select(c => c.Position).Aggregate(StreamIds.Min);
+        await _db.StreamTrimByMinIdAsync(_keys.Stream, min, useApproximateMaxLength: true).ConfigureAwait(false);
+    }
+
+    private async Task StopAsync()
+    {
+        try
+        {
+            foreach (var owned in _owned)
+            {
+                if (owned is not null)
+                {
+                    owned.Release = true;
+                }
+            }
+
+            using var timeout = new CancellationTokenSource(_options.Lease);
+            await CommitAsync(timeout.Token).ConfigureAwait(false);
+            await _tail!.CompleteAsync(timeout.Token).ConfigureAwait(false);
+            await _store.LeaveAsync(_options.Consumer).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // A stop that cannot commit leaves the partitions to the lease: the next owner resumes from the last commit.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Log.StopFailed(_log, ex.Message, ex);
+        }
+        finally
+        {
+            await _head!.DisposeAsync().ConfigureAwait(false);
+            await _tail!.Pipeline.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task<TResult> WhileRedisIsAwayAsync<TResult>(Func<Task<TResult>> call, CancellationToken stop)
+    {
+        var delay = TimeSpan.FromMilliseconds(50);
+        while (true)
+        {
+            try
+            {
+                return await call().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (RedisOutage.IsOutage(ex))
+            {
+                Log.Outage(_log, _options.Stream, ex.Message, null);
+                await Task.Delay(delay, _time, stop).ConfigureAwait(false);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(2).Ticks));
+            }
+        }
+    }
+
+    private Task<bool> WhileRedisIsAwayAsync(Func<Task> call, CancellationToken stop) =>
+        WhileRedisIsAwayAsync(async () =>
+        {
+            await call().ConfigureAwait(false);
+            return true;
+        }, stop);
+
+    private long NowMs() => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Warning, "Redis is away ({Stream}): {Problem}; waiting")]
+        public static partial void Outage(ILogger logger, string stream, string problem, Exception? exception);
+
+        [LoggerMessage(2, LogLevel.Information, "Took partition {Partition} (epoch {Epoch}) at position {Position}, {Entries} state entries")]
+        public static partial void Restored(ILogger logger, int partition, long epoch, string position, long entries, Exception? exception);
+
+        [LoggerMessage(3, LogLevel.Warning, "Partition {Partition} (epoch {Epoch}) was taken by another worker; what it did since its last commit is dropped")]
+        public static partial void Fenced(ILogger logger, int partition, long epoch, Exception? exception);
+
+        [LoggerMessage(4, LogLevel.Information, "Handed partition {Partition} (epoch {Epoch}) over")]
+        public static partial void Released(ILogger logger, int partition, long epoch, Exception? exception);
+
+        [LoggerMessage(5, LogLevel.Error, "The final commit failed ({Problem}); the partitions resume from their last commit once their leases run out")]
+        public static partial void StopFailed(ILogger logger, string problem, Exception? exception);
+    }
+}
+
+/// <summary>What a partitioned worker did.</summary>
+/// <param name="Read">Input entries read (each worker reads them all).</param>
+/// <param name="Commits">Partition commits applied.</param>
+/// <param name="Fenced">Partitions lost to another epoch.</param>
+internal sealed record PartitionedWorkerSummary(long Read, long Commits, long Fenced);

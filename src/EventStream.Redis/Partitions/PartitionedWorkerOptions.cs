@@ -1,0 +1,100 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+
+namespace EventStream.Redis.Partitions;
+
+/// <summary>How a partitioned worker runs a pipeline over a Redis stream.</summary>
+internal sealed class PartitionedWorkerOptions
+{
+    /// <summary>Gets or sets the input stream any client writes to (entry field <c>event</c> = the event's JSON).</summary>
+    public string Stream { get; set; } = string.Empty;
+
+    /// <summary>Gets or sets the computation's name: workers with the same stream and group share its partitions.</summary>
+    public string Group { get; set; } = string.Empty;
+
+    /// <summary>Gets or sets this worker's name, unique among the workers of the computation.</summary>
+    public string Consumer { get; set; } = $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..6]}";
+
+    /// <summary>Gets or sets the prefix of the computation's keys.</summary>
+    public string KeyPrefix { get; set; } = "es";
+
+    /// <summary>Gets or sets the number of partitions, fixed at the computation's first start.</summary>
+    public int Partitions { get; set; } = 16;
+
+    /// <summary>Gets or sets how often each owned partition commits.</summary>
+    public TimeSpan CommitInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Gets or sets how long a dead worker's partitions wait before another takes them.</summary>
+    public TimeSpan Lease { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Gets or sets how many entries one read takes.</summary>
+    public int ReadCount { get; set; } = 1000;
+
+    /// <summary>Gets or sets how long committed results, late events and dead letters are kept in their streams.</summary>
+    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>Gets or sets the JSON options events are read with; <see langword="null"/> for the web defaults.</summary>
+    public JsonSerializerOptions? Json { get; set; }
+
+    /// <summary>Gets or sets the clock.</summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>Gets or sets the logger.</summary>
+    public ILogger? Logger { get; set; }
+
+    /// <summary>Every problem of the options, one sentence each.</summary>
+    public List<string> Problems()
+    {
+        var problems = new List<string>();
+        if (string.IsNullOrWhiteSpace(Stream))
+        {
+            problems.Add("Stream is required");
+        }
+        else if (RedisKeys.StreamProblem(Stream) is { } stream)
+        {
+            problems.Add(stream);
+        }
+
+        if (string.IsNullOrWhiteSpace(Group))
+        {
+            problems.Add("Group is required");
+        }
+
+        if (string.IsNullOrWhiteSpace(Consumer))
+        {
+            problems.Add("Consumer is required");
+        }
+
+        if (string.IsNullOrWhiteSpace(KeyPrefix) || KeyPrefix.Contains('{', StringComparison.Ordinal) || KeyPrefix.Contains('}', StringComparison.Ordinal))
+        {
+            problems.Add($"KeyPrefix must be non-empty and contain no braces (was '{KeyPrefix}')");
+        }
+
+        if (Partitions is < 1 or > 1024)
+        {
+            problems.Add($"Partitions must be between 1 and 1024 (was {Partitions})");
+        }
+
+        if (CommitInterval < TimeSpan.FromMilliseconds(10))
+        {
+            problems.Add($"CommitInterval must be at least 10 ms (was {CommitInterval})");
+        }
+
+        if (Lease < TimeSpan.FromMilliseconds(100) || Lease <= CommitInterval)
+        {
+            problems.Add($"Lease must be at least 100 ms and longer than CommitInterval (was {Lease}, commit interval {CommitInterval})");
+        }
+
+        if (ReadCount < 1)
+        {
+            problems.Add($"ReadCount must be at least 1 (was {ReadCount})");
+        }
+
+        if (Retention < TimeSpan.FromMinutes(1))
+        {
+            problems.Add($"Retention must be at least a minute (was {Retention})");
+        }
+
+        return problems;
+    }
+}

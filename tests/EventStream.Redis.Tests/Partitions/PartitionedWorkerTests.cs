@@ -1,0 +1,201 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using EventStream.Redis.Partitions;
+using EventStream.Windowing;
+using StackExchange.Redis;
+
+namespace EventStream.Redis.Tests.Partitions;
+
+/// <summary>Partitioned workers in this process, on a real redis-server: the committed results against one engine.</summary>
+[Collection(RedisTests.Name)]
+public sealed class PartitionedWorkerTests(RedisServerFixture redis)
+{
+    private const int Partitions = 8;
+
+    [Fact]
+    public async Task One_worker_commits_exactly_the_results_one_process_computes_and_its_sink_gets_each()
+    {
+        var run = new Run(redis);
+        var events = Input(count: 3_000, seed: 1);
+        await run.ProduceAsync(events);
+
+        var worker = run.StartWorker("w1");
+        await run.WaitUntilProcessedAsync(events.Length);
+        await worker.StopAsync();
+
+        var committed = await run.CommittedAsync();
+        committed.Should().BeEquivalentTo(Reference(events), "each firing committed once, with the value one engine gives");
+        worker.Sunk.Should().BeEquivalentTo(committed, "the stages after the window get the committed results");
+        (await run.CountsAsync()).Should().Be((events.Length, events.Length, 0, 0), "entries read = windowed + late + dead-lettered");
+    }
+
+    [Fact]
+    public async Task Two_workers_share_the_partitions_and_together_commit_each_firing_once()
+    {
+        var run = new Run(redis);
+        var events = Input(count: 4_000, seed: 2);
+        var a = run.StartWorker("a");
+        var b = run.StartWorker("b");
+        await TestSupport.Eventually(() => a.Worker.Owned.Count + b.Worker.Owned.Count == Partitions && a.Worker.Owned.Count > 0 && b.Worker.Owned.Count > 0, "both workers hold partitions");
+
+        await run.ProduceAsync(events);
+        await run.WaitUntilProcessedAsync(events.Length);
+        await Task.WhenAll(a.StopAsync(), b.StopAsync());
+
+        (await run.CommittedAsync()).Should().BeEquivalentTo(Reference(events));
+        a.Sunk.Concat(b.Sunk).Should().BeEquivalentTo(Reference(events), "each worker's sink gets the results of its own partitions");
+    }
+
+    [Fact]
+    public async Task A_graceful_restart_in_the_middle_of_the_windows_fires_nothing_early_and_splits_no_window()
+    {
+        // Regression (issue 10): a host stop completed the pipeline, firing every open window as if final; after the
+        // restart the same windows fired again from empty, each twice with half the events.
+        var run = new Run(redis);
+        var events = Input(count: 4_000, seed: 3);
+        await run.ProduceAsync(events[..2_000]);
+        var first = run.StartWorker("first");
+        await run.WaitUntilProcessedAsync(2_000);
+        await first.StopAsync();
+        var afterStop = await run.CommittedAsync();
+
+        afterStop.Should().BeEquivalentTo(Reference(events[..2_000]), "a stop commits what the watermark fired, and fires nothing else");
+
+        await run.ProduceAsync(events[2_000..]);
+        var second = run.StartWorker("second");
+        await run.WaitUntilProcessedAsync(events.Length);
+        await second.StopAsync();
+
+        (await run.CommittedAsync()).Should().BeEquivalentTo(Reference(events), "the restarted worker goes on with the windows where they were");
+    }
+
+    [Fact]
+    public async Task An_unreadable_entry_is_dead_lettered_once_by_the_owner_of_its_partition_whatever_the_worker_count()
+    {
+        var run = new Run(redis);
+        var a = run.StartWorker("a");
+        var b = run.StartWorker("b");
+        await TestSupport.Eventually(() => a.Worker.Owned.Count + b.Worker.Owned.Count == Partitions && a.Worker.Owned.Count > 0 && b.Worker.Owned.Count > 0, "both workers hold partitions");
+        var db = redis.Connection.GetDatabase();
+        await db.StreamAddAsync(run.Stream, "event", "{not json");
+        await db.StreamAddAsync(run.Stream, "other", "no event field");
+        var events = Input(count: 100, seed: 4);
+        await run.ProduceAsync(events);
+
+        await run.WaitUntilProcessedAsync(events.Length + 2);
+        await Task.WhenAll(a.StopAsync(), b.StopAsync());
+
+        var dead = new List<StreamEntry>();
+        for (var p = 0; p < Partitions; p++)
+        {
+            dead.AddRange(await db.StreamRangeAsync(run.Keys.Dead(p)));
+        }
+
+        dead.Select(d => (string)d["message"]!).Should().HaveCount(2).And.Contain(m => m.Contains("not valid JSON")).And.Contain(m => m.Contains("no 'event' field"));
+        (await run.CountsAsync()).Should().Be((events.Length + 2, events.Length, 0, 2));
+    }
+
+    public sealed record Click(string Url, long Ts);
+
+    private static Click[] Input(int count, int seed)
+    {
+        var random = new Random(seed);
+        var t = 1_000_000L;
+        return [.. Enumerable.Range(0, count).Select(_ =>
+        {
+            t += random.Next(0, 5);
+            return new Click($"/p{random.Next(40)}", t - random.Next(0, 80)); // out of order within the allowed 100 ms
+        })];
+    }
+
+    private static WindowOptions<Click, string> Window() => new()
+    {
+        Assigner = WindowAssigner.Tumbling(TimeSpan.FromSeconds(1)),
+        Key = c => c.Url,
+        Timestamp = c => c.Ts,
+        OutOfOrderness = TimeSpan.FromMilliseconds(100),
+    };
+
+    /// <summary>What one engine in one process fires on the same input (no completion: a stop fires nothing).</summary>
+    private static List<WindowResult<string, long>> Reference(Click[] events)
+    {
+        var engine = new WindowEngine<Click, string, long, long>(Window().Assigner!, Aggregates.Aggregate.Count<Click>(), 100, 0);
+        var results = new List<WindowResult<string, long>>();
+        foreach (var e in events)
+        {
+            engine.Add(e.Url, e.Ts, e, results);
+        }
+
+        return results;
+    }
+
+    private sealed class Run(RedisServerFixture redis)
+    {
+        private static readonly JsonSerializerOptions Json = new(JsonSerializerOptions.Web) { Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.CamelCase) } };
+
+        public string Stream { get; } = "clicks-" + Guid.NewGuid().ToString("N")[..8];
+
+        public string Prefix { get; } = "t" + Guid.NewGuid().ToString("N")[..6];
+
+        public PartitionKeys Keys => new(Prefix, Stream, "g", Partitions);
+
+        public async Task ProduceAsync(Click[] events)
+        {
+            var db = redis.Connection.GetDatabase();
+            await Task.WhenAll(events.Select(e => db.StreamAddAsync(Stream, "event", JsonSerializer.Serialize(e, JsonSerializerOptions.Web))));
+        }
+
+        public Running StartWorker(string name)
+        {
+            var sunk = new ConcurrentBag<WindowResult<string, long>>();
+            var definition = PipelineBuilder.Create<Click>("clicks")
+                .Window("w", Window(), Aggregates.Aggregate.Count<Click>())
+                .Sink("out", r => sunk.Add(r))
+                .Definition;
+            var worker = new PartitionedWorker<Click>(redis.Connection, definition, new PartitionedWorkerOptions
+            {
+                Stream = Stream,
+                Group = "g",
+                Consumer = name,
+                KeyPrefix = Prefix,
+                Partitions = Partitions,
+                CommitInterval = TimeSpan.FromMilliseconds(100),
+                Lease = TimeSpan.FromSeconds(2),
+            });
+            var stop = new CancellationTokenSource();
+            return new Running(worker, worker.RunAsync(stop.Token), stop, sunk);
+        }
+
+        /// <summary>Until the committed counts of all partitions account for <paramref name="entries"/> input entries.</summary>
+        public Task WaitUntilProcessedAsync(long entries) =>
+            TestSupport.Eventually(async () => (await CountsAsync()).Read == entries, $"{entries} entries committed", 30_000);
+
+        public async Task<(long Read, long Windowed, long Late, long Dead)> CountsAsync()
+        {
+            var store = new PartitionStore(redis.Connection.GetDatabase(), Keys);
+            var cursors = await Task.WhenAll(Enumerable.Range(0, Partitions).Select(store.ReadCursorAsync));
+            return (cursors.Sum(c => c.Counts.Read), cursors.Sum(c => c.Counts.Windowed), cursors.Sum(c => c.Counts.Late), cursors.Sum(c => c.Counts.DeadLettered));
+        }
+
+        public async Task<List<WindowResult<string, long>>> CommittedAsync()
+        {
+            var db = redis.Connection.GetDatabase();
+            var results = new List<WindowResult<string, long>>();
+            for (var p = 0; p < Partitions; p++)
+            {
+                results.AddRange((await db.StreamRangeAsync(Keys.Results(p))).Select(e => JsonSerializer.Deserialize<WindowResult<string, long>>((string)e["result"]!, Json)!));
+            }
+
+            return results;
+        }
+    }
+
+    private sealed record Running(PartitionedWorker<Click> Worker, Task<PartitionedWorkerSummary> Task, CancellationTokenSource Stop, ConcurrentBag<WindowResult<string, long>> Sunk)
+    {
+        public async Task StopAsync()
+        {
+            await Stop.CancelAsync();
+            await Task;
+        }
+    }
+}
