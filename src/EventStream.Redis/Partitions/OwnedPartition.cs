@@ -31,6 +31,9 @@ internal sealed class OwnedPartition(int partition, long epoch, PartitionCursor 
     /// <summary>Gets or sets the id of the last committed result handed to the stages after the window, or <see langword="null"/>.</summary>
     public string? Handed { get; set; }
 
+    /// <summary>Gets or sets whether the partition's windows have all fired (the input is complete).</summary>
+    public bool Final { get; set; } = cursor.Final;
+
     /// <summary>Gets or sets whether the partition is to be handed over at the next commit (it is assigned elsewhere now).</summary>
     public bool Release { get; set; }
 

@@ -31,6 +31,9 @@ internal sealed class PartitionCommit : IWindowStateWriter
     /// <summary>Gets or sets the commit's sequence number: one more than the partition's last commit.</summary>
     public long Sequence { get; set; } = 1;
 
+    /// <summary>Gets or sets whether the partition's windows have all fired because the input is complete (its state is empty).</summary>
+    public bool Final { get; set; }
+
     /// <summary>Gets or sets the id of the last result the stages after the window have taken, or <see langword="null"/> to leave it.</summary>
     public string? Delivered { get; set; }
 
@@ -94,7 +97,7 @@ internal sealed class PartitionCommit : IWindowStateWriter
         [
             "pos", Position, "wm", c.Watermark, "maxts", c.MaxTimestamp, "ver", c.Version, "smax", StreamMaxTimestamp,
             "read", counts.Read, "windowed", counts.Windowed, "late", counts.Late, "dead", counts.DeadLettered,
-            "filtered", counts.Filtered, "results", counts.Results, "at", now, "until", leaseUntil,
+            "filtered", counts.Filtered, "results", counts.Results, "at", now, "until", leaseUntil, "final", Final ? 1 : 0,
             .. (Delivered is null ? (RedisValue[])[] : ["delivered", Delivered]),
         ];
         var args = new RedisValue[11 + cursor.Length + _set.Count + _removed.Count + _results.Count + _late.Count + _dead.Count];

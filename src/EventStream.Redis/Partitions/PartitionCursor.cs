@@ -22,7 +22,8 @@ internal readonly record struct PartitionCounts(long Read, long Windowed, long L
 /// <param name="CommittedAt">When the last commit was made (epoch ms), or 0.</param>
 /// <param name="Sequence">The last commit's sequence number, or 0.</param>
 /// <param name="Delivered">The id of the last result the stages after the window took ("0-0" for none).</param>
-internal sealed record PartitionCursor(long Epoch, string? Owner, long LeaseUntil, string Position, WindowClock Clock, long StreamMaxTimestamp, PartitionCounts Counts, long CommittedAt, long Sequence = 0, string Delivered = PartitionCursor.Start)
+/// <param name="Final">Whether the partition's windows have all fired because the input is complete.</param>
+internal sealed record PartitionCursor(long Epoch, string? Owner, long LeaseUntil, string Position, WindowClock Clock, long StreamMaxTimestamp, PartitionCounts Counts, long CommittedAt, long Sequence = 0, string Delivered = PartitionCursor.Start, bool Final = false)
 {
     /// <summary>The position before the first entry of a stream.</summary>
     public const string Start = "0-0";

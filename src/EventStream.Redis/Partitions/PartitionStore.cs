@@ -117,7 +117,8 @@ internal sealed class PartitionStore(IDatabase db, PartitionKeys keys)
             new PartitionCounts(Get("read", 0), Get("windowed", 0), Get("late", 0), Get("dead", 0), Get("filtered", 0), Get("results", 0)),
             Get("at", 0),
             Get("seq", 0),
-            fields.TryGetValue("delivered", out var delivered) ? delivered.ToString() : PartitionCursor.Start);
+            fields.TryGetValue("delivered", out var delivered) ? delivered.ToString() : PartitionCursor.Start,
+            Get("final", 0) == 1);
     }
 
     /// <summary>Reads the partition's state entries, a page at a time.</summary>

@@ -41,6 +41,8 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
     private PartitionedPipeline.Tail? _tail;
     private IPartitionedWindow? _window;
     private string? _position;
+    private string _lastInput = PartitionCursor.Start;
+    private long _lastInputAt = long.MinValue;
     private long _read;
     private long _commits;
     private long _fenced;
@@ -112,6 +114,11 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
                     {
                         idle = TimeSpan.FromMilliseconds(1);
                         continue;
+                    }
+
+                    if (_options.ExitWhenIdle is not null && await InputCompleteAsync(stop).ConfigureAwait(false))
+                    {
+                        break;
                     }
 
                     await Task.Delay(idle, _time, stop).ConfigureAwait(false);
@@ -415,6 +422,7 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
             c.Commit.Position = position!;
             c.Commit.Sequence = c.Owned.Sequence + 1;
             c.Commit.Delivered = c.Owned.Delivered;
+            c.Commit.Final = c.Owned.Final;
             c.Commit.Counts = new PartitionCounts(counts.Read + g.Read, counts.Windowed + g.Windowed, counts.Late + g.Late, counts.DeadLettered + g.DeadLettered, counts.Filtered + g.Filtered, counts.Results + g.Results);
             return SendAsync(c.Owned, c.Commit, now, until, (keep, keep, keep), stop);
         }).ToList();
@@ -487,6 +495,57 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
         }
 
         Accept();
+    }
+
+    /// <summary>
+    /// Whether the input is complete (<see cref="PartitionedWorkerOptions.ExitWhenIdle"/>): no new entry for that long,
+    /// and every partition has committed its processing to the last entry. Then this worker fires the remaining windows
+    /// of its partitions (once: they are marked final in the same commit), and the input counts as complete for it once
+    /// every partition of the computation is final — a partition whose owner died waits for its next owner.
+    /// </summary>
+    private async Task<bool> InputCompleteAsync(CancellationToken stop)
+    {
+        var now = NowMs();
+        string last;
+        try
+        {
+            last = (await _db.StreamInfoAsync(_keys.Stream).ConfigureAwait(false)).LastGeneratedId!;
+        }
+        catch (RedisServerException ex) when (ex.Message.Contains("no such key", StringComparison.OrdinalIgnoreCase))
+        {
+            last = PartitionCursor.Start;
+        }
+
+        if (last != _lastInput || _lastInputAt == long.MinValue)
+        {
+            _lastInput = last;
+            _lastInputAt = now;
+            return false;
+        }
+
+        if (now - _lastInputAt < (long)_options.ExitWhenIdle!.Value.TotalMilliseconds
+            || (_position is not null && StreamIds.Compare(_position, last) < 0)
+            || _owned.Any(o => o is { Accepted: false }))
+        {
+            return false;
+        }
+
+        var cursors = await Task.WhenAll(Enumerable.Range(0, _keys.Partitions).Select(p => _store.ReadCursorAsync(p))).ConfigureAwait(false);
+        if (cursors.Any(c => !c.Final && StreamIds.Compare(c.Position, last) < 0))
+        {
+            return false; // a partition has not processed the input to its end yet
+        }
+
+        var firing = _owned.Where(o => o is { Final: false }).Select(o => o!).ToList();
+        if (firing.Count > 0)
+        {
+            await _window!.InvokeAsync(() => firing.ForEach(o => _window.FireAll(o.Partition)), stop).ConfigureAwait(false);
+            firing.ForEach(o => o.Final = true);
+            await CommitAsync(stop).ConfigureAwait(false);
+            return false;
+        }
+
+        return cursors.All(c => c.Final);
     }
 
     private async Task TrimInputAsync()

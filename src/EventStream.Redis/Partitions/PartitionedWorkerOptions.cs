@@ -33,6 +33,13 @@ internal sealed class PartitionedWorkerOptions
     /// <summary>Gets or sets how long committed results, late events and dead letters are kept in their streams.</summary>
     public TimeSpan Retention { get; set; } = TimeSpan.FromDays(7);
 
+    /// <summary>
+    /// Gets or sets how long the input must have had no new entry before it counts as complete: once every partition has
+    /// processed it to the end, each owner fires its remaining windows (once) and the workers exit. <see langword="null"/>
+    /// (the default): the input never completes; the worker runs until it is stopped.
+    /// </summary>
+    public TimeSpan? ExitWhenIdle { get; set; }
+
     /// <summary>Gets or sets the JSON options events are read with; <see langword="null"/> for the web defaults.</summary>
     public JsonSerializerOptions? Json { get; set; }
 

@@ -70,6 +70,22 @@ public sealed class PartitionedWorkerTests(RedisServerFixture redis)
     }
 
     [Fact]
+    public async Task Once_the_input_is_idle_the_workers_fire_the_remaining_windows_once_and_exit()
+    {
+        var run = new Run(redis);
+        var events = Input(count: 3_000, seed: 5);
+        await run.ProduceAsync(events);
+
+        var a = run.StartWorker("a", exitWhenIdle: TimeSpan.FromMilliseconds(300));
+        var b = run.StartWorker("b", exitWhenIdle: TimeSpan.FromMilliseconds(300));
+        var done = await Task.WhenAll(a.Task, b.Task).WaitAsync(TimeSpan.FromSeconds(60));
+
+        done.Sum(s => s.Commits).Should().BePositive();
+        (await run.CommittedAsync()).Should().BeEquivalentTo(Reference(events, complete: true), "every window fired once: by the watermark, or once the input was complete");
+        a.Sunk.Concat(b.Sunk).Should().BeEquivalentTo(Reference(events, complete: true));
+    }
+
+    [Fact]
     public async Task An_unreadable_entry_is_dead_lettered_once_by_the_owner_of_its_partition_whatever_the_worker_count()
     {
         var run = new Run(redis);
@@ -117,13 +133,18 @@ public sealed class PartitionedWorkerTests(RedisServerFixture redis)
     };
 
     /// <summary>What one engine in one process fires on the same input (no completion: a stop fires nothing).</summary>
-    private static List<WindowResult<string, long>> Reference(Click[] events)
+    private static List<WindowResult<string, long>> Reference(Click[] events, bool complete = false)
     {
         var engine = new WindowEngine<Click, string, long, long>(Window().Assigner!, Aggregates.Aggregate.Count<Click>(), 100, 0);
         var results = new List<WindowResult<string, long>>();
         foreach (var e in events)
         {
             engine.Add(e.Url, e.Ts, e, results);
+        }
+
+        if (complete)
+        {
+            engine.Complete(results);
         }
 
         return results;
@@ -145,7 +166,7 @@ public sealed class PartitionedWorkerTests(RedisServerFixture redis)
             await Task.WhenAll(events.Select(e => db.StreamAddAsync(Stream, "event", JsonSerializer.Serialize(e, JsonSerializerOptions.Web))));
         }
 
-        public Running StartWorker(string name)
+        public Running StartWorker(string name, TimeSpan? exitWhenIdle = null)
         {
             var sunk = new ConcurrentBag<WindowResult<string, long>>();
             var definition = PipelineBuilder.Create<Click>("clicks")
@@ -161,6 +182,7 @@ public sealed class PartitionedWorkerTests(RedisServerFixture redis)
                 Partitions = Partitions,
                 CommitInterval = TimeSpan.FromMilliseconds(100),
                 Lease = TimeSpan.FromSeconds(2),
+                ExitWhenIdle = exitWhenIdle,
             });
             var stop = new CancellationTokenSource();
             return new Running(worker, worker.RunAsync(stop.Token), stop, sunk);
