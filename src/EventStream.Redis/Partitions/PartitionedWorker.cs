@@ -13,7 +13,7 @@ namespace EventStream.Redis.Partitions;
 /// Runs one pipeline (built with <see cref="PipelineBuilder"/>) as one worker of a partitioned computation over a
 /// Redis stream. Every worker reads the whole input and runs the stages before the window on it; the window keeps the
 /// events of the partitions this worker holds the lease of, and each of those partitions commits atomically, every
-/// <see cref="PartitionedWorkerOptions.CommitInterval"/>: its state delta, the input position, its clock, the results
+/// <see cref="PartitionedOptions.CommitInterval"/>: its state delta, the input position, its clock, the results
 /// fired, late events and dead letters. The stages after the window get the committed results.
 /// <para>
 /// A commit is taken at a barrier: the reader stops, the stages before the window drain (nothing in flight), and the
@@ -30,7 +30,7 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
     private readonly IDatabase _db;
     private readonly PartitionStore _store;
     private readonly PartitionKeys _keys;
-    private readonly PartitionedWorkerOptions _options;
+    private readonly PartitionedOptions _options;
     private readonly JsonSerializerOptions _eventJson;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
@@ -46,8 +46,9 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
     private long _read;
     private long _commits;
     private long _fenced;
+    private PartitionCounts _done;
 
-    public PartitionedWorker(IConnectionMultiplexer redis, PipelineDefinition definition, PartitionedWorkerOptions options)
+    public PartitionedWorker(IConnectionMultiplexer redis, PipelineDefinition definition, PartitionedOptions options, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(redis);
         ArgumentNullException.ThrowIfNull(definition);
@@ -65,7 +66,7 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
         _keys = new PartitionKeys(options.KeyPrefix, options.Stream, options.Group, options.Partitions);
         _store = new PartitionStore(_db, _keys);
         _time = options.TimeProvider;
-        _log = options.Logger ?? NullLogger.Instance;
+        _log = logger ?? NullLogger.Instance;
         _eventJson = options.Json ?? RedisJson.Default;
         Json = new JsonSerializerOptions(_eventJson) { Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) } };
         _owned = new OwnedPartition?[options.Partitions];
@@ -82,7 +83,7 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
     public IEventPipeline<T>? Head => _head;
 
     /// <summary>Runs until <paramref name="stop"/> is cancelled, then commits, hands its partitions over and returns what it did.</summary>
-    public async Task<PartitionedWorkerSummary> RunAsync(CancellationToken stop)
+    public async Task<PartitionedRunSummary> RunAsync(CancellationToken stop)
     {
         Start();
         await WhileRedisIsAwayAsync(() => _store.EnsureDefinitionAsync(Definition()), stop).ConfigureAwait(false);
@@ -136,7 +137,7 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
         }
 
         await StopAsync().ConfigureAwait(false);
-        return new PartitionedWorkerSummary(_read, _commits, _fenced);
+        return new PartitionedRunSummary(_read, _done.Windowed, _done.Late, _done.DeadLettered, _done.Results, _commits, _fenced);
     }
 
     private void Start()
@@ -424,7 +425,7 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
             c.Commit.Delivered = c.Owned.Delivered;
             c.Commit.Final = c.Owned.Final;
             c.Commit.Counts = new PartitionCounts(counts.Read + g.Read, counts.Windowed + g.Windowed, counts.Late + g.Late, counts.DeadLettered + g.DeadLettered, counts.Filtered + g.Filtered, counts.Results + g.Results);
-            return SendAsync(c.Owned, c.Commit, now, until, (keep, keep, keep), stop);
+            return SendAsync(c.Owned, c.Commit, c.Gathered, now, until, (keep, keep, keep), stop);
         }).ToList();
         await Task.WhenAll(sent).ConfigureAwait(false);
 
@@ -442,7 +443,7 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
         await RewindAsync(stop).ConfigureAwait(false);
     }
 
-    private async Task SendAsync(OwnedPartition owned, PartitionCommit commit, long now, long until, (string, string, string) trims, CancellationToken stop)
+    private async Task SendAsync(OwnedPartition owned, PartitionCommit commit, PartitionCounts gathered, long now, long until, (string, string, string) trims, CancellationToken stop)
     {
         var (outcome, last) = await WhileRedisIsAwayAsync(() => _store.CommitAsync(owned.Partition, owned.Epoch, commit, now, until, trims), stop).ConfigureAwait(false);
         if (outcome == PartitionStore.CommitOutcome.Fenced)
@@ -452,6 +453,12 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
         }
 
         _commits++;
+        lock (_owned)
+        {
+            var d = _done;
+            _done = new PartitionCounts(d.Read + gathered.Read, d.Windowed + gathered.Windowed, d.Late + gathered.Late, d.DeadLettered + gathered.DeadLettered, d.Filtered + gathered.Filtered, d.Results + gathered.Results);
+        }
+
         owned.Position = commit.Position;
         owned.Sequence = commit.Sequence;
         owned.Counts = commit.Counts;
@@ -498,7 +505,7 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
     }
 
     /// <summary>
-    /// Whether the input is complete (<see cref="PartitionedWorkerOptions.ExitWhenIdle"/>): no new entry for that long,
+    /// Whether the input is complete (<see cref="PartitionedOptions.ExitWhenIdle"/>): no new entry for that long,
     /// and every partition has committed its processing to the last entry. Then this worker fires the remaining windows
     /// of its partitions (once: they are marked final in the same commit), and the input counts as complete for it once
     /// every partition of the computation is final — a partition whose owner died waits for its next owner.
@@ -637,8 +644,4 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
     }
 }
 
-/// <summary>What a partitioned worker did.</summary>
-/// <param name="Read">Input entries read (each worker reads them all).</param>
-/// <param name="Commits">Partition commits applied.</param>
-/// <param name="Fenced">Partitions lost to another epoch.</param>
-internal sealed record PartitionedWorkerSummary(long Read, long Commits, long Fenced);
+

@@ -8,6 +8,9 @@ internal static class StreamIds
     /// <summary>Compares two ids as Redis orders them.</summary>
     public static int Compare(string a, string b) => Parse(a).CompareTo(Parse(b));
 
+    /// <summary>The millisecond part of an id.</summary>
+    public static long Millis(string id) => (long)Parse(id).Ms;
+
     /// <summary>The smaller of two ids.</summary>
     public static string Min(string a, string b) => Compare(a, b) <= 0 ? a : b;
 

@@ -36,7 +36,7 @@ public sealed class PartitionedWorkerTests(RedisServerFixture redis)
         var events = Input(count: 4_000, seed: 2);
         var a = run.StartWorker("a");
         var b = run.StartWorker("b");
-        await TestSupport.Eventually(() => a.Worker.Owned.Count + b.Worker.Owned.Count == Partitions && a.Worker.Owned.Count > 0 && b.Worker.Owned.Count > 0, "both workers hold partitions");
+        await TestSupport.Eventually(() => a.Worker.OwnedPartitions.Count + b.Worker.OwnedPartitions.Count == Partitions && a.Worker.OwnedPartitions.Count > 0 && b.Worker.OwnedPartitions.Count > 0, "both workers hold partitions");
 
         await run.ProduceAsync(events);
         await run.WaitUntilProcessedAsync(events.Length);
@@ -91,7 +91,7 @@ public sealed class PartitionedWorkerTests(RedisServerFixture redis)
         var run = new Run(redis);
         var a = run.StartWorker("a");
         var b = run.StartWorker("b");
-        await TestSupport.Eventually(() => a.Worker.Owned.Count + b.Worker.Owned.Count == Partitions && a.Worker.Owned.Count > 0 && b.Worker.Owned.Count > 0, "both workers hold partitions");
+        await TestSupport.Eventually(() => a.Worker.OwnedPartitions.Count + b.Worker.OwnedPartitions.Count == Partitions && a.Worker.OwnedPartitions.Count > 0 && b.Worker.OwnedPartitions.Count > 0, "both workers hold partitions");
         var db = redis.Connection.GetDatabase();
         await db.StreamAddAsync(run.Stream, "event", "{not json");
         await db.StreamAddAsync(run.Stream, "other", "no event field");
@@ -169,11 +169,10 @@ public sealed class PartitionedWorkerTests(RedisServerFixture redis)
         public Running StartWorker(string name, TimeSpan? exitWhenIdle = null)
         {
             var sunk = new ConcurrentBag<WindowResult<string, long>>();
-            var definition = PipelineBuilder.Create<Click>("clicks")
+            var worker = PipelineBuilder.Create<Click>("clicks")
                 .Window("w", Window(), Aggregates.Aggregate.Count<Click>())
                 .Sink("out", r => sunk.Add(r))
-                .Definition;
-            var worker = new PartitionedWorker<Click>(redis.Connection, definition, new PartitionedWorkerOptions
+                .BuildPartitioned(redis.Connection, new PartitionedOptions
             {
                 Stream = Stream,
                 Group = "g",
@@ -194,9 +193,8 @@ public sealed class PartitionedWorkerTests(RedisServerFixture redis)
 
         public async Task<(long Read, long Windowed, long Late, long Dead)> CountsAsync()
         {
-            var store = new PartitionStore(redis.Connection.GetDatabase(), Keys);
-            var cursors = await Task.WhenAll(Enumerable.Range(0, Partitions).Select(store.ReadCursorAsync));
-            return (cursors.Sum(c => c.Counts.Read), cursors.Sum(c => c.Counts.Windowed), cursors.Sum(c => c.Counts.Late), cursors.Sum(c => c.Counts.DeadLettered));
+            var metrics = await RedisPartitionedPipeline.ReadMetricsAsync(redis.Connection, new PartitionedOptions { Stream = Stream, Group = "g", KeyPrefix = Prefix, Partitions = Partitions });
+            return (metrics.Read, metrics.Windowed, metrics.Late, metrics.DeadLettered);
         }
 
         public async Task<List<WindowResult<string, long>>> CommittedAsync()
@@ -212,7 +210,7 @@ public sealed class PartitionedWorkerTests(RedisServerFixture redis)
         }
     }
 
-    private sealed record Running(PartitionedWorker<Click> Worker, Task<PartitionedWorkerSummary> Task, CancellationTokenSource Stop, ConcurrentBag<WindowResult<string, long>> Sunk)
+    private sealed record Running(RedisPartitionedWorker<Click> Worker, Task<PartitionedRunSummary> Task, CancellationTokenSource Stop, ConcurrentBag<WindowResult<string, long>> Sunk)
     {
         public async Task StopAsync()
         {

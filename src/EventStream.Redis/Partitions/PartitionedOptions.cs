@@ -1,10 +1,13 @@
 using System.Text.Json;
-using Microsoft.Extensions.Logging;
 
 namespace EventStream.Redis.Partitions;
 
-/// <summary>How a partitioned worker runs a pipeline over a Redis stream.</summary>
-internal sealed class PartitionedWorkerOptions
+/// <summary>
+/// How a pipeline runs partitioned over a Redis stream (see <see cref="RedisPartitionedWorker{T}"/>): the input stream,
+/// the computation's name, the partition count and the timing of commits and leases. Workers of one computation use the
+/// same <see cref="Stream"/>, <see cref="Group"/>, <see cref="KeyPrefix"/> and <see cref="Partitions"/>, and the same pipeline.
+/// </summary>
+public sealed class PartitionedOptions
 {
     /// <summary>Gets or sets the input stream any client writes to (entry field <c>event</c> = the event's JSON).</summary>
     public string Stream { get; set; } = string.Empty;
@@ -18,10 +21,13 @@ internal sealed class PartitionedWorkerOptions
     /// <summary>Gets or sets the prefix of the computation's keys.</summary>
     public string KeyPrefix { get; set; } = "es";
 
-    /// <summary>Gets or sets the number of partitions, fixed at the computation's first start.</summary>
+    /// <summary>
+    /// Gets or sets the number of partitions, fixed at the computation's first start (like Flink's maximum parallelism):
+    /// at most this many workers share the work. A worker started with another count is refused.
+    /// </summary>
     public int Partitions { get; set; } = 16;
 
-    /// <summary>Gets or sets how often each owned partition commits.</summary>
+    /// <summary>Gets or sets how often each owned partition commits (a crashed worker's successor repeats at most this much work).</summary>
     public TimeSpan CommitInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Gets or sets how long a dead worker's partitions wait before another takes them.</summary>
@@ -30,7 +36,7 @@ internal sealed class PartitionedWorkerOptions
     /// <summary>Gets or sets how many entries one read takes.</summary>
     public int ReadCount { get; set; } = 1000;
 
-    /// <summary>Gets or sets how long committed results, late events and dead letters are kept in their streams.</summary>
+    /// <summary>Gets or sets how long committed results, late events and dead letters are kept in their streams (trimmed in each commit).</summary>
     public TimeSpan Retention { get; set; } = TimeSpan.FromDays(7);
 
     /// <summary>
@@ -46,11 +52,8 @@ internal sealed class PartitionedWorkerOptions
     /// <summary>Gets or sets the clock.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
-    /// <summary>Gets or sets the logger.</summary>
-    public ILogger? Logger { get; set; }
-
     /// <summary>Every problem of the options, one sentence each.</summary>
-    public List<string> Problems()
+    internal List<string> Problems()
     {
         var problems = new List<string>();
         if (string.IsNullOrWhiteSpace(Stream))

@@ -1,0 +1,110 @@
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace EventStream.Redis.Partitions;
+
+/// <summary>
+/// One worker of a pipeline run partitioned over a Redis stream: the same <see cref="PipelineBuilder"/> pipeline on
+/// one process or many. The input is split into <see cref="PartitionedOptions.Partitions"/> partitions by a stable
+/// hash of the window key; each partition has one owner at a time (a lease with a fencing epoch), and commits its
+/// window state delta, input position, results, late events and dead letters in one atomic script. So each window
+/// firing is committed exactly once; a stop commits and hands over without firing anything; a killed worker's
+/// partitions resume from their last commit on another worker once its lease runs out. The stages after the window
+/// get the committed results, at least once (after a takeover, those the old owner may not have delivered): identify a
+/// result by its key, window start and firing number to upsert it. Built with
+/// <see cref="RedisPartitionedPipeline.BuildPartitioned{TIn, TOut}"/>.
+/// </summary>
+/// <remarks>
+/// Every worker reads the whole input and runs the stages before the window on every event (they must be
+/// deterministic: the same event gives the same output), and each keeps its own partitions' events; so every worker
+/// judges lateness against the watermark of the whole input, as one process would. Processing-time windows cannot run
+/// partitioned.
+/// </remarks>
+/// <typeparam name="T">The pipeline's input type.</typeparam>
+public sealed class RedisPartitionedWorker<T>
+{
+    private readonly PartitionedWorker<T> _worker;
+
+    internal RedisPartitionedWorker(PartitionedWorker<T> worker) => _worker = worker;
+
+    /// <summary>Gets the partitions this worker holds now.</summary>
+    public IReadOnlyList<int> OwnedPartitions => _worker.Owned;
+
+    /// <summary>
+    /// Runs the worker until <paramref name="cancellationToken"/> is cancelled (or, with
+    /// <see cref="PartitionedOptions.ExitWhenIdle"/>, until the input is complete), then commits, hands its partitions
+    /// over and returns what it did. Redis outages are waited out; a definition that differs from the computation's
+    /// stored one throws <see cref="InvalidOperationException"/> naming the difference.
+    /// </summary>
+    /// <param name="cancellationToken">Stops the worker (the stop commits and fires nothing).</param>
+    /// <returns>What the worker did.</returns>
+    public Task<PartitionedRunSummary> RunAsync(CancellationToken cancellationToken) => _worker.RunAsync(cancellationToken);
+}
+
+/// <summary>Builds a pipeline to run partitioned over Redis, and reads a partitioned computation's state from any process.</summary>
+public static class RedisPartitionedPipeline
+{
+    /// <summary>
+    /// Reads a computation's partitions (owner, epoch, committed position, lag, watermark, last commit, counts) from
+    /// Redis: from any process, running a worker or not.
+    /// </summary>
+    /// <param name="redis">The connection.</param>
+    /// <param name="options">The computation: <see cref="PartitionedOptions.Stream"/>, <see cref="PartitionedOptions.Group"/>, <see cref="PartitionedOptions.KeyPrefix"/> and <see cref="PartitionedOptions.Partitions"/>.</param>
+    /// <returns>The partitions.</returns>
+    public static async Task<PartitionedMetrics> ReadMetricsAsync(IConnectionMultiplexer redis, PartitionedOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(redis);
+        ArgumentNullException.ThrowIfNull(options);
+        var db = redis.GetDatabase();
+        var keys = new PartitionKeys(options.KeyPrefix, options.Stream, options.Group, options.Partitions);
+        var store = new PartitionStore(db, keys);
+        var cursors = await Task.WhenAll(Enumerable.Range(0, keys.Partitions).Select(store.ReadCursorAsync)).ConfigureAwait(false);
+        var last = await db.StreamRangeAsync(keys.Stream, "-", "+", 1, Order.Descending).ConfigureAwait(false);
+        var now = options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+        return new PartitionedMetrics(options.Stream, options.Group, [.. cursors.Select((c, p) => new PartitionMetrics(
+            p,
+            c.Owner,
+            c.Epoch,
+            c.LeaseUntil > now,
+            c.Position,
+            last.Length == 0 ? null : TimeSpan.FromMilliseconds(Math.Max(0, StreamIds.Millis(last[0].Id!) - StreamIds.Millis(c.Position))),
+            c.Clock.Watermark is long.MinValue or long.MaxValue ? null : DateTimeOffset.FromUnixTimeMilliseconds(Math.Clamp(c.Clock.Watermark, -62135596800000, 253402300799999)),
+            c.CommittedAt == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(c.CommittedAt),
+            c.Counts.Read,
+            c.Counts.Windowed,
+            c.Counts.Late,
+            c.Counts.DeadLettered,
+            c.Counts.Results,
+            c.Final))]);
+    }
+
+    /// <summary>
+    /// Validates the pipeline (as <see cref="PipelineBuilder{TIn, TOut}.Build"/> does; it must have exactly one
+    /// event-time window stage, and the window's key and accumulator must survive a JSON round trip) and makes one
+    /// worker of its partitioned computation. Call <see cref="RedisPartitionedWorker{T}.RunAsync"/> to run it.
+    /// </summary>
+    /// <typeparam name="TIn">The pipeline's input type: entries' <c>event</c> field is read as its JSON.</typeparam>
+    /// <typeparam name="TOut">The last stage's type.</typeparam>
+    /// <param name="builder">The pipeline, ending in its sink.</param>
+    /// <param name="redis">The connection (one long-lived multiplexer per process).</param>
+    /// <param name="options">The stream, computation and timing.</param>
+    /// <param name="logger">Logs takeovers, hand-overs and outages; <see langword="null"/> for none.</param>
+    /// <returns>The worker.</returns>
+    /// <exception cref="PipelineConfigurationException">The pipeline has problems; the message names each one.</exception>
+    /// <exception cref="ArgumentException">The options are invalid; the message names each problem.</exception>
+    public static RedisPartitionedWorker<TIn> BuildPartitioned<TIn, TOut>(this PipelineBuilder<TIn, TOut> builder, IConnectionMultiplexer redis, PartitionedOptions options, ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(redis);
+        ArgumentNullException.ThrowIfNull(options);
+        var definition = builder.Definition;
+        var problems = definition.Validate();
+        if (problems.Count != 0)
+        {
+            throw new PipelineConfigurationException(definition.Name ?? "(unnamed)", problems);
+        }
+
+        definition.Built = true;
+        return new RedisPartitionedWorker<TIn>(new PartitionedWorker<TIn>(redis, definition, options, logger));
+    }
+}
