@@ -67,8 +67,11 @@ internal static class Json
         ? i + 1 < s.Length && char.IsLowSurrogate(s[i + 1])
         : i > 0 && char.IsHighSurrogate(s[i - 1]);
 
-    /// <summary>One result line, <c>{"key","start","end","value","count"}</c> and a newline: the output of <c>window</c> and <c>worker</c>.</summary>
-    public static void WriteResult<TValue>(TextWriter writer, string key, long start, long end, TValue value, long count, Action<TextWriter, TValue> writeValue)
+    /// <summary>
+    /// One result line and a newline: <c>{"key","start","end","value","count"}</c> (the output of <c>window</c>), and with
+    /// a firing <c>,"firing","firingNumber"</c> after them (the output of <c>worker</c>: which firing of the window it is).
+    /// </summary>
+    public static void WriteResult<TValue>(TextWriter writer, string key, long start, long end, TValue value, long count, Action<TextWriter, TValue> writeValue, EventStream.Windowing.WindowFiring? firing = null, int firingNumber = 0)
     {
         writer.Write("{\"key\":");
         WriteString(writer, key);
@@ -80,6 +83,14 @@ internal static class Json
         writeValue(writer, value);
         writer.Write(",\"count\":");
         WriteNumber(writer, count);
+        if (firing is { } f)
+        {
+            writer.Write(",\"firing\":");
+            WriteString(writer, f switch { EventStream.Windowing.WindowFiring.Early => "early", EventStream.Windowing.WindowFiring.OnTime => "onTime", _ => "late" });
+            writer.Write(",\"firingNumber\":");
+            WriteNumber(writer, firingNumber);
+        }
+
         writer.Write("}\n");
     }
 }

@@ -3,7 +3,7 @@ using System.Text;
 namespace EventStream.Cli;
 
 /// <summary>
-/// The <c>eventstream</c> command line: <c>window</c> over a file in one process; <c>worker</c> and <c>produce</c> over Redis, e.g.
+/// The <c>eventstream</c> command line: <c>window</c> over a file in one process; <c>worker</c>, <c>produce</c> and <c>results</c> over Redis, e.g.
 /// <code>eventstream window --input events.ndjson --window tumbling:1m --key data.url --agg count --output counts.ndjson --late late.ndjson --dead-letter bad.ndjson</code>
 /// </summary>
 public static class Program
@@ -40,23 +40,23 @@ public static class Program
         ArgumentNullException.ThrowIfNull(stdout);
         ArgumentNullException.ThrowIfNull(stderr);
         var command = args.Length > 0 ? args[0] : "";
-        if (command is not ("window" or "worker" or "produce"))
+        if (command is not ("window" or "worker" or "produce" or "results"))
         {
             if (command is "--help" or "-h" or "help")
             {
-                await stdout.WriteLineAsync(WindowArguments.Help + "\n\n" + WorkerArguments.Help + "\n\n" + ProduceArguments.Help).ConfigureAwait(false);
+                await stdout.WriteLineAsync(WindowArguments.Help + "\n\n" + WorkerArguments.Help + "\n\n" + ProduceArguments.Help + "\n\n" + ResultsArguments.Help).ConfigureAwait(false);
                 return 0;
             }
 
             await stderr.WriteLineAsync(args.Length == 0
-                ? "eventstream: missing command; usage: eventstream window|worker|produce --input PATH ... (eventstream window --help)"
-                : $"eventstream: unknown command '{args[0]}'; the commands are 'window', 'worker' and 'produce' (eventstream window --help)").ConfigureAwait(false);
+                ? "eventstream: missing command; usage: eventstream window|worker|produce|results --input PATH ... (eventstream window --help)"
+                : $"eventstream: unknown command '{args[0]}'; the commands are 'window', 'worker', 'produce' and 'results' (eventstream window --help)").ConfigureAwait(false);
             return 2;
         }
 
         if (args.Length == 2 && args[1] is "--help" or "-h")
         {
-            await stdout.WriteLineAsync(command switch { "window" => WindowArguments.Help, "worker" => WorkerArguments.Help, _ => ProduceArguments.Help }).ConfigureAwait(false);
+            await stdout.WriteLineAsync(command switch { "window" => WindowArguments.Help, "worker" => WorkerArguments.Help, "results" => ResultsArguments.Help, _ => ProduceArguments.Help }).ConfigureAwait(false);
             return 0;
         }
 
@@ -70,6 +70,9 @@ public static class Program
                     break;
                 case "worker":
                     summary = await WorkerCommand.RunAsync(WorkerArguments.Parse(args[1..]), stdout, cancellationToken).ConfigureAwait(false);
+                    break;
+                case "results":
+                    summary = await ResultsCommand.RunAsync(ResultsArguments.Parse(args[1..]), stdout, cancellationToken).ConfigureAwait(false);
                     break;
                 default:
                     summary = await ProduceCommand.RunAsync(ProduceArguments.Parse(args[1..]), cancellationToken).ConfigureAwait(false);

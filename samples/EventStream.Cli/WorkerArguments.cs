@@ -1,4 +1,5 @@
 using System.Globalization;
+using EventStream.Redis.Partitions;
 
 namespace EventStream.Cli;
 
@@ -8,32 +9,34 @@ public sealed record WorkerArguments : WindowedArguments
     public const string Usage =
         "usage: eventstream worker --redis CONFIG --stream KEY --group NAME --consumer NAME " +
         "--window tumbling:SIZE|sliding:SIZE:SLIDE|session:GAP --key PATH --agg count|sum:PATH|avg:PATH|min:PATH|max:PATH|distinct:PATH " +
-        "--output PATH [--out-of-orderness DURATION] [--allowed-lateness DURATION] [--exit-when-idle DURATION] " +
-        "[--claim-idle DURATION] [--max-deliveries N] [--batch N]";
+        "--output PATH [--out-of-orderness DURATION] [--allowed-lateness DURATION] [--partitions N] [--lease DURATION] " +
+        "[--exit-when-idle DURATION] [--batch N]";
 
     public const string Help = Usage + """
 
 
           --redis CONFIG               StackExchange.Redis configuration: HOST:PORT[,password=…,ssl=true,…]
-          --stream KEY                 the input stream (entry field "event" = one event's JSON)
-          --group NAME                 the consumer group: every worker of one computation uses the same group
+          --stream KEY                 the input stream (entry field "event" = one event's JSON; any client can add to it)
+          --group NAME                 the computation: every worker of one computation uses the same group
           --consumer NAME              this worker's name, unique in the group
           --window, --key, --agg, --out-of-orderness, --allowed-lateness    as for 'eventstream window'
-          --output PATH                NDJSON, the window results this worker fired: {"key","start","end","value","count"}
-                                       (all results of the group are also in the stream es:{STREAM}:GROUP:results;
-                                       with a hash tag in the key, es:{TAG}:STREAM:GROUP:results)
-          --exit-when-idle DURATION    once the stream has had no new entries for that long and nothing is pending in
-                                       the group, the input counts as complete: the remaining windows fire (once across
-                                       the group) and the worker exits. Without it the worker runs until Ctrl+C.
-          --claim-idle DURATION        claim entries another worker left pending this long (default 30s)
-          --max-deliveries N           dead-letter an entry delivered this often without success (default 5)
+          --output PATH                NDJSON, the committed results this worker delivered, written after their commit:
+                                       {"key","start","end","value","count","firing","firingNumber"} (firing: early,
+                                       onTime or late). All committed results: 'eventstream results'.
+          --partitions N               partitions of the computation (fixed at its first start; default 16)
+          --lease DURATION             how long a dead worker's partitions wait before another takes them (default 10s)
+          --exit-when-idle DURATION    once the stream has had no new entry for that long and every partition has
+                                       processed it to the end, the remaining windows fire (once) and the worker exits;
+                                       it does not exit while a partition has no live owner. Without it the worker runs
+                                       until Ctrl+C or SIGTERM, which commit and hand the partitions over.
           --batch N                    entries per read (default 1000)
-        Unreadable entries and poison entries go to the dead-letter stream es:{STREAM}:GROUP:dead; late events to
-        es:{STREAM}:GROUP:late. Exit codes: 0 done, 1 Redis or the output failed, 2 bad arguments.
+        Every worker reads the whole stream and keeps the events of its partitions; each partition commits its window
+        state, position, results, late events and dead letters atomically, about once a second. Unreadable entries are
+        dead-lettered. Exit codes: 0 done, 1 Redis or the output failed, 2 bad arguments (checked before connecting).
         """;
 
     private static readonly string[] Required = ["--redis", "--stream", "--group", "--consumer", .. RequiredWindowOptions];
-    private static readonly string[] Optional = [.. OptionalWindowOptions, "--exit-when-idle", "--claim-idle", "--max-deliveries", "--batch"];
+    private static readonly string[] Optional = [.. OptionalWindowOptions, "--partitions", "--lease", "--exit-when-idle", "--batch"];
 
     private WorkerArguments(IReadOnlyDictionary<string, string> values)
         : base(values)
@@ -42,21 +45,10 @@ public sealed record WorkerArguments : WindowedArguments
 
     public required string Redis { get; init; }
 
-    public required string Stream { get; init; }
+    /// <summary>Gets the partitioned execution options, checked.</summary>
+    public required PartitionedOptions Options { get; init; }
 
-    public required string Group { get; init; }
-
-    public required string Consumer { get; init; }
-
-    public TimeSpan? ExitWhenIdle { get; init; }
-
-    public TimeSpan ClaimIdle { get; init; } = TimeSpan.FromSeconds(30);
-
-    public int MaxDeliveries { get; init; } = 5;
-
-    public int Batch { get; init; } = 1000;
-
-    /// <summary>Parses the options after <c>worker</c> (<c>--name value</c> or <c>--name=value</c>).</summary>
+    /// <summary>Parses the options after <c>worker</c> (<c>--name value</c> or <c>--name=value</c>), and checks them all before anything connects.</summary>
     /// <exception cref="UsageException">An option is unknown, repeated, missing or has a bad value.</exception>
     public static WorkerArguments Parse(IReadOnlyList<string> args)
     {
@@ -81,22 +73,31 @@ public sealed record WorkerArguments : WindowedArguments
             throw new UsageException("bad --exit-when-idle: it must be longer than 0ms");
         }
 
-        var claim = Duration("--claim-idle") ?? TimeSpan.FromSeconds(30);
-        if (claim < TimeSpan.FromMilliseconds(10))
+        var lease = Duration("--lease") ?? TimeSpan.FromSeconds(10);
+        if (lease < TimeSpan.FromMilliseconds(500))
         {
-            throw new UsageException("bad --claim-idle: it must be at least 10ms");
+            throw new UsageException($"bad --lease '{values["--lease"]}': it must be at least 500ms");
         }
 
-        return new WorkerArguments(values)
+        var options = new PartitionedOptions
         {
-            Redis = values["--redis"],
             Stream = values["--stream"],
             Group = values["--group"],
             Consumer = values["--consumer"],
+            Partitions = Number("--partitions", 16, 1, 1024),
+            Lease = lease,
+            CommitInterval = TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(1).Ticks, lease.Ticks / 4)),
+            ReadCount = Number("--batch", 1000, 1, 10_000),
             ExitWhenIdle = idle,
-            ClaimIdle = claim,
-            MaxDeliveries = Number("--max-deliveries", 5, 1, 1_000_000),
-            Batch = Number("--batch", 1000, 1, 10_000),
         };
+        var problems = options.Validate();
+        if (problems.Count > 0)
+        {
+            throw new UsageException(string.Join("; ", problems));
+        }
+
+        var parsed = new WorkerArguments(values) { Redis = values["--redis"], Options = options };
+        _ = parsed.Window.ToAssigner(); // the window the library would refuse is refused here, before connecting
+        return parsed;
     }
 }

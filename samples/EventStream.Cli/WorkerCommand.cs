@@ -1,12 +1,21 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using EventStream.Redis.Windowing;
+using System.Text.Json;
+using EventStream.Aggregates;
+using EventStream.Redis.Partitions;
+using EventStream.Retry;
+using EventStream.Windowing;
+using Aggregate = EventStream.Aggregates.Aggregate;
 using StackExchange.Redis;
 
 namespace EventStream.Cli;
 
-/// <summary><c>eventstream worker</c>: one worker of a windowed aggregation shared over Redis (<see cref="RedisWindowWorker{T}"/>).</summary>
+/// <summary>
+/// <c>eventstream worker</c>: one worker of a windowed aggregation partitioned over Redis — the same window stage as
+/// <c>eventstream window</c>, run by <see cref="RedisPartitionedWorker{T}"/>. Its output file gets the committed
+/// results of its partitions, after their commit.
+/// </summary>
 public static class WorkerCommand
 {
     private static readonly Encoding Utf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false);
@@ -28,55 +37,41 @@ public static class WorkerCommand
                 throw new CliException(1, $"cannot write --output '{args.Output}': {WindowCommand.OneLine(ex.Message)}");
             }
 
-            var parser = new EventParser(args.Key, args.Aggregate);
-            var kind = args.Aggregate.Kind;
-            var worker = new RedisWindowWorker<ParsedEvent>(redis, new RedisWindowOptions<ParsedEvent>
-            {
-                Stream = args.Stream,
-                Group = args.Group,
-                Consumer = args.Consumer,
-                Assigner = args.Window.ToAssigner(),
-                Aggregate = kind switch
-                {
-                    AggregateKind.Count => RedisWindowAggregate.Count,
-                    AggregateKind.Sum => RedisWindowAggregate.Sum,
-                    AggregateKind.Average => RedisWindowAggregate.Average,
-                    AggregateKind.Min => RedisWindowAggregate.Min,
-                    AggregateKind.Max => RedisWindowAggregate.Max,
-                    _ => RedisWindowAggregate.DistinctCount,
-                },
-                Key = p => p.Key,
-                Timestamp = p => p.Timestamp,
-                Value = p => p.Number,
-                DistinctValue = p => p.Distinct!,
-                Deserialize = line => parser.TryParse(line, out var parsed, out var error) ? parsed! : throw new FormatException(error),
-                OutOfOrderness = args.OutOfOrderness,
-                AllowedLateness = args.AllowedLateness,
-                CompleteWhenIdle = args.ExitWhenIdle,
-                ClaimIdleTime = args.ClaimIdle,
-                MaxDeliveries = args.MaxDeliveries,
-                BatchSize = args.Batch,
-            });
-
-            long written = 0;
-            var integral = kind is AggregateKind.Count or AggregateKind.Distinct;
             try
             {
-                var summary = await worker.RunAsync(
-                    async (results, ct) =>
+                long written = 0;
+                void Write<TResult>(WindowResult<string, TResult> r, Action<TextWriter, TResult> value)
+                {
+                    Json.WriteResult(output, r.Key, r.Start, r.End, r.Value, r.Count, value, r.Firing, r.FiringNumber);
+                    written++;
+                    if (written % 256 == 0)
                     {
-                        foreach (var r in results)
-                        {
-                            Json.WriteResult(output, r.Key, r.Start, r.End, r.Value, r.Count, integral ? static (w, v) => Json.WriteNumber(w, (long)v) : static (w, v) => Json.WriteNumber(w, v));
-                            written++;
-                        }
+                        output.Flush(); // a killed worker loses at most what it had not flushed: the results streams hold them all
+                    }
+                }
 
-                        // Flushed per batch: a killed worker loses at most what it had not yet written (the results
-                        // stream holds them all).
-                        await output.FlushAsync(ct).ConfigureAwait(false);
-                    },
-                    cancellationToken).ConfigureAwait(false);
-                return string.Create(CultureInfo.InvariantCulture, $"eventstream worker {args.Consumer}: {summary.Windowed} windowed, {summary.Late} late, {summary.DeadLettered} dead-lettered, {summary.Claimed} claimed, {summary.Duplicates} duplicates skipped, {summary.Reconnects} reconnects; {written} results written in {Stopwatch.GetElapsedTime(started).TotalSeconds:0.00} s");
+                var worker = args.Aggregate.Kind switch
+                {
+                    AggregateKind.Count => Build(args, redis, Aggregate.Count<ParsedEvent>(), r => Write(r, Json.WriteNumber)),
+                    AggregateKind.Sum => Build(args, redis, Aggregate.Sum<ParsedEvent>(p => p.Number), r => Write(r, Json.WriteNumber)),
+                    AggregateKind.Average => Build(args, redis, Aggregate.Average<ParsedEvent>(p => p.Number), r => Write(r, Json.WriteNumber)),
+                    AggregateKind.Min => Build(args, redis, Aggregate.Min<ParsedEvent>(p => p.Number), r => Write(r, Json.WriteNumber)),
+                    AggregateKind.Max => Build(args, redis, Aggregate.Max<ParsedEvent>(p => p.Number), r => Write(r, Json.WriteNumber)),
+                    _ => Build(args, redis, Aggregate.DistinctCount<ParsedEvent, string>(p => p.Distinct!), r => Write(r, Json.WriteNumber)),
+                };
+
+                PartitionedRunSummary summary;
+                try
+                {
+                    summary = await worker.RunAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (InvalidOperationException ex)
+                {
+                    throw new CliException(2, WindowCommand.OneLine(ex.Message)); // another definition of the same computation
+                }
+
+                await output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+                return string.Create(CultureInfo.InvariantCulture, $"eventstream worker {args.Options.Consumer}: {summary.Windowed} windowed, {summary.Late} late, {summary.DeadLettered} dead-lettered, {summary.Results} results committed in {summary.Commits} commits, {summary.PartitionsLost} partitions lost, {summary.Outages} reconnects; {written} results written in {Stopwatch.GetElapsedTime(started).TotalSeconds:0.00} s");
             }
             catch (IOException ex)
             {
@@ -90,6 +85,24 @@ public static class WorkerCommand
                 }
             }
         }
+    }
+
+    /// <summary>The worker's pipeline: read each entry's event as JSON, validate it as <c>eventstream window</c> does, window it; the sink gets committed results.</summary>
+    private static RedisPartitionedWorker<JsonElement> Build<TAcc, TResult>(WorkerArguments args, IConnectionMultiplexer redis, IAggregator<ParsedEvent, TAcc, TResult> aggregate, Action<WindowResult<string, TResult>> sink)
+    {
+        var parser = new EventParser(args.Key, args.Aggregate);
+        return PipelineBuilder.Create<JsonElement>("worker", o => o.Retry = RetryOptions.None)
+            .Transform("parse", e => parser.TryParse(e.GetRawText(), out var parsed, out var error) ? parsed! : throw new FormatException(error))
+            .Window("window", new WindowOptions<ParsedEvent, string>
+            {
+                Assigner = args.Window.ToAssigner(),
+                Key = p => p.Key,
+                Timestamp = p => p.Timestamp,
+                OutOfOrderness = args.OutOfOrderness,
+                AllowedLateness = args.AllowedLateness,
+            }, aggregate)
+            .Sink("output", sink)
+            .BuildPartitioned(redis, args.Options);
     }
 
     internal static async Task<ConnectionMultiplexer> Connect(string configuration)

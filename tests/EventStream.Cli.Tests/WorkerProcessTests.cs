@@ -1,11 +1,12 @@
+using EventStream.Redis.Partitions;
 using StackExchange.Redis;
 
 namespace EventStream.Cli.Tests;
 
 /// <summary>
-/// <c>eventstream produce</c> and several <c>eventstream worker</c> processes against a real redis-server: their
-/// results equal what <c>eventstream window</c> emits for the same input, also when a worker is killed (SIGKILL) or
-/// Redis is killed and restarted mid-stream.
+/// <c>eventstream produce</c> and several <c>eventstream worker</c> processes against a real redis-server: the
+/// committed results equal what <c>eventstream window</c> emits for the same input, each firing once, also when a worker
+/// is killed (SIGKILL) before or after a commit, or Redis is killed and restarted mid-stream.
 /// </summary>
 [Collection(RedisTests.Name)]
 public sealed class WorkerProcessTests(RedisServerFixture redis) : WorkerRun
@@ -15,7 +16,7 @@ public sealed class WorkerProcessTests(RedisServerFixture redis) : WorkerRun
     [InlineData("tumbling:10s", "count")]
     [InlineData("sliding:10s:5s", "sum:data.ms")]
     [InlineData("session:3s", "max:data.ms")]
-    public async Task Three_workers_together_emit_exactly_what_window_emits(string window, string agg)
+    public async Task Three_workers_together_commit_exactly_what_window_emits(string window, string agg)
     {
         var input = WriteInput("input.ndjson", events: 6000, badLines: 7, seed: window.Length);
         var expected = await ReferenceAsync(input, window, agg);
@@ -24,52 +25,84 @@ public sealed class WorkerProcessTests(RedisServerFixture redis) : WorkerRun
 
         await ProduceAsync(redis.Configuration, stream, input);
 
-        // The three read their first batch together, once all are up: a worker that started late cannot find the
-        // stream already drained, so each one takes part.
-        await using var gate = CutProxy.HoldingFirst(redis.Connection.GetEndPoints()[0], "XREADGROUP");
+        // The three look for their partitions together, once all have announced themselves: each takes its share at
+        // once, so a worker that started late cannot find every partition taken and the input already done.
+        await using var gate = CutProxy.HoldingFirst(redis.Connection.GetEndPoints()[0], "ZRANGEBYSCORE");
         var (outputs, applied) = await RunWorkersAsync(redis.Configuration, stream, window, agg, workers: 3, gate);
 
-        applied.Should().HaveCount(3).And.OnlyContain(n => n > 0, "each of the three workers applied events");
-        applied.Sum().Should().Be(6000, "together they applied every good event once");
-        Lines(outputs).Should().BeEquivalentTo(expected.Results, "the union of the workers' outputs is the single-process result, each window once");
+        applied.Should().HaveCount(3).And.OnlyContain(n => n > 0, "each of the three workers windowed the events of its partitions");
+        applied.Sum().Should().Be(6000, "together they windowed every good event once");
+        Sorted(await ResultsStream(redis.Connection, stream)).Should().Equal(Sorted(expected.Results), "the committed record holds each firing once, with the single-process value");
+        Sorted(Lines(outputs).Distinct()).Should().Equal(Sorted(expected.Results), "the workers' sinks together got every committed result (at least once)");
         var metrics = await Metrics(redis.Connection, stream);
-        metrics.DeadLetterCount.Should().Be(7);
+        metrics.DeadLettered.Should().Be(7);
         metrics.Windowed.Should().Be(6000);
-        (metrics.Windowed + metrics.Late + metrics.DeadLetterCount).Should().Be(metrics.EntriesAdded, "produced = windowed + late + dead-lettered");
+        metrics.Read.Should().Be(6007, "produced = windowed + late + dead-lettered, summed over the partitions");
+        metrics.Partitions.Should().OnlyContain(p => p.Final && p.Read == p.Windowed + p.Late + p.DeadLettered, "each partition's own accounting closes");
     }
 
     [Fact]
-    public async Task A_worker_killed_between_reading_a_batch_and_applying_it_loses_nothing_and_the_others_finish_with_the_single_worker_results()
+    public async Task A_worker_killed_before_its_first_commit_loses_nothing_and_the_others_commit_the_single_worker_results()
     {
         var input = WriteInput("input.ndjson", events: 40_000, badLines: 0, seed: 11);
         var expected = await ReferenceAsync(input, "tumbling:5s", "sum:data.ms");
         var stream = "clicks-" + Guid.NewGuid().ToString("N")[..8];
         await ProduceAsync(redis.Configuration, stream, input);
-        var db = redis.Connection.GetDatabase();
 
-        // The victim talks to Redis through a proxy that forwards its fourth XREADGROUP and nothing after it: the batch
-        // is read (pending under the victim's name) and its apply never arrives. Then the victim is SIGKILLed.
-        await using (var proxy = new CutProxy(redis.Connection.GetEndPoints()[0], "XREADGROUP", cutAfter: 4))
+        // The victim talks to Redis through a proxy that forwards its 40th XREAD and nothing after it: it has read and
+        // windowed 4,000 events, and its commit never arrives. Then it is SIGKILLed.
+        await using (var proxy = new CutProxy(redis.Connection.GetEndPoints()[0], "XREAD", cutAfter: 40))
         {
-            using var victim = StartWorker(proxy.Configuration, stream, "tumbling:5s", "sum:data.ms", "victim", batch: 1000);
+            using var victim = StartWorker(proxy.Configuration, stream, "tumbling:5s", "sum:data.ms", "victim", batch: 100);
             await proxy.Cut.WaitAsync(Timeout);
-            await TestSupport.Eventually(async () => await HeldAsync(db, stream, "victim") > 0, "the victim holds the batch it read", timeoutMs: 60_000);
             await victim.KillHardAsync();
             victim.Process.ExitCode.Should().Be(137, "SIGKILL ends the victim without any clean-up");
         }
 
-        (await HeldAsync(db, stream, "victim")).Should().Be(1000, "the victim died holding the batch it read; it stays pending until a live worker claims it");
-        (await Metrics(redis.Connection, stream)).Windowed.Should().Be(3000, "the victim applied the three batches it read before");
+        (await Metrics(redis.Connection, stream)).Windowed.Should().Be(0, "the victim died before its first commit with data");
 
         var (outputs, _) = await RunWorkersAsync(redis.Configuration, stream, "tumbling:5s", "sum:data.ms", workers: 2);
 
         var results = await ResultsStream(redis.Connection, stream);
-        results.Should().BeEquivalentTo(expected.Results, "every window fired exactly once, with every event counted once");
-        Lines(outputs).Should().OnlyHaveUniqueItems().And.BeSubsetOf(results);
+        Sorted(results).Should().Equal(Sorted(expected.Results), "every window fired exactly once, with every event counted once");
+        Sorted(Lines(outputs).Distinct()).Should().Equal(Sorted(results), "the survivors' sinks got every committed result");
+        (await Metrics(redis.Connection, stream)).Windowed.Should().Be(40_000);
+    }
+
+    [Fact]
+    public async Task A_worker_killed_after_a_commit_leaves_its_windows_to_the_next_owner_who_counts_every_event_once()
+    {
+        // Regression (issue 10): the stream source acknowledged entries at checkpoints while their only effect was window
+        // state in memory; a SIGKILL after a checkpoint lost them (a window counted 0 of 1,000).
+        var input = WriteInput("input.ndjson", events: 20_000, badLines: 2, seed: 12);
+        var expected = await ReferenceAsync(input, "tumbling:10s", "count");
+        var lines = File.ReadAllLines(input);
+        var first = input + ".first";
+        var rest = input + ".rest";
+        await File.WriteAllLinesAsync(first, lines[..10_000]);
+        await File.WriteAllLinesAsync(rest, lines[10_000..]);
+        var stream = "clicks-" + Guid.NewGuid().ToString("N")[..8];
+        await ProduceAsync(redis.Configuration, stream, first);
+
+        using (var victim = CliProcess.Start(
+            "worker", "--redis", redis.Configuration, "--stream", stream, "--group", "g", "--consumer", "victim",
+            "--window", "tumbling:10s", "--key", "data.url", "--agg", "count", "--out-of-orderness", "2s",
+            "--output", OutputOf("victim"), "--lease", "2s"))
+        {
+            await TestSupport.Eventually(async () => (await Metrics(redis.Connection, stream)).Read == 10_000, "the victim committed the first half", timeoutMs: 60_000);
+            await victim.KillHardAsync();
+        }
+
+        var afterKill = await Metrics(redis.Connection, stream);
+        afterKill.Windowed.Should().BeGreaterThan(9_000, "the first half is in the committed window state");
+        (await ResultsStream(redis.Connection, stream)).Except(expected.Results).Should().BeEmpty("nothing fired early: every committed result is a final one");
+
+        await ProduceAsync(redis.Configuration, stream, rest);
+        await RunWorkersAsync(redis.Configuration, stream, "tumbling:10s", "count", workers: 2);
+
+        Sorted(await ResultsStream(redis.Connection, stream)).Should().Equal(Sorted(expected.Results), "each window once, with its events from both halves");
         var metrics = await Metrics(redis.Connection, stream);
-        metrics.Windowed.Should().Be(40_000);
-        metrics.Pending.Should().Be(0);
-        (await db.StreamPendingAsync(stream, "g")).PendingMessageCount.Should().Be(0);
+        (metrics.Windowed, metrics.DeadLettered).Should().Be((20_000, 2));
     }
 
     [Fact]
@@ -89,8 +122,8 @@ public sealed class WorkerProcessTests(RedisServerFixture redis) : WorkerRun
         {
             await using (var probe = await ConnectionMultiplexer.ConnectAsync(server.Configuration))
             {
-                await TestSupport.Eventually(async () => (await Metrics(probe, stream)).Windowed > 1_000, "the workers are under way", timeoutMs: 60_000);
-                (await Metrics(probe, stream)).Windowed.Should().BeLessThan(150_000, "Redis goes down mid-stream");
+                await TestSupport.Eventually(async () => (await RedisPartitionedPipeline.ReadMetricsAsync(probe, Computation(stream))).Windowed > 1_000, "the workers are under way", timeoutMs: 60_000);
+                (await RedisPartitionedPipeline.ReadMetricsAsync(probe, Computation(stream))).Windowed.Should().BeLessThan(150_000, "Redis goes down mid-stream");
             }
 
             await server.KillAsync();
@@ -108,10 +141,10 @@ public sealed class WorkerProcessTests(RedisServerFixture redis) : WorkerRun
             }
 
             await using var connection = await ConnectionMultiplexer.ConnectAsync(server.Configuration);
-            (await ResultsStream(connection, stream)).Should().BeEquivalentTo(expected.Results);
+            Sorted(await ResultsStream(connection, stream)).Should().Equal(Sorted(expected.Results));
             var metrics = await Metrics(connection, stream);
-            (metrics.Windowed + metrics.Late + metrics.DeadLetterCount).Should().Be(150_003, "every line produced is windowed, late or dead-lettered");
-            metrics.DeadLetterCount.Should().Be(3);
+            (metrics.Windowed + metrics.Late + metrics.DeadLettered).Should().Be(150_003, "every line produced is windowed, late or dead-lettered, once");
+            metrics.DeadLettered.Should().Be(3);
             workers.Sum(w => Reconnects(w.Stderr)).Should().BePositive("the workers noticed the outage and retried");
         }
         finally
@@ -122,6 +155,44 @@ public sealed class WorkerProcessTests(RedisServerFixture redis) : WorkerRun
                 await proxy.DisposeAsync();
             }
         }
+    }
+
+    [Fact]
+    public async Task Arguments_the_library_would_refuse_are_refused_before_connecting_with_one_line()
+    {
+        // Nothing listens on port 1: an argument checked after connecting would report "cannot reach Redis" (exit 1).
+        const string Nowhere = "127.0.0.1:1,connectTimeout=300";
+        string[] worker = ["worker", "--redis", Nowhere, "--stream", "s", "--group", "g", "--consumer", "c", "--window", "tumbling:1s", "--key", "k", "--agg", "count", "--output", "-"];
+        foreach (var (extra, message) in new[]
+        {
+            (new[] { "--partitions", "0" }, "bad --partitions '0'"),
+            (new[] { "--lease", "100ms" }, "bad --lease '100ms'"),
+            (new[] { "--batch", "0" }, "bad --batch '0'"),
+        })
+        {
+            using var refused = CliProcess.Start([.. worker, .. extra]);
+            (await refused.WaitAsync(Timeout)).Should().Be(2, refused.Stderr);
+            refused.Stderr.Should().Contain(message).And.NotContain("cannot reach").And.NotContain("   at ", "one line, no stack trace");
+        }
+    }
+
+    [Fact]
+    public async Task A_stream_key_with_a_brace_and_a_long_sliding_window_run_instead_of_crashing_the_worker()
+    {
+        // Regression (issue 10): 'a{b' and sliding:100s:1ms connected first, then died with an unhandled ArgumentException
+        // (exit 134); produce published into 'a{b', which no worker could read.
+        var stream = "a{b-" + Guid.NewGuid().ToString("N")[..6];
+        var input = WriteInput("in.ndjson", events: 3, badLines: 0, seed: 3); // each event opens 100,000 windows of 1 ms slide
+        await ProduceAsync(redis.Configuration, stream, input);
+        using var worker = CliProcess.Start(
+            "worker", "--redis", redis.Configuration, "--stream", stream, "--group", "g", "--consumer", "c",
+            "--window", "sliding:100s:1ms", "--key", "data.url", "--agg", "count", "--output", OutputOf("c"), "--exit-when-idle", "500ms", "--lease", "1s");
+
+        (await worker.WaitAsync(Timeout)).Should().Be(0, worker.Stderr);
+        worker.Windowed.Should().Be(3);
+        var metrics = await Metrics(redis.Connection, stream);
+        metrics.Windowed.Should().Be(3);
+        metrics.Results.Should().BeGreaterThan(100_000, "a 100 s window sliding by the millisecond fires once per millisecond it holds an event");
     }
 
     [Fact]
@@ -144,8 +215,6 @@ public sealed class WorkerProcessTests(RedisServerFixture redis) : WorkerRun
         unreachable.Stderr.Should().Contain("cannot reach Redis at '127.0.0.1:1");
     }
 
-    private static async Task<long> HeldAsync(IDatabase db, string stream, string consumer) =>
-        (await db.StreamPendingAsync(stream, "g")).Consumers.FirstOrDefault(c => c.Name == consumer).PendingMessageCount;
 }
 
 /// <summary>The worker process tests' private redis-server.</summary>

@@ -22,6 +22,12 @@ internal sealed class OwnedPartition(int partition, long epoch, PartitionCursor 
     /// <summary>Gets or sets the last commit's sequence number.</summary>
     public long Sequence { get; set; } = cursor.Sequence;
 
+    /// <summary>Gets or sets the engine clock of the last commit.</summary>
+    public EventStream.Windowing.State.WindowClock Clock { get; set; } = cursor.Clock;
+
+    /// <summary>Gets or sets the input's largest event time at the last commit.</summary>
+    public long StreamMaxTimestamp { get; set; } = cursor.StreamMaxTimestamp;
+
     /// <summary>Gets or sets the committed counts.</summary>
     public PartitionCounts Counts { get; set; } = cursor.Counts;
 

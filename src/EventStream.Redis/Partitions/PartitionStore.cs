@@ -57,6 +57,15 @@ internal sealed class PartitionStore(IDatabase db, PartitionKeys keys)
         static string Show(IReadOnlyDictionary<string, string> d, string k) => d.TryGetValue(k, out var v) ? v : "(none)";
     }
 
+    /// <summary>The partition count stored with the computation's definition, or <see langword="null"/> before its first start.</summary>
+    public async Task<int?> StoredPartitionsAsync()
+    {
+        var stored = (string?)await db.StringGetAsync(keys.Definition).ConfigureAwait(false);
+        return stored is not null && JsonSerializer.Deserialize<Dictionary<string, string>>(stored) is { } d && d.TryGetValue("partitions", out var n)
+            ? int.Parse(n, CultureInfo.InvariantCulture)
+            : null;
+    }
+
     /// <summary>Announces <paramref name="member"/> as live until <paramref name="until"/> (epoch ms).</summary>
     public Task HeartbeatAsync(string member, long until) => db.SortedSetAddAsync(keys.Members, member, until);
 

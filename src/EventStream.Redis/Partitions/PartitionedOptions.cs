@@ -52,17 +52,17 @@ public sealed class PartitionedOptions
     /// <summary>Gets or sets the clock.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
-    /// <summary>Every problem of the options, one sentence each.</summary>
-    internal List<string> Problems()
+    /// <summary>
+    /// Every problem of the options, one sentence each (empty when they are valid): check them before connecting, as
+    /// <see cref="RedisPartitionedPipeline.BuildPartitioned{TIn, TOut}"/> does.
+    /// </summary>
+    /// <returns>The problems.</returns>
+    public IReadOnlyList<string> Validate()
     {
         var problems = new List<string>();
         if (string.IsNullOrWhiteSpace(Stream))
         {
             problems.Add("Stream is required");
-        }
-        else if (RedisKeys.StreamProblem(Stream) is { } stream)
-        {
-            problems.Add(stream);
         }
 
         if (string.IsNullOrWhiteSpace(Group))

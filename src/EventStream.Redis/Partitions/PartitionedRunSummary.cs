@@ -8,4 +8,5 @@ namespace EventStream.Redis.Partitions;
 /// <param name="Results">Window results its partitions committed.</param>
 /// <param name="Commits">Partition commits applied.</param>
 /// <param name="PartitionsLost">Partitions taken by another worker's newer lease (their work since the last commit was dropped).</param>
-public sealed record PartitionedRunSummary(long EntriesRead, long Windowed, long Late, long DeadLettered, long Results, long Commits, long PartitionsLost);
+/// <param name="Outages">Times the worker found Redis away (connection lost, timeout, loading its data) and waited.</param>
+public sealed record PartitionedRunSummary(long EntriesRead, long Windowed, long Late, long DeadLettered, long Results, long Commits, long PartitionsLost, long Outages);

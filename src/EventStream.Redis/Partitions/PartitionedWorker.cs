@@ -47,13 +47,14 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
     private long _commits;
     private long _fenced;
     private PartitionCounts _done;
+    private long _outages;
 
     public PartitionedWorker(IConnectionMultiplexer redis, PipelineDefinition definition, PartitionedOptions options, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(redis);
         ArgumentNullException.ThrowIfNull(definition);
         ArgumentNullException.ThrowIfNull(options);
-        var problems = options.Problems();
+        var problems = options.Validate();
         if (problems.Count > 0)
         {
             throw new ArgumentException("Partitioned execution: " + string.Join("; ", problems) + ".", nameof(options));
@@ -68,10 +69,20 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
         _time = options.TimeProvider;
         _log = logger ?? NullLogger.Instance;
         _eventJson = options.Json ?? RedisJson.Default;
-        Json = new JsonSerializerOptions(_eventJson) { Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) } };
+        Json = ResultJson(_eventJson);
         _owned = new OwnedPartition?[options.Partitions];
         _deadLetters = new PartitionDeadLetters<T>(this, _db);
     }
+
+    /// <summary>
+    /// The JSON of committed results and late events: the event options, with firings as camelCase names and non-finite
+    /// numbers (an overflowing sum) as "Infinity" rather than a failure.
+    /// </summary>
+    internal static JsonSerializerOptions ResultJson(JsonSerializerOptions events) => new(events)
+    {
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+        NumberHandling = events.NumberHandling | JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
 
     /// <summary>Gets the computation's keys.</summary>
     public PartitionKeys Keys => _keys;
@@ -127,6 +138,7 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
                 }
                 catch (Exception ex) when (RedisOutage.IsOutage(ex) && !stop.IsCancellationRequested)
                 {
+                    Interlocked.Increment(ref _outages);
                     Log.Outage(_log, _options.Stream, ex.Message, null);
                     await Task.Delay(MaxPollDelay * 5, _time, stop).ConfigureAwait(false);
                 }
@@ -137,7 +149,7 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
         }
 
         await StopAsync().ConfigureAwait(false);
-        return new PartitionedRunSummary(_read, _done.Windowed, _done.Late, _done.DeadLettered, _done.Results, _commits, _fenced);
+        return new PartitionedRunSummary(_read, _done.Windowed, _done.Late, _done.DeadLettered, _done.Results, _commits, _fenced, Interlocked.Read(ref _outages));
     }
 
     private void Start()
@@ -361,6 +373,17 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
         }
     }
 
+    /// <summary>Waits (at most half a lease) until the stages after the window have taken every result handed to them.</summary>
+    private async Task WaitForTailAsync(CancellationToken stop)
+    {
+        var deadline = NowMs() + ((long)_options.Lease.TotalMilliseconds / 2);
+        while (_tail!.GetMetrics().InFlight > 0 && NowMs() < deadline)
+        {
+            stop.ThrowIfCancellationRequested();
+            await Task.Delay(1, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Waits until every event read has passed the window (delivered to it, filtered, dead-lettered or late).</summary>
     private async Task DrainAsync(CancellationToken stop)
     {
@@ -429,6 +452,29 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
         }).ToList();
         await Task.WhenAll(sent).ConfigureAwait(false);
 
+        var releasing = _owned.Where(o => o is { Release: true }).Select(o => o!).ToList();
+        if (releasing.Count > 0)
+        {
+            // A hand-over records what the stages after the window took, so the next owner delivers nothing twice.
+            await WaitForTailAsync(stop).ConfigureAwait(false);
+            var delivered = releasing.Where(o => o.Handed is not null && o.Handed != o.Delivered).Select(o =>
+            {
+                var note = new PartitionCommit
+                {
+                    Position = o.Position,
+                    Clock = o.Clock,
+                    StreamMaxTimestamp = o.StreamMaxTimestamp,
+                    Counts = o.Counts,
+                    Sequence = o.Sequence + 1,
+                    Delivered = o.Handed,
+                    Final = o.Final,
+                };
+                o.Delivered = o.Handed!;
+                return SendAsync(o, note, default, now, until, (keep, keep, keep), stop);
+            });
+            await Task.WhenAll(delivered).ConfigureAwait(false);
+        }
+
         foreach (var owned in _owned)
         {
             if (owned is { Release: true })
@@ -462,6 +508,8 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
         owned.Position = commit.Position;
         owned.Sequence = commit.Sequence;
         owned.Counts = commit.Counts;
+        owned.Clock = commit.Clock;
+        owned.StreamMaxTimestamp = commit.StreamMaxTimestamp;
         foreach (var result in commit.Results)
         {
             await _tail!.WriteJsonAsync((string)result!, stop).ConfigureAwait(false);
@@ -609,6 +657,7 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
             }
             catch (Exception ex) when (RedisOutage.IsOutage(ex))
             {
+                Interlocked.Increment(ref _outages);
                 Log.Outage(_log, _options.Stream, ex.Message, null);
                 await Task.Delay(delay, _time, stop).ConfigureAwait(false);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(2).Ticks));

@@ -45,6 +45,47 @@ public sealed class RedisPartitionedWorker<T>
 public static class RedisPartitionedPipeline
 {
     /// <summary>
+    /// Reads a computation's committed results, partition by partition (each in commit order), as JSON lines
+    /// <c>{"key","start","end","value","count","firing","firingNumber"}</c>: the exactly-once record, for checks and
+    /// backfills. The partition count is the one stored with the computation.
+    /// </summary>
+    /// <param name="redis">The connection.</param>
+    /// <param name="options">The computation: <see cref="PartitionedOptions.Stream"/>, <see cref="PartitionedOptions.Group"/> and <see cref="PartitionedOptions.KeyPrefix"/>.</param>
+    /// <param name="cancellationToken">Stops the reading.</param>
+    /// <returns>The results.</returns>
+    /// <exception cref="InvalidOperationException">No computation of that stream and group has started.</exception>
+    public static async IAsyncEnumerable<string> ReadResultsAsync(IConnectionMultiplexer redis, PartitionedOptions options, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(redis);
+        ArgumentNullException.ThrowIfNull(options);
+        var db = redis.GetDatabase();
+        var probe = new PartitionKeys(options.KeyPrefix, options.Stream, options.Group, 1);
+        var partitions = await new PartitionStore(db, probe).StoredPartitionsAsync().ConfigureAwait(false)
+            ?? throw new InvalidOperationException($"No partitioned computation of stream '{options.Stream}' and group '{options.Group}' has started (no key '{probe.Definition}').");
+        var keys = new PartitionKeys(options.KeyPrefix, options.Stream, options.Group, partitions);
+        for (var p = 0; p < partitions; p++)
+        {
+            var from = "-";
+            while (true)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var page = await db.StreamRangeAsync(keys.Results(p), from, "+", 1000).ConfigureAwait(false);
+                foreach (var entry in page)
+                {
+                    yield return (string)entry["result"]!;
+                }
+
+                if (page.Length < 1000)
+                {
+                    break;
+                }
+
+                from = "(" + page[^1].Id;
+            }
+        }
+    }
+
+    /// <summary>
     /// Reads a computation's partitions (owner, epoch, committed position, lag, watermark, last commit, counts) from
     /// Redis: from any process, running a worker or not.
     /// </summary>
