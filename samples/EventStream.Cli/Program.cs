@@ -79,7 +79,8 @@ public static class Program
                     break;
             }
 
-            await stdout.FlushAsync(cancellationToken).ConfigureAwait(false);
+            // A worker stopped by Ctrl+C or SIGTERM commits, hands over and returns its summary: that is a clean exit.
+            await stdout.FlushAsync(CancellationToken.None).ConfigureAwait(false);
             await stderr.WriteLineAsync(summary).ConfigureAwait(false);
             return 0;
         }

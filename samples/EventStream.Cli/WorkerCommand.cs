@@ -102,7 +102,7 @@ public static class WorkerCommand
                 AllowedLateness = args.AllowedLateness,
             }, aggregate)
             .Sink("output", sink)
-            .BuildPartitioned(redis, args.Options);
+            .BuildPartitioned(redis, args.Options, new StderrLogger($"eventstream worker {args.Options.Consumer}", Microsoft.Extensions.Logging.LogLevel.Information));
     }
 
     internal static async Task<ConnectionMultiplexer> Connect(string configuration)

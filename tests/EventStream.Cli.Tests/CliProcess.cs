@@ -92,6 +92,15 @@ public sealed class CliProcess : IDisposable
         await Process.WaitForExitAsync();
     }
 
+    /// <summary>Sends a signal (STOP, CONT, TERM) with kill(1): a paused process keeps its sockets and state, and resumes where it was.</summary>
+    public async Task SignalAsync(string signal)
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill", ["-" + signal, Process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false })
+            ?? throw new InvalidOperationException("kill did not start");
+        await kill.WaitForExitAsync();
+        kill.ExitCode.Should().Be(0, $"kill -{signal} {Process.Id}");
+    }
+
     /// <summary>Kills the process if it still runs and waits for its exit, so its files can be deleted next.</summary>
     public void Dispose()
     {

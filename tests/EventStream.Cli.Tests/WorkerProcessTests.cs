@@ -106,6 +106,42 @@ public sealed class WorkerProcessTests(RedisServerFixture redis) : WorkerRun
     }
 
     [Fact]
+    public async Task A_worker_paused_past_its_lease_is_fenced_when_it_resumes_and_what_it_did_since_is_not_emitted()
+    {
+        var input = WriteInput("input.ndjson", events: 20_000, badLines: 0, seed: 13);
+        var expected = await ReferenceAsync(input, "tumbling:10s", "count");
+        var lines = File.ReadAllLines(input);
+        await File.WriteAllLinesAsync(input + ".first", lines[..10_000]);
+        await File.WriteAllLinesAsync(input + ".rest", lines[10_000..]);
+        var stream = "clicks-" + Guid.NewGuid().ToString("N")[..8];
+        await ProduceAsync(redis.Configuration, stream, input + ".first");
+
+        using var paused = CliProcess.Start(
+            "worker", "--redis", redis.Configuration, "--stream", stream, "--group", "g", "--consumer", "paused",
+            "--window", "tumbling:10s", "--key", "data.url", "--agg", "count", "--out-of-orderness", "2s",
+            "--output", OutputOf("paused"), "--lease", "2s");
+        await TestSupport.Eventually(async () => (await Metrics(redis.Connection, stream)).Read == 10_000, "the first half is committed", timeoutMs: 60_000);
+        var epochs = (await Metrics(redis.Connection, stream)).Partitions.Select(p => p.Epoch).ToList();
+
+        // SIGSTOP: the worker keeps its state and its connection, and its leases run out while it sleeps.
+        await paused.SignalAsync("STOP");
+        await ProduceAsync(redis.Configuration, stream, input + ".rest");
+        await RunWorkersAsync(redis.Configuration, stream, "tumbling:10s", "count", workers: 1);
+        (await Metrics(redis.Connection, stream)).Partitions.Select(p => p.Epoch).Should().OnlyContain(e => e > 1, "the other worker took every partition with a newer epoch");
+        epochs.Should().OnlyContain(e => e == 1);
+
+        await paused.SignalAsync("CONT");
+        await TestSupport.Eventually(() => System.Text.RegularExpressions.Regex.IsMatch(paused.Stderr, "was taken by another worker") || paused.Process.HasExited, "the resumed worker finds its partitions fenced", timeoutMs: 30_000);
+        await paused.SignalAsync("TERM");
+        (await paused.WaitAsync(Timeout)).Should().Be(0, paused.Stderr);
+
+        paused.Stderr.Should().MatchRegex(@"[1-9]\d* partitions lost", "its leases were taken while it slept");
+        var committed = await ResultsStream(redis.Connection, stream);
+        Sorted(committed).Should().Equal(Sorted(expected.Results), "each window committed once: the paused worker's later work was refused");
+        Lines([OutputOf("paused")]).Except(committed).Should().BeEmpty("its sink got committed results only");
+    }
+
+    [Fact]
     public async Task Redis_killed_and_restarted_mid_stream_with_AOF_loses_nothing_admitted()
     {
         // appendfsync always: every write Redis acknowledged is in the AOF when it is SIGKILLed.
