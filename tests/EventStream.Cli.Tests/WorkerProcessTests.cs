@@ -1,3 +1,4 @@
+using System.Text;
 using EventStream.Redis.Partitions;
 using StackExchange.Redis;
 
@@ -139,6 +140,79 @@ public sealed class WorkerProcessTests(RedisServerFixture redis) : WorkerRun
         var committed = await ResultsStream(redis.Connection, stream);
         Sorted(committed).Should().Equal(Sorted(expected.Results), "each window committed once: the paused worker's later work was refused");
         Lines([OutputOf("paused")]).Except(committed).Should().BeEmpty("its sink got committed results only");
+    }
+
+    [Fact]
+    public async Task Workers_going_from_one_to_three_to_two_under_load_commit_each_window_once()
+    {
+        var input = WriteInput("input.ndjson", events: 30_000, badLines: 0, seed: 14);
+        var lines = File.ReadAllLines(input);
+        var stream = "clicks-" + Guid.NewGuid().ToString("N")[..8];
+        CliProcess Worker(string name) => CliProcess.Start(
+            "worker", "--redis", redis.Configuration, "--stream", stream, "--group", "g", "--consumer", name,
+            "--window", "tumbling:10s", "--key", "data.url", "--agg", "count", "--out-of-orderness", "2s",
+            "--output", OutputOf(name), "--lease", "2s");
+        async Task Owners(int count, long read) => await TestSupport.Eventually(
+            async () => await Metrics(redis.Connection, stream) is var m && m.Read == read && m.Partitions.Where(p => p.LeaseLive).Select(p => p.Owner).Distinct().Count() == count,
+            $"{count} workers own the partitions and {read} entries are committed",
+            timeoutMs: 60_000);
+
+        await File.WriteAllLinesAsync(input + ".1", lines[..10_000]);
+        await ProduceAsync(redis.Configuration, stream, input + ".1");
+        using var w0 = Worker("w0");
+        await Owners(1, 10_000);
+
+        using var w1 = Worker("w1");
+        using var w2 = Worker("w2");
+        await PipeAsync(stream, lines[10_000..20_000]); // another client, the way redis-cli writes: XADD stream * event JSON
+        await Owners(3, 20_000);
+
+        await w1.SignalAsync("TERM");
+        (await w1.WaitAsync(Timeout)).Should().Be(0, w1.Stderr);
+        await File.WriteAllLinesAsync(input + ".3", lines[20_000..]);
+        await ProduceAsync(redis.Configuration, stream, input + ".3");
+        await Owners(2, 30_000);
+        await w0.SignalAsync("TERM");
+        await w2.SignalAsync("TERM");
+        (await w0.WaitAsync(Timeout)).Should().Be(0, w0.Stderr);
+        (await w2.WaitAsync(Timeout)).Should().Be(0, w2.Stderr);
+
+        // The input never completed: the windows the watermark of the whole input has passed fired, the others wait.
+        var expected = await ReferenceAsync(input, "tumbling:10s", "count");
+        var maxTimestamp = lines.Max(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("timestamp").GetInt64());
+        var fired = expected.Results.Where(r => r.End - 1 <= maxTimestamp - 2_000 - 1).ToList();
+        Sorted(await ResultsStream(redis.Connection, stream)).Should().Equal(Sorted(fired), "each window fired once while partitions moved 1 → 3 → 2");
+        (await Metrics(redis.Connection, stream)).Windowed.Should().Be(30_000);
+    }
+
+    /// <summary>Adds entries with <c>redis-cli --pipe</c>: the protocol any client speaks, not the library's producer.</summary>
+    private async Task PipeAsync(string stream, IEnumerable<string> events)
+    {
+        var commands = new StringBuilder();
+        foreach (var json in events)
+        {
+            commands.Append("*5\r\n");
+            foreach (var part in new[] { "XADD", stream, "*", "event", json })
+            {
+                commands.Append('$').Append(Encoding.UTF8.GetByteCount(part)).Append("\r\n").Append(part).Append("\r\n");
+            }
+        }
+
+        var endpoint = (System.Net.IPEndPoint)redis.Connection.GetEndPoints()[0];
+        var pipe = new System.Diagnostics.ProcessStartInfo("redis-cli", ["-h", "127.0.0.1", "-p", endpoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--pipe"])
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        using var process = System.Diagnostics.Process.Start(pipe)!;
+        await process.StandardInput.BaseStream.WriteAsync(Encoding.UTF8.GetBytes(commands.ToString()));
+        process.StandardInput.Close();
+        var output = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        process.ExitCode.Should().Be(0, output + await process.StandardError.ReadToEndAsync());
+        output.Should().Contain("errors: 0");
     }
 
     [Fact]
