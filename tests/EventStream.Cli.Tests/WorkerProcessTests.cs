@@ -255,7 +255,7 @@ public sealed class WorkerProcessTests(RedisServerFixture redis) : WorkerRun
             var metrics = await Metrics(connection, stream);
             (metrics.Windowed + metrics.Late + metrics.DeadLettered).Should().Be(150_003, "every line produced is windowed, late or dead-lettered, once");
             metrics.DeadLettered.Should().Be(3);
-            workers.Sum(w => Reconnects(w.Stderr)).Should().BePositive("the workers noticed the outage and retried");
+            proxies.Should().OnlyContain(p => p.Refused > 0, "each worker found Redis gone and came back (StackExchange.Redis may hold its commands in its backlog meanwhile, so the workers need not see an error)");
         }
         finally
         {

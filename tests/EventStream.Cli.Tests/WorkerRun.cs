@@ -132,12 +132,6 @@ public abstract class WorkerRun : IDisposable
     internal static List<Result> Lines(IEnumerable<string> files) =>
         files.Where(File.Exists).SelectMany(File.ReadAllLines).Where(l => l.Length > 0).Select(Result.Parse).ToList();
 
-    internal static int Reconnects(string stderr)
-    {
-        var match = System.Text.RegularExpressions.Regex.Match(stderr, @"(\d+) reconnects");
-        return match.Success ? int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
-    }
-
     /// <summary>Runs <c>eventstream window</c> in-process on the same input: the single-process truth.</summary>
     internal async Task<(List<Result> Results, int DeadLetters)> ReferenceAsync(string input, string window, string agg)
     {
