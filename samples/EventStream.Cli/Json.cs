@@ -86,7 +86,7 @@ internal static class Json
         if (firing is { } f)
         {
             writer.Write(",\"firing\":");
-            WriteString(writer, f switch { EventStream.Windowing.WindowFiring.Early => "early", EventStream.Windowing.WindowFiring.OnTime => "onTime", _ => "late" });
+            WriteString(writer, f switch { EventStream.Windowing.WindowFiring.Early => "early", EventStream.Windowing.WindowFiring.OnTime => "onTime", EventStream.Windowing.WindowFiring.Late => "late", _ => "stopped" });
             writer.Write(",\"firingNumber\":");
             WriteNumber(writer, firingNumber);
         }

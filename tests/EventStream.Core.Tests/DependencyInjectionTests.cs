@@ -10,6 +10,44 @@ namespace EventStream.Tests;
 public class DependencyInjectionTests
 {
     [Fact]
+    public async Task Windows_a_host_stop_fires_say_they_are_stopped_not_on_time()
+    {
+        // Regression (issue 10): a host stop completed the pipeline, so every open window fired as OnTime, a final value,
+        // although the watermark had not reached its end (a restart then fired the same window again from empty).
+        var results = new ConcurrentQueue<EventStream.Windowing.WindowResult<string, long>>();
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddEventPipeline<(string Key, long Ts)>("views", (pipeline, _) => pipeline
+            .Window("per-key", new EventStream.Windowing.WindowOptions<(string Key, long Ts), string>
+            {
+                Assigner = EventStream.Windowing.WindowAssigner.Tumbling(TimeSpan.FromSeconds(10)),
+                Key = e => e.Key,
+                Timestamp = e => e.Ts,
+            }, EventStream.Aggregates.Aggregate.Count<(string Key, long Ts)>())
+            .Sink("collect", r => results.Enqueue(r))
+            .Build());
+        using var host = builder.Build();
+        await host.StartAsync();
+        var pipeline = host.Services.GetRequiredService<IEventPipeline<(string Key, long Ts)>>();
+        await pipeline.WriteBatchAsync(new[] { ("a", 1_000L), ("a", 12_000L), ("a", 13_000L) });
+
+        await host.StopAsync();
+
+        results.Select(r => (r.Start, r.Count, r.Firing)).Should().Equal(
+            (0L, 1L, EventStream.Windowing.WindowFiring.OnTime),      // the watermark (12,999) passed its end: final
+            (10_000L, 2L, EventStream.Windowing.WindowFiring.Stopped)); // open when the host stopped: partial, and marked so
+
+        // Completing the input is the end of the stream: the last window is final then.
+        var direct = new ConcurrentQueue<EventStream.Windowing.WindowResult<string, long>>();
+        var complete = PipelineBuilder.Create<(string Key, long Ts)>("direct")
+            .Window("per-key", new EventStream.Windowing.WindowOptions<(string Key, long Ts), string> { Assigner = EventStream.Windowing.WindowAssigner.Tumbling(TimeSpan.FromSeconds(10)), Key = e => e.Key, Timestamp = e => e.Ts }, EventStream.Aggregates.Aggregate.Count<(string Key, long Ts)>())
+            .Sink("collect", r => direct.Enqueue(r))
+            .Build();
+        await complete.WriteAsync(("a", 1_000L));
+        await complete.CompleteAsync();
+        direct.Should().ContainSingle().Which.Firing.Should().Be(EventStream.Windowing.WindowFiring.OnTime);
+    }
+
+    [Fact]
     public async Task A_hosted_pipeline_starts_with_the_host_and_drains_when_it_stops()
     {
         var delivered = new ConcurrentQueue<string>();

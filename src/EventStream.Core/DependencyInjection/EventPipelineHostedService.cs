@@ -35,7 +35,8 @@ internal sealed class EventPipelineHostedService<T> : IHostedService
         drain.CancelAfter(drainTimeout);
         try
         {
-            await _pipeline.CompleteAsync(drain.Token).ConfigureAwait(false);
+            // A host stop is not the end of the input: windows that fire now say so (WindowFiring.Stopped).
+            await (_pipeline is EventPipeline<T> running ? running.StopAsync(drain.Token) : _pipeline.CompleteAsync(drain.Token)).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {

@@ -11,4 +11,12 @@ public enum WindowFiring
 
     /// <summary>An update: an event within the allowed lateness reached a window that had already fired.</summary>
     Late = 2,
+
+    /// <summary>
+    /// The pipeline stopped (a host shut down) before the watermark reached the window's end: the value covers the
+    /// events so far, not the whole window, and is not final. A pipeline whose input completed fires
+    /// <see cref="OnTime"/> instead; a pipeline run partitioned over Redis fires nothing when it stops (the next worker
+    /// goes on with the window).
+    /// </summary>
+    Stopped = 3,
 }

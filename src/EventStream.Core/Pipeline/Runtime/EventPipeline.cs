@@ -154,6 +154,13 @@ internal sealed class EventPipeline<T> : IEventPipeline<T>
 
     public void Complete() => _input.Complete();
 
+    /// <summary>Completes the pipeline because its host stops: windows not yet fired fire as <see cref="Windowing.WindowFiring.Stopped"/>, not as final.</summary>
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        _pipeline.Stopping = true;
+        return CompleteAsync(cancellationToken);
+    }
+
     public async Task CompleteAsync(CancellationToken cancellationToken = default)
     {
         Complete();

@@ -51,6 +51,9 @@ internal sealed class PipelineContext
 
     public CancellationToken Token => _cancel.Token;
 
+    /// <summary>Gets or sets whether the pipeline is completing because its host stops, not because its input ended (windows then fire as <see cref="Windowing.WindowFiring.Stopped"/>).</summary>
+    public bool Stopping { get; set; }
+
     public void Cancel() => _cancel.Cancel();
 
     /// <summary>Events a cancelled worker still held; dead-lettered once every worker has stopped.</summary>

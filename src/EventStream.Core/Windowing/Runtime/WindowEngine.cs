@@ -40,6 +40,9 @@ internal sealed partial class WindowEngine<T, TKey, TAcc, TResult>
     private readonly Dictionary<TKey, long>? _latestSlice;
     private long _version;
 
+    // What a firing on the watermark is called: OnTime, or Stopped once the pipeline stops early.
+    private WindowFiring _onTime = WindowFiring.OnTime;
+
     /// <summary>Creates the engine; with <paramref name="state"/> it also tracks its changes for <see cref="ExportChanges"/>.</summary>
     public WindowEngine(WindowAssigner assigner, IAggregator<T, TAcc, TResult> aggregate, long outOfOrderness, long lateness, IEqualityComparer<TKey>? comparer = null, WindowStateCodecs<TKey, TAcc>? state = null)
     {
@@ -150,6 +153,13 @@ internal sealed partial class WindowEngine<T, TKey, TAcc, TResult>
 
     /// <summary>The input is complete: <c>W = +∞</c>; every window not yet fired fires, and all state goes.</summary>
     public void Complete(List<WindowResult<TKey, TResult>> output) => AdvanceTo(long.MaxValue, output);
+
+    /// <summary>The pipeline stops before its input is complete: like <see cref="Complete"/>, but the firings say <see cref="WindowFiring.Stopped"/>.</summary>
+    public void Stop(List<WindowResult<TKey, TResult>> output)
+    {
+        _onTime = WindowFiring.Stopped;
+        AdvanceTo(long.MaxValue, output);
+    }
 
     /// <summary>Emits the in-progress value of every window that has not fired yet and changed since its last early firing.</summary>
     public void FireEarly(List<WindowResult<TKey, TResult>> output)
@@ -312,7 +322,7 @@ internal sealed partial class WindowEngine<T, TKey, TAcc, TResult>
         if (_windows.TryGetValue((timer.Key, timer.Start), out var meta) && !meta.Fired)
         {
             meta.Fired = true;
-            Emit(timer.Key, timer.Start, meta, WindowFiring.OnTime, output);
+            Emit(timer.Key, timer.Start, meta, _onTime, output);
         }
     }
 
@@ -534,7 +544,7 @@ internal sealed partial class WindowEngine<T, TKey, TAcc, TResult>
             session.Dirty = false;
             session.Firings++;
             Touch(WindowStateFormat.SessionEntry, timer.Key, session.Start);
-            output.Add(new WindowResult<TKey, TResult>(timer.Key, session.Start, session.End, _aggregate.GetResult(session.Accumulator), session.Count, WindowFiring.OnTime, session.Firings));
+            output.Add(new WindowResult<TKey, TResult>(timer.Key, session.Start, session.End, _aggregate.GetResult(session.Accumulator), session.Count, _onTime, session.Firings));
         }
 
         if (!IsLate(session.End, Watermark))

@@ -212,7 +212,15 @@ internal sealed class WindowOperator<T, TKey, TAcc, TResult> : StageOperator<T, 
         if (_host is null)
         {
             _output.Clear();
-            _engine.Complete(_output);
+            if (Stage.Pipeline.Stopping)
+            {
+                _engine.Stop(_output);
+            }
+            else
+            {
+                _engine.Complete(_output);
+            }
+
             await EmitAsync(-1).ConfigureAwait(false);
         }
 
