@@ -36,7 +36,7 @@ internal sealed class EventPipelineHostedService<T> : IHostedService
         try
         {
             // A host stop is not the end of the input: windows that fire now say so (WindowFiring.Stopped).
-            await (_pipeline is EventPipeline<T> running ? running.StopAsync(drain.Token) : _pipeline.CompleteAsync(drain.Token)).ConfigureAwait(false);
+            await (_pipeline is IStoppablePipeline stoppable ? stoppable.StopAsync(drain.Token) : _pipeline.CompleteAsync(drain.Token)).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {

@@ -63,7 +63,13 @@ public static class EventPipelineServiceCollectionExtensions
             options.LoggerFactory ??= sp.GetService<ILoggerFactory>();
             options.MeterFactory ??= sp.GetService<IMeterFactory>();
             options.DeadLetterStore ??= sp.GetKeyedService<IDeadLetterStore>(name) ?? sp.GetService<IDeadLetterStore>();
-            return configure(PipelineBuilder.Create<T>(name, options), sp)
+            var builder = PipelineBuilder.Create<T>(name, options);
+            if (sp.GetKeyedService<PipelineBuildHook>(name) is { } hook)
+            {
+                builder.Definition.BuildHook = definition => hook.Build(definition, sp);
+            }
+
+            return configure(builder, sp)
                 ?? throw new InvalidOperationException($"The configure delegate of event pipeline '{name}' returned null; it must return builder...Build().");
         });
         services.TryAddSingleton(sp => sp.GetRequiredKeyedService<IEventPipeline<T>>(name));

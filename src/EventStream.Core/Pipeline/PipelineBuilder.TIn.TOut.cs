@@ -141,7 +141,7 @@ public sealed class PipelineBuilder<TIn, TOut>
         }
 
         _definition.Built = true;
-        return PipelineAssembler.Assemble<TIn>(_definition);
+        return _definition.BuildHook is { } hook ? (IEventPipeline<TIn>)hook(_definition) : PipelineAssembler.Assemble<TIn>(_definition);
     }
 
     private PipelineBuilder<TIn, TNext> Add<TNext>(string name, StageKind kind, StageOptions? options, Func<StageRuntime, Operator<TNext>?, Operator<TOut>> factory, Func<string, IEnumerable<string>>? validate = null)

@@ -17,6 +17,12 @@ internal sealed class PipelineDefinition
 
     public bool Built { get; set; }
 
+    /// <summary>
+    /// Gets or sets what <c>Build()</c> makes instead of an in-process pipeline (a registration that runs the pipeline
+    /// partitioned over Redis sets it): given the validated definition, the running pipeline.
+    /// </summary>
+    public Func<PipelineDefinition, object>? BuildHook { get; set; }
+
     /// <summary>Every problem of the definition, one sentence each.</summary>
     public List<string> Validate()
     {

@@ -56,6 +56,37 @@ public static class RedisEventPipelineExtensions
             sp.GetRequiredKeyedService<IConnectionMultiplexer>(configuration),
             new RedisDeadLetterStoreOptions { KeyPrefix = options.KeyPrefix }));
 
+        if (options.Partitioned is { } partitioned)
+        {
+            if (!string.IsNullOrWhiteSpace(options.Source.Stream))
+            {
+                throw new ArgumentException($"Event pipeline '{name}': set RedisPipelineOptions.Partitioned or Source.Stream, not both (a partitioned pipeline reads its stream itself).", nameof(configure));
+            }
+
+            partitioned.KeyPrefix = options.KeyPrefix;
+            if (string.IsNullOrWhiteSpace(partitioned.Group))
+            {
+                partitioned.Group = name;
+            }
+
+            var problems = partitioned.Validate();
+            if (problems.Count > 0)
+            {
+                throw new ArgumentException($"Event pipeline '{name}': RedisPipelineOptions.Partitioned: " + string.Join("; ", problems) + ".", nameof(configure));
+            }
+
+            services.AddKeyedSingleton(name, new PipelineBuildHook((definition, sp) =>
+            {
+                var worker = new Partitions.PartitionedWorker<T>(
+                    sp.GetRequiredKeyedService<IConnectionMultiplexer>(configuration),
+                    definition,
+                    partitioned,
+                    sp.GetService<ILoggerFactory>()?.CreateLogger($"EventStream.Redis.Partitions.{name}"));
+                return new Partitions.PartitionedEventPipeline<T>(worker, name, partitioned.Stream);
+            }));
+            return builder;
+        }
+
         if (!string.IsNullOrWhiteSpace(options.Source.Stream))
         {
             options.Source.KeyPrefix = options.KeyPrefix;

@@ -16,4 +16,15 @@ public sealed class RedisPipelineOptions
     /// dead-letter store is in Redis. A source that fails is logged and stops the host.
     /// </summary>
     public RedisStreamSourceOptions Source { get; } = new();
+
+    /// <summary>
+    /// Gets or sets the options of partitioned execution, or <see langword="null"/> (the default) to run the pipeline in
+    /// this process. When set, the registration's <c>Build()</c> makes one worker of a computation partitioned over the
+    /// stream <see cref="Partitions.PartitionedOptions.Stream"/> (see <see cref="Partitions.RedisPartitionedWorker{T}"/>):
+    /// the same pipeline on every instance of the application, each window firing committed exactly once, the stages
+    /// after the window fed with committed results; a host stop commits and hands over without firing anything. The
+    /// group defaults to the pipeline's name; <see cref="Partitions.PartitionedOptions.KeyPrefix"/> is replaced by
+    /// <see cref="KeyPrefix"/>. It cannot be combined with <see cref="Source"/>.
+    /// </summary>
+    public Partitions.PartitionedOptions? Partitioned { get; set; }
 }

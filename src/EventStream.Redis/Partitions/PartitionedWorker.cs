@@ -90,6 +90,9 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
     /// <summary>Gets the partitions this worker holds now.</summary>
     public IReadOnlyList<int> Owned => [.. _owned.Where(o => o is not null).Select(o => o!.Partition)];
 
+    /// <summary>Gets the dead-letter store of the stages up to the window (the partitions' dead-letter streams).</summary>
+    public EventStream.DeadLetters.IDeadLetterStore DeadLetters => _deadLetters;
+
     /// <summary>Gets the head pipeline (the stages up to the window), once running.</summary>
     public IEventPipeline<T>? Head => _head;
 

@@ -10,7 +10,7 @@ namespace EventStream;
 /// </summary>
 /// <typeparam name="T">The input event type.</typeparam>
 [DebuggerDisplay("Pipeline {Name,nq}: in flight {_pipeline.Counters.InFlight}, {Completion.Status}")]
-internal sealed class EventPipeline<T> : IEventPipeline<T>
+internal sealed class EventPipeline<T> : IEventPipeline<T>, DependencyInjection.IStoppablePipeline
 {
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly PipelineContext _pipeline;

@@ -1,0 +1,76 @@
+using EventStream.DeadLetters;
+using EventStream.DependencyInjection;
+using EventStream.Metrics;
+
+namespace EventStream.Redis.Partitions;
+
+/// <summary>
+/// The pipeline a registration with <see cref="DependencyInjection.RedisPipelineOptions.Partitioned"/> builds: one
+/// worker of the partitioned computation, running from its creation. Its input is the Redis stream (write to it with
+/// <see cref="Streams.RedisStreamProducer{T}"/> or any client), so the producer doors refuse; completing or stopping it
+/// commits, hands its partitions over and fires nothing. Its metrics are this worker's view; the computation's are read
+/// with <see cref="RedisPartitionedPipeline.ReadMetricsAsync"/>.
+/// </summary>
+/// <typeparam name="T">The input type.</typeparam>
+#pragma warning disable CA1001 // The stop source is never disposed: the worker's run observes it until its very end.
+internal sealed class PartitionedEventPipeline<T> : IEventPipeline<T>, IStoppablePipeline
+#pragma warning restore CA1001
+{
+    private readonly PartitionedWorker<T> _worker;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task<PartitionedRunSummary> _run;
+    private readonly string _stream;
+    private int _disposed;
+
+    public PartitionedEventPipeline(PartitionedWorker<T> worker, string name, string stream)
+    {
+        _worker = worker;
+        Name = name;
+        _stream = stream;
+        _run = Task.Run(() => worker.RunAsync(_stop.Token));
+    }
+
+    public string Name { get; }
+
+    public IDeadLetterStore DeadLetters => _worker.DeadLetters;
+
+    /// <summary>Gets the worker's run: it ends when the worker stops (its summary), or faults with what stopped it.</summary>
+    public Task Completion => _run;
+
+    public bool TryWrite(T item) => throw Refused();
+
+    public ValueTask WriteAsync(T item, CancellationToken cancellationToken = default) => throw Refused();
+
+    public ValueTask WriteBatchAsync(ReadOnlyMemory<T> items, CancellationToken cancellationToken = default) => throw Refused();
+
+    public void Ingest(ReadOnlySpan<T> items) => throw Refused();
+
+    public void Complete() => _stop.Cancel();
+
+    public async Task CompleteAsync(CancellationToken cancellationToken = default)
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _run.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => CompleteAsync(cancellationToken);
+
+    public PipelineMetrics GetMetrics() => _worker.Head?.GetMetrics() ?? new PipelineMetrics { Pipeline = Name, Timestamp = DateTimeOffset.UtcNow, Stages = [] };
+
+    public Task<ReplayResult> ReplayDeadLettersAsync(int maxCount = int.MaxValue, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException($"Pipeline '{Name}' runs partitioned over Redis: replaying its dead letters (in its partitions' dead-letter streams) is not built yet; list them with DeadLetters.ListAsync.");
+
+    /// <summary>Stops the worker (a final commit, the hand-over) and waits for it; safe to call more than once (a host disposes its pipelines under two registrations).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            await _stop.CancelAsync().ConfigureAwait(false);
+        }
+
+        await _run.ConfigureAwait(false);
+    }
+
+    private NotSupportedException Refused() =>
+        new($"Pipeline '{Name}' runs partitioned over Redis and reads its input from the stream '{_stream}': add events there (RedisStreamProducer<T>, or any Redis client: XADD {_stream} * event <json>), not to the pipeline.");
+}
