@@ -41,4 +41,16 @@ public static class EventStreamMeter
 
     /// <summary>Histogram of end-to-end latency, admission to sink, in milliseconds (one sample per delivered batch).</summary>
     public const string Latency = "eventstream.latency";
+
+    /// <summary>Gauge of the partitions a worker of a partitioned computation owns (tags <c>pipeline</c>, <c>worker</c>).</summary>
+    public const string PartitionsOwned = "eventstream.partitions.owned";
+
+    /// <summary>Gauge of each owned partition's committed watermark, in epoch milliseconds (tags <c>pipeline</c>, <c>worker</c>, <c>partition</c>).</summary>
+    public const string PartitionWatermark = "eventstream.partition.watermark";
+
+    /// <summary>Gauge of how long ago each owned partition last committed, in milliseconds (same tags).</summary>
+    public const string PartitionCommitAge = "eventstream.partition.commit_age";
+
+    /// <summary>Gauge of how far each owned partition's committed position trails what its worker has read, in milliseconds of entry ids (same tags).</summary>
+    public const string PartitionLag = "eventstream.partition.lag";
 }

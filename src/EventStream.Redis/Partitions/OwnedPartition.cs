@@ -28,6 +28,9 @@ internal sealed class OwnedPartition(int partition, long epoch, PartitionCursor 
     /// <summary>Gets or sets the input's largest event time at the last commit.</summary>
     public long StreamMaxTimestamp { get; set; } = cursor.StreamMaxTimestamp;
 
+    /// <summary>Gets or sets when the partition last committed (epoch ms), or 0.</summary>
+    public long CommittedAt { get; set; } = cursor.CommittedAt;
+
     /// <summary>Gets or sets the committed counts.</summary>
     public PartitionCounts Counts { get; set; } = cursor.Counts;
 

@@ -48,6 +48,7 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
     private long _fenced;
     private PartitionCounts _done;
     private long _outages;
+    private System.Diagnostics.Metrics.Meter? _ownMeter;
 
     public PartitionedWorker(IConnectionMultiplexer redis, PipelineDefinition definition, PartitionedOptions options, ILogger? logger = null)
     {
@@ -168,6 +169,29 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
         head.Stages.AddRange(_definition.Stages);
         _head = PartitionedPipeline.AssembleHead<T>(head, this);
         _tail = PartitionedPipeline.AssembleTail(_definition, Json);
+        _ownMeter = options.MeterFactory is null ? new System.Diagnostics.Metrics.Meter(EventStream.Metrics.EventStreamMeter.MeterName) : null;
+        ObserveGauges(_ownMeter ?? options.MeterFactory!.Create(new System.Diagnostics.Metrics.MeterOptions(EventStream.Metrics.EventStreamMeter.MeterName)));
+    }
+
+    /// <summary>The partitions this worker owns, on the Meter: how many, and each one's watermark, commit age and lag.</summary>
+    private void ObserveGauges(System.Diagnostics.Metrics.Meter meter)
+    {
+        KeyValuePair<string, object?>[] Tags(int? partition) => partition is { } p
+            ? [new("pipeline", _definition.Name), new("worker", _options.Consumer), new("partition", p)]
+            : [new("pipeline", _definition.Name), new("worker", _options.Consumer)];
+        IEnumerable<OwnedPartition> Owned() => _owned.Where(o => o is not null).Select(o => o!).ToList();
+        meter.CreateObservableGauge(EventStream.Metrics.EventStreamMeter.PartitionsOwned, () => new System.Diagnostics.Metrics.Measurement<int>(Owned().Count(), Tags(null)), "{partition}", "Partitions this worker owns.");
+        meter.CreateObservableGauge(EventStream.Metrics.EventStreamMeter.PartitionWatermark, () => Owned()
+            .Where(o => o.Clock.Watermark is not (long.MinValue or long.MaxValue))
+            .Select(o => new System.Diagnostics.Metrics.Measurement<long>(o.Clock.Watermark, Tags(o.Partition))), "ms", "Each owned partition's committed watermark (epoch ms).");
+        meter.CreateObservableGauge(EventStream.Metrics.EventStreamMeter.PartitionCommitAge, () => Owned()
+            .Where(o => o.CommittedAt > 0)
+            .Select(o => new System.Diagnostics.Metrics.Measurement<long>(NowMs() - o.CommittedAt, Tags(o.Partition))), "ms", "How long ago each owned partition committed.");
+        meter.CreateObservableGauge(EventStream.Metrics.EventStreamMeter.PartitionLag, () =>
+        {
+            var read = _position;
+            return read is null ? [] : Owned().Select(o => new System.Diagnostics.Metrics.Measurement<long>(Math.Max(0, StreamIds.Millis(read) - StreamIds.Millis(o.Position)), Tags(o.Partition)));
+        }, "ms", "How far each owned partition's committed position trails what this worker has read.");
     }
 
     private Dictionary<string, string> Definition()
@@ -513,6 +537,7 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
         owned.Counts = commit.Counts;
         owned.Clock = commit.Clock;
         owned.StreamMaxTimestamp = commit.StreamMaxTimestamp;
+        owned.CommittedAt = now;
         foreach (var result in commit.Results)
         {
             await _tail!.WriteJsonAsync((string)result!, stop).ConfigureAwait(false);
@@ -646,6 +671,8 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
         {
             await _head!.DisposeAsync().ConfigureAwait(false);
             await _tail!.Pipeline.DisposeAsync().ConfigureAwait(false);
+            _ownMeter?.Dispose(); // a host's meter factory disposes the meters it made
+            _ownMeter = null;
         }
     }
 

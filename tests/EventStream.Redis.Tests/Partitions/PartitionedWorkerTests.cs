@@ -30,6 +30,47 @@ public sealed class PartitionedWorkerTests(RedisServerFixture redis)
     }
 
     [Fact]
+    public async Task A_worker_reports_its_partitions_on_the_Meter()
+    {
+        var run = new Run(redis);
+        var events = Input(count: 1_000, seed: 7);
+        await run.ProduceAsync(events);
+        var worker = run.StartWorker("metered");
+        await run.WaitUntilProcessedAsync(events.Length);
+
+        var seen = new ConcurrentDictionary<(string Name, object? Partition), long>();
+        using (var listener = new System.Diagnostics.Metrics.MeterListener())
+        {
+            listener.InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == Metrics.EventStreamMeter.MeterName && instrument.Name.StartsWith("eventstream.partition", StringComparison.Ordinal))
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            };
+            void Record<TValue>(System.Diagnostics.Metrics.Instrument instrument, TValue value, ReadOnlySpan<KeyValuePair<string, object?>> tags, object? state)
+            {
+                var worker = tags.ToArray().FirstOrDefault(t => t.Key == "worker").Value as string;
+                if (worker == "metered")
+                {
+                    seen[(instrument.Name, tags.ToArray().FirstOrDefault(t => t.Key == "partition").Value)] = Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture);
+                }
+            }
+
+            listener.SetMeasurementEventCallback<int>(Record);
+            listener.SetMeasurementEventCallback<long>(Record);
+            listener.Start();
+            listener.RecordObservableInstruments();
+        }
+
+        await worker.StopAsync();
+        seen[(Metrics.EventStreamMeter.PartitionsOwned, null)].Should().Be(Partitions);
+        seen.Keys.Where(k => k.Name == Metrics.EventStreamMeter.PartitionWatermark).Should().HaveCount(Partitions, "every partition committed a watermark");
+        seen.Where(k => k.Key.Name == Metrics.EventStreamMeter.PartitionWatermark).Select(k => k.Value).Max().Should().Be(events.Max(e => e.Ts) - 100 - 1, "the watermark of the whole input");
+        seen.Keys.Where(k => k.Name == Metrics.EventStreamMeter.PartitionCommitAge).Should().HaveCount(Partitions);
+    }
+
+    [Fact]
     public async Task Two_workers_share_the_partitions_and_together_commit_each_firing_once()
     {
         var run = new Run(redis);
