@@ -77,12 +77,13 @@ public static class RedisEventPipelineExtensions
 
             services.AddKeyedSingleton(name, new PipelineBuildHook((definition, sp) =>
             {
+                var connection = sp.GetRequiredKeyedService<IConnectionMultiplexer>(configuration);
                 var worker = new Partitions.PartitionedWorker<T>(
-                    sp.GetRequiredKeyedService<IConnectionMultiplexer>(configuration),
+                    connection,
                     definition,
                     partitioned,
                     sp.GetService<ILoggerFactory>()?.CreateLogger($"EventStream.Redis.Partitions.{name}"));
-                return new Partitions.PartitionedEventPipeline<T>(worker, name, partitioned.Stream);
+                return new Partitions.PartitionedEventPipeline<T>(worker, name, partitioned.Stream, (max, ct) => Partitions.RedisPartitionedPipeline.ReplayDeadLettersAsync(connection, partitioned, max, ct));
             }));
             return builder;
         }

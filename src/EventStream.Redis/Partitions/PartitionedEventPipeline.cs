@@ -22,9 +22,12 @@ internal sealed class PartitionedEventPipeline<T> : IEventPipeline<T>, IStoppabl
     private readonly string _stream;
     private int _disposed;
 
-    public PartitionedEventPipeline(PartitionedWorker<T> worker, string name, string stream)
+    private readonly Func<int, CancellationToken, Task<ReplayResult>> _replay;
+
+    public PartitionedEventPipeline(PartitionedWorker<T> worker, string name, string stream, Func<int, CancellationToken, Task<ReplayResult>> replay)
     {
         _worker = worker;
+        _replay = replay;
         Name = name;
         _stream = stream;
         _run = Task.Run(() => worker.RunAsync(_stop.Token));
@@ -57,8 +60,8 @@ internal sealed class PartitionedEventPipeline<T> : IEventPipeline<T>, IStoppabl
 
     public PipelineMetrics GetMetrics() => _worker.Head?.GetMetrics() ?? new PipelineMetrics { Pipeline = Name, Timestamp = DateTimeOffset.UtcNow, Stages = [] };
 
-    public Task<ReplayResult> ReplayDeadLettersAsync(int maxCount = int.MaxValue, CancellationToken cancellationToken = default) =>
-        throw new NotSupportedException($"Pipeline '{Name}' runs partitioned over Redis: replaying its dead letters (in its partitions' dead-letter streams) is not built yet; list them with DeadLetters.ListAsync.");
+    /// <summary>Replays the computation's dead letters through its input stream (see <see cref="RedisPartitionedPipeline.ReplayDeadLettersAsync"/>).</summary>
+    public Task<ReplayResult> ReplayDeadLettersAsync(int maxCount = int.MaxValue, CancellationToken cancellationToken = default) => _replay(maxCount, cancellationToken);
 
     /// <summary>Stops the worker (a final commit, the hand-over) and waits for it; safe to call more than once (a host disposes its pipelines under two registrations).</summary>
     public async ValueTask DisposeAsync()

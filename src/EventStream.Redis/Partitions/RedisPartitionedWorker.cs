@@ -45,6 +45,48 @@ public sealed class RedisPartitionedWorker<T>
 public static class RedisPartitionedPipeline
 {
     /// <summary>
+    /// Replays a partitioned computation's dead letters, oldest first per partition, from any process: each dead
+    /// letter's event goes back into the input stream as a new entry (field <c>event</c>, and <c>replayOf</c> = the dead
+    /// letter's id), where every worker reads it again and its partition's owner processes it; then the dead letter is
+    /// removed. At least once: a replaying process that dies between the two steps leaves the dead letter, and a later
+    /// replay adds its event again. Dead letters without an event (an entry with no <c>event</c> field) are skipped.
+    /// </summary>
+    /// <param name="redis">The connection.</param>
+    /// <param name="options">The computation: <see cref="PartitionedOptions.Stream"/>, <see cref="PartitionedOptions.Group"/> and <see cref="PartitionedOptions.KeyPrefix"/>.</param>
+    /// <param name="maxCount">The most dead letters to replay.</param>
+    /// <param name="cancellationToken">Stops the replay between dead letters.</param>
+    /// <returns>How many were replayed and skipped (<see cref="EventStream.DeadLetters.ReplayResult.FailedAgain"/> is 0: a replayed event that fails again is dead-lettered again by its owner, later).</returns>
+    /// <exception cref="InvalidOperationException">No computation of that stream and group has started.</exception>
+    public static async Task<EventStream.DeadLetters.ReplayResult> ReplayDeadLettersAsync(IConnectionMultiplexer redis, PartitionedOptions options, int maxCount = int.MaxValue, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(redis);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfNegative(maxCount);
+        var db = redis.GetDatabase();
+        var keys = await KeysAsync(db, options).ConfigureAwait(false);
+        int replayed = 0, skipped = 0;
+        for (var p = 0; p < keys.Partitions && replayed + skipped < maxCount; p++)
+        {
+            foreach (var dead in await db.StreamRangeAsync(keys.Dead(p), count: maxCount - replayed - skipped).ConfigureAwait(false))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var json = dead["event"];
+                if (json.IsNullOrEmpty)
+                {
+                    skipped++;
+                    continue;
+                }
+
+                await db.StreamAddAsync(keys.Stream, [new NameValueEntry("event", json), new NameValueEntry("replayOf", $"p{p}:{dead.Id}")]).ConfigureAwait(false);
+                await db.StreamDeleteAsync(keys.Dead(p), [dead.Id]).ConfigureAwait(false);
+                replayed++;
+            }
+        }
+
+        return new EventStream.DeadLetters.ReplayResult(replayed, 0, skipped);
+    }
+
+    /// <summary>
     /// Reads a computation's committed results, partition by partition (each in commit order), as JSON lines
     /// <c>{"key","start","end","value","count","firing","firingNumber"}</c>: the exactly-once record, for checks and
     /// backfills. The partition count is the one stored with the computation.
@@ -59,11 +101,8 @@ public static class RedisPartitionedPipeline
         ArgumentNullException.ThrowIfNull(redis);
         ArgumentNullException.ThrowIfNull(options);
         var db = redis.GetDatabase();
-        var probe = new PartitionKeys(options.KeyPrefix, options.Stream, options.Group, 1);
-        var partitions = await new PartitionStore(db, probe).StoredPartitionsAsync().ConfigureAwait(false)
-            ?? throw new InvalidOperationException($"No partitioned computation of stream '{options.Stream}' and group '{options.Group}' has started (no key '{probe.Definition}').");
-        var keys = new PartitionKeys(options.KeyPrefix, options.Stream, options.Group, partitions);
-        for (var p = 0; p < partitions; p++)
+        var keys = await KeysAsync(db, options).ConfigureAwait(false);
+        for (var p = 0; p < keys.Partitions; p++)
         {
             var from = "-";
             while (true)
@@ -147,5 +186,14 @@ public static class RedisPartitionedPipeline
 
         definition.Built = true;
         return new RedisPartitionedWorker<TIn>(new PartitionedWorker<TIn>(redis, definition, options, logger));
+    }
+
+    /// <summary>The computation's keys, with the partition count stored at its first start.</summary>
+    private static async Task<PartitionKeys> KeysAsync(IDatabase db, PartitionedOptions options)
+    {
+        var probe = new PartitionKeys(options.KeyPrefix, options.Stream, options.Group, 1);
+        var partitions = await new PartitionStore(db, probe).StoredPartitionsAsync().ConfigureAwait(false)
+            ?? throw new InvalidOperationException($"No partitioned computation of stream '{options.Stream}' and group '{options.Group}' has started (no key '{probe.Definition}').");
+        return new PartitionKeys(options.KeyPrefix, options.Stream, options.Group, partitions);
     }
 }

@@ -30,6 +30,43 @@ public sealed class PartitionedWorkerTests(RedisServerFixture redis)
     }
 
     [Fact]
+    public async Task Dead_letters_replayed_from_another_process_go_back_through_the_input_and_count_once()
+    {
+        var run = new Run(redis);
+        var events = Input(count: 500, seed: 8);
+        var last = events.Max(e => e.Ts);
+        Click[] bad = [new("/bad", last), new("/bad", last - 1)]; // in the window still open at the end
+        await run.ProduceAsync([.. events, .. bad]);
+        var broken = 1;
+        var sunk = new ConcurrentBag<WindowResult<string, long>>();
+        RedisPartitionedWorker<Click> Start(string name, TimeSpan? idle) => PipelineBuilder.Create<Click>("clicks", o => o.Retry = Retry.RetryOptions.None)
+            .Transform("check", c => c.Url == "/bad" && Volatile.Read(ref broken) == 1 ? throw new InvalidDataException("the lookup for /bad is down") : c)
+            .Window("w", Window(), Aggregates.Aggregate.Count<Click>())
+            .Sink("out", r => sunk.Add(r))
+            .BuildPartitioned(redis.Connection, run.Options(name, idle));
+
+        using (var stop = new CancellationTokenSource())
+        {
+            var a = Start("a", null).RunAsync(stop.Token);
+            await run.WaitUntilProcessedAsync(502);
+            await stop.CancelAsync();
+            await a;
+        }
+
+        (await run.CountsAsync()).Should().Be((502, 500, 0, 2));
+        Volatile.Write(ref broken, 0);
+        var options = run.Options("admin", null);
+        var replay = await RedisPartitionedPipeline.ReplayDeadLettersAsync(redis.Connection, options); // no worker in this "process"
+
+        replay.Should().Be(new EventStream.DeadLetters.ReplayResult(2, 0, 0));
+        await Start("b", TimeSpan.FromMilliseconds(300)).RunAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
+        (await run.CountsAsync()).Should().Be((504, 502, 0, 2), "the two entries added back were windowed; their dead letters stay counted as they happened");
+        Ordered(await run.CommittedAsync()).Should().Equal(Ordered(Reference([.. events, .. bad], complete: true)), "the replayed events count once, in their window");
+        var db = redis.Connection.GetDatabase();
+        (await Task.WhenAll(Enumerable.Range(0, Partitions).Select(p => db.StreamLengthAsync(run.Keys.Dead(p))))).Sum().Should().Be(0, "replayed dead letters leave their streams");
+    }
+
+    [Fact]
     public async Task A_worker_reports_its_partitions_on_the_Meter()
     {
         var run = new Run(redis);
