@@ -60,7 +60,7 @@ internal sealed class OwnedPartition(int partition, long epoch, PartitionCursor 
     public PartitionCounts Gathered { get; private set; }
 
     /// <summary>Adds to the commit being gathered, and to its counts.</summary>
-    public void Gather(Action<PartitionCommit>? add, long windowed = 0, long late = 0, long dead = 0, long results = 0)
+    public void Gather(Action<PartitionCommit>? add, long windowed = 0, long late = 0, long dead = 0, long results = 0, long filtered = 0)
     {
         lock (_gate)
         {
@@ -68,8 +68,9 @@ internal sealed class OwnedPartition(int partition, long epoch, PartitionCursor 
             var g = Gathered;
             Gathered = g with
             {
-                Read = g.Read + windowed + late + dead,
+                Read = g.Read + windowed + late + dead + filtered,
                 Windowed = g.Windowed + windowed,
+                Filtered = g.Filtered + filtered,
                 Late = g.Late + late,
                 DeadLettered = g.DeadLettered + dead,
                 Results = g.Results + results,

@@ -9,11 +9,12 @@ namespace EventStream.Redis.Partitions;
 /// <param name="Lag">How far its position trails the input's last entry, by the entries' ids (milliseconds of input time); <see langword="null"/> when the input is empty.</param>
 /// <param name="Watermark">Its committed watermark, or <see langword="null"/> before any event.</param>
 /// <param name="LastCommit">When it last committed, or <see langword="null"/>.</param>
-/// <param name="Read">Input entries and events accounted to it: <c>Windowed + Late + DeadLettered</c>.</param>
+/// <param name="Read">Input entries and events accounted to it: <c>Windowed + Late + DeadLettered + Filtered</c>.</param>
 /// <param name="Windowed">Events its windows absorbed.</param>
 /// <param name="Late">Events it found late.</param>
 /// <param name="DeadLettered">Entries and events it dead-lettered.</param>
 /// <param name="Results">Window results it committed.</param>
+/// <param name="Filtered">Events filtered out before the window (counted by the partition the event maps to).</param>
 /// <param name="Final">Whether its windows have all fired because the input is complete.</param>
 public sealed record PartitionMetrics(
     int Partition,
@@ -29,6 +30,7 @@ public sealed record PartitionMetrics(
     long Late,
     long DeadLettered,
     long Results,
+    long Filtered,
     bool Final);
 
 /// <summary>A partitioned computation's partitions, read from Redis by any process.</summary>
@@ -51,4 +53,7 @@ public sealed record PartitionedMetrics(string Stream, string Group, IReadOnlyLi
 
     /// <summary>Gets the committed results.</summary>
     public long Results => Partitions.Sum(p => p.Results);
+
+    /// <summary>Gets the events filtered out before the window.</summary>
+    public long Filtered => Partitions.Sum(p => p.Filtered);
 }

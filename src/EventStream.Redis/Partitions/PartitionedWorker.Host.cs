@@ -23,6 +23,16 @@ internal sealed partial class PartitionedWorker<T>
     public void OnLate(int partition, string eventJson, long timestamp, string reason) =>
         _owned[partition]?.Gather(c => c.AddLate(eventJson, string.Empty, reason), late: 1);
 
+    public void OnFiltered(object? item)
+    {
+        var json = item is null ? "null" : JsonSerializer.Serialize(item, item.GetType(), Json);
+        var partition = PartitionOf(System.Text.Encoding.UTF8.GetBytes(json));
+        if (Accepts(partition))
+        {
+            _owned[partition]!.Gather(null, filtered: 1);
+        }
+    }
+
     /// <summary>A dead letter of the stages before the window: recorded by the owner of the partition its event maps to.</summary>
     internal void OnDeadLetter(EventStream.DeadLetters.DeadLetterEntry entry, string eventJson)
     {

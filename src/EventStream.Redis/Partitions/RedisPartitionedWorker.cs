@@ -155,6 +155,7 @@ public static class RedisPartitionedPipeline
             c.Counts.Late,
             c.Counts.DeadLettered,
             c.Counts.Results,
+            c.Counts.Filtered,
             c.Final))]);
     }
 

@@ -186,6 +186,10 @@ public sealed class PartitionedWindowTests
         {
         }
 
+        public void OnFiltered(object? item)
+        {
+        }
+
         public void OnResult(int partition, string json)
         {
             json.Should().Contain("\"firing\":\"onTime\"", "results are written as the CLI's NDJSON");

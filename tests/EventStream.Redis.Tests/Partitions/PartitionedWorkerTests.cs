@@ -67,6 +67,29 @@ public sealed class PartitionedWorkerTests(RedisServerFixture redis)
     }
 
     [Fact]
+    public async Task Events_filtered_before_the_window_are_counted_once_by_one_partition_so_the_partitions_add_up_to_the_input()
+    {
+        var run = new Run(redis);
+        var events = Input(count: 2_000, seed: 9);
+        var dropped = events.Count(e => e.Url == "/p7");
+        RedisPartitionedWorker<Click> Start(string name) => PipelineBuilder.Create<Click>("clicks")
+            .Filter("no-p7", c => c.Url != "/p7")
+            .Window("w", Window(), Aggregates.Aggregate.Count<Click>())
+            .Sink("out", _ => { })
+            .BuildPartitioned(redis.Connection, run.Options(name, exitWhenIdle: TimeSpan.FromMilliseconds(300)));
+        var a = Start("a");
+        var b = Start("b");
+        await run.ProduceAsync(events);
+
+        await Task.WhenAll(a.RunAsync(CancellationToken.None), b.RunAsync(CancellationToken.None)).WaitAsync(TimeSpan.FromSeconds(60));
+
+        var metrics = await RedisPartitionedPipeline.ReadMetricsAsync(redis.Connection, run.Options("reader", null));
+        dropped.Should().BePositive();
+        (metrics.Read, metrics.Windowed, metrics.Filtered).Should().Be((2_000, 2_000 - dropped, dropped), "each worker meets every filtered event; only the owner of its partition counts it");
+        metrics.Partitions.Should().OnlyContain(p => p.Read == p.Windowed + p.Late + p.DeadLettered + p.Filtered);
+    }
+
+    [Fact]
     public async Task A_worker_reports_its_partitions_on_the_Meter()
     {
         var run = new Run(redis);

@@ -42,6 +42,7 @@ internal sealed class FanOutOperator<TIn, TOut> : StageOperator<TIn, TOut>
         if (_buffer.Count == 0)
         {
             Counts.Add(PipelineCount.Filtered);
+            Stage.Pipeline.Partitioning?.OnFiltered(item);
             return default;
         }
 

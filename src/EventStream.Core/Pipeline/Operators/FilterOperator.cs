@@ -33,6 +33,7 @@ internal sealed class FilterOperator<T> : StageOperator<T, T>
         }
 
         Counts.Add(PipelineCount.Filtered);
+        Stage.Pipeline.Partitioning?.OnFiltered(item);
         state?.Ticket?.Succeeded();
         return default;
     }

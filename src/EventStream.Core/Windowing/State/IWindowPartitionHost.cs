@@ -30,6 +30,12 @@ internal interface IWindowPartitionHost
     /// <summary>An event was added to a window of <paramref name="partition"/> (for the partition's own counts).</summary>
     void OnWindowed(int partition);
 
+    /// <summary>
+    /// An event a stage before the window filtered out (or a fan-out expanded to nothing): every worker meets it, and
+    /// the owner of the partition the event itself maps to counts it, so the partitions' counts add up to the input.
+    /// </summary>
+    void OnFiltered(object? item);
+
     /// <summary>A result fired in <paramref name="partition"/>, as JSON (key, start, end, value, count, firing, firingNumber).</summary>
     void OnResult(int partition, string json);
 
