@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.IO.Hashing;
 using System.Text;
 using System.Text.Json;
 using Aggregate = EventStream.Aggregates.Aggregate;
@@ -48,7 +49,7 @@ public static partial class RedisBenchmark
             .BuildPartitioned(redis, options, logger);
 
     private static string PartitionedSetup() => Invariant($"""
-        EventStream partitioned (issue 10): `PipelineBuilder.Create<UrlTiming>(…).Window(tumbling 1 min, Key Url, Timestamp Ts, OutOfOrderness 0, Aggregate.Sum(Ms)).Sink(count).BuildPartitioned(connection, PartitionedOptions {"{"} Partitions = {PartitionCount}, CommitInterval = {PartitionCommitInterval.TotalMilliseconds:0} ms, Lease = {PartitionLease.TotalSeconds:0} s, ReadCount 1000 (default) {"}"})`, each worker on its own `ConnectionMultiplexer`, fresh stream and group per run, the same events and the same producer (`RedisStreamProducer<UrlTiming>.PublishAsync`, batches of {ProducerBatch:N0}, field `event` = JSON). *1 and 2 workers*: the workers are started first and, outside the clock, left to settle (all {PartitionCount} partitions held, each worker holding some: with 2 workers the first one takes all and hands half over at its next rebalance, lease/3 later); then the clock runs from the first publish (producer concurrent). *Draining*: all events are published first (not timed), then one worker (`ExitWhenIdle` {DrainIdle.TotalMilliseconds:0} ms) starts with the clock: start-up (definition, {PartitionCount} leases and empty restores) is inside it. Clock stop: `RedisPartitionedPipeline.ReadMetricsAsync(...).Read` (polled every {PollMs} ms on a separate connection) = the event count: every event's effect committed with its partition's position (so the commit interval, ≤ {PartitionCommitInterval.TotalMilliseconds:0} ms, is inside the clock).
+        EventStream partitioned (issue 10): `PipelineBuilder.Create<UrlTiming>(…).Window(tumbling 1 min, Key Url, Timestamp Ts, OutOfOrderness 0, Aggregate.Sum(Ms)).Sink(count).BuildPartitioned(connection, PartitionedOptions {"{"} Partitions = {PartitionCount}, CommitInterval = {PartitionCommitInterval.TotalMilliseconds:0} ms, Lease = {PartitionLease.TotalSeconds:0} s, ReadCount 1000 (default) {"}"})`, each worker on its own `ConnectionMultiplexer`, fresh stream and group per run, the same events and the same producer (`RedisStreamProducer<UrlTiming>.PublishAsync`, batches of {ProducerBatch:N0}, field `event` = JSON). *1 and 2 workers*: the workers are started first and, outside the clock, left to settle until each holds exactly its rendezvous share of the {PartitionCount} partitions (computed here with the library's rule from the worker names; the split varies with the names, logged per run). Workers started together may each see only themselves at first and take the other's partitions; those are handed over at the holder's next rebalance (every lease/3) and taken at the receiver's next one, so settling takes up to ~2 × lease/3. Then the clock runs from the first publish (producer concurrent). *Draining*: all events are published first (not timed), then one worker (`ExitWhenIdle` {DrainIdle.TotalMilliseconds:0} ms) starts with the clock: start-up (definition, {PartitionCount} leases and empty restores) is inside it. Clock stop: `RedisPartitionedPipeline.ReadMetricsAsync(...).Read` (polled every {PollMs} ms on a separate connection) = the event count: every event's effect committed with its partition's position (so the commit interval, ≤ {PartitionCommitInterval.TotalMilliseconds:0} ms, is inside the clock).
           Check (after the clock): 1 and 2 workers are cancelled (a stop commits, hands over, fires nothing) and one more worker with `ExitWhenIdle` {FinisherIdle.TotalMilliseconds:0} ms takes every partition over, fires the remaining windows once and exits; the draining worker exits by its own `ExitWhenIdle`. Then `RedisPartitionedPipeline.ReadResultsAsync` must hold exactly the in-memory (url, minute) windows, each once, firing number 1, with equal counts and sums (1e-9 relative); the metrics must show Read = Windowed = the event count, Late = DeadLettered = 0, Results = the window count, every partition final; and the sinks must have got every window at least once.
         """);
 
@@ -90,7 +91,8 @@ public static partial class RedisBenchmark
         try
         {
             var producer = new RedisStreamProducer<UrlTiming>(producerConnection, new RedisStreamOptions { Stream = computation.Stream });
-            var workers = workerConnections.Select((c, i) => BuildPartitionedWorker(c, Options(Invariant($"bench-{id}-w{i}"), drain ? DrainIdle : null), Sink, Log(Invariant($"w{i}")))).ToArray();
+            var consumers = workerConnections.Select((_, i) => Invariant($"bench-{id}-w{i}")).ToArray();
+            var workers = workerConnections.Select((c, i) => BuildPartitionedWorker(c, Options(consumers[i], drain ? DrainIdle : null), Sink, Log(Invariant($"w{i}")))).ToArray();
             var setup = Stopwatch.StartNew();
             string prepared;
             Snapshot before;
@@ -113,7 +115,11 @@ public static partial class RedisBenchmark
             else
             {
                 running.AddRange(workers.Select(w => Task.Run(() => w.RunAsync(stop.Token))));
-                while (workers.Sum(w => w.OwnedPartitions.Count) != PartitionCount || workers.Any(w => w.OwnedPartitions.Count == 0))
+                // Settled = each worker holds exactly its rendezvous share. (All partitions held, each worker holding some, is
+                // not enough: workers started together may each see only themselves at first and take partitions that are
+                // the other's, handed over at the next rebalance, lease/3 later, and taken at the receiver's next one.)
+                var shares = consumers.Select(c => Enumerable.Range(0, PartitionCount).Where(p => RendezvousOwner(p, consumers) == c).ToHashSet()).ToArray();
+                while (workers.Select((w, i) => !shares[i].SetEquals(w.OwnedPartitions)).Any(differs => differs))
                 {
                     if (running.FirstOrDefault(t => t.IsCompleted) is { } ended)
                     {
@@ -292,6 +298,10 @@ public static partial class RedisBenchmark
             problems.Add(Invariant($"the sinks got {sunk:N0} results, fewer than the {expected.Windows.Count:N0} windows committed"));
         }
     }
+
+    /// <summary>The library's assignment rule (docs/scale-out.md): the member with the highest XxHash64 of "member#partition" wins (ties: the ordinally smaller name).</summary>
+    private static string RendezvousOwner(int partition, string[] members) =>
+        members.Select(m => (Member: m, Score: XxHash64.HashToUInt64(Encoding.UTF8.GetBytes(Invariant($"{m}#{partition}"))))).OrderByDescending(m => m.Score).ThenBy(m => m.Member, StringComparer.Ordinal).First().Member;
 
     /// <summary>The targets of issue 10: partitioned vs <c>RedisWindowWorker</c> (same worker count, its best batch size) and draining vs XADD.</summary>
     private static bool PartitionedTargets(StringBuilder text, List<Configuration> configurations, Dictionary<Configuration, double> median, Dictionary<Configuration, List<Run>> runs, int pipeline)
