@@ -12,6 +12,7 @@ using EventStream.Benchmarks;
 // dotnet run -c Release --project benchmarks/EventStream.Benchmarks -- windows-verify
 // dotnet run -c Release --project benchmarks/EventStream.Benchmarks -- windows-one <case> [runs]   (for profilers)
 // dotnet run -c Release --project benchmarks/EventStream.Benchmarks -- redis [--events N] [--runs R] [--batch-sizes 500,1000] ...
+// dotnet run -c Release --project benchmarks/EventStream.Benchmarks -- partition-restore [--runs 3] [--lease 5] ...
 return args.FirstOrDefault() switch
 {
     "throughput" => Throughput(args[1..]),
@@ -21,6 +22,7 @@ return args.FirstOrDefault() switch
     "windows-verify" => await WindowChecks.RunAsync(Console.Out, includeSlow: true) ? 0 : 1,
     "windows-one" => await WindowChecks.RunOneAsync(args[1], args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 1, Console.Out),
     "redis" => await RedisBenchmark.RunAsync(args[1..]),
+    "partition-restore" => await RedisBenchmark.PartitionRestoreAsync(args[1..]),
     _ => Usage(),
 };
 
@@ -58,9 +60,17 @@ static int Usage()
                   [--runs 5] [--batch-sizes 500[,1000,2000]] [--keys 1000] [--uniform] [--aof] [--no-profile] [--pipeline 16] [--clients 50]
               End to end through a private redis-server (started and stopped by the run): produce -> consumer group ->
               window update -> ack, with RedisWindowWorker (1 and 2 workers) vs the original design (a list and 4
-              sequential round trips per event, 1 and 2 consumers) vs redis-benchmark XADD (the limit). Medians of the
-              runs; every run checked; then a SLOWLOG profile run per batch size (server time per script). Writes
-              benchmarks/results/redis-throughput.md. Exit 2 when a target is missed.
+              sequential round trips per event, 1 and 2 consumers) vs redis-benchmark XADD (the limit), and the
+              partitioned path (PipelineBuilder ... BuildPartitioned: 1 and 2 workers, and 1 worker draining a filled
+              stream). Medians of the runs; every run checked; then a SLOWLOG profile run per batch size (server time
+              per script). Writes benchmarks/results/redis-throughput.md. Exit 2 when a target is missed.
+
+          dotnet run -c Release --project benchmarks/EventStream.Benchmarks -- partition-restore [--runs 3] [--lease 5]
+                  [--keys 1000] [--seconds 1000] [--window 1000] [--partitions 16] [--no-crash]
+              Restore time of one partition holding ~1M sliding-window slices (1,000 keys all in partition 0, one event
+              per key per second for 1,000 s, sliding 1,000 s by 1 s): a fresh worker after a graceful stop, and a
+              fresh worker after the owner (a child process) is SIGKILLed. Median of the runs, every committed window
+              checked. Writes benchmarks/results/partition-restore.md. Exit 2 when the target is missed.
         """);
     return 1;
 }

@@ -30,11 +30,14 @@ public sealed record UrlTiming(string Url, long Ts, double Ms);
 /// <c>HINCRBYFLOAT</c> sum, <c>EXPIRE</c>, <c>HINCRBY</c> total). The clock stops when the total (polled the same way)
 /// reaches the event count.</item>
 /// <item>The limit: <c>redis-benchmark</c> XADD of the same payload with pipelining.</item>
+/// <item>The partitioned path (issue 10, <c>RedisBenchmark.Partitioned.cs</c>): the same window as a
+/// <see cref="PipelineBuilder"/> pipeline run by 1 or 2 <see cref="EventStream.Redis.Partitions.RedisPartitionedWorker{T}"/>s
+/// while the producer publishes, and by 1 worker draining a stream filled beforehand.</item>
 /// </list>
 /// Every timed run is checked afterwards (outside the clock): EventStream's fired windows (after a finishing worker
 /// closes the last ones) and the baseline's window hashes equal the sums computed in memory.
 /// </summary>
-public static class RedisBenchmark
+public static partial class RedisBenchmark
 {
     public const long StartMs = 1_767_225_600_000; // 2026-01-01T00:00:00Z
     public const int EventsPerMinute = 10_000;     // event time: one event every 6 ms, whatever the count
@@ -92,10 +95,15 @@ public static class RedisBenchmark
             configurations.Add(new(Invariant($"EventStream RedisWindowWorker, 2 workers, BatchSize {batch}"), Kind.EventStream, 2, batch, events.Length));
         }
 
+        configurations.Add(new("EventStream partitioned, 1 worker", Kind.Partitioned, 1, 0, events.Length));
+        configurations.Add(new("EventStream partitioned, 2 workers", Kind.Partitioned, 2, 0, events.Length));
+        configurations.Add(new("EventStream partitioned, 1 worker, draining a filled stream", Kind.PartitionedDrain, 1, 0, events.Length));
+
         // Warm-up (JIT, script cache, allocator): not reported.
-        output.WriteLine("warm-up: EventStream 1 worker on 20,000 events, baseline 1 consumer on 2,000 events (not reported)");
+        output.WriteLine("warm-up: EventStream 1 worker on 20,000 events, baseline 1 consumer on 2,000 events, partitioned 1 worker on 20,000 events (not reported)");
         await EventStreamAsync(server, admin, events[..Math.Min(20_000, events.Length)], 1, settings.BatchSizes[0], null);
         await BaselineAsync(server, admin, baselineEvents[..Math.Min(2_000, baselineEvents.Length)], 1, null);
+        await PartitionedAsync(server, admin, events[..Math.Min(20_000, events.Length)], 1, drain: false, null, output);
 
         var problems = new List<string>();
         var runs = configurations.ToDictionary(c => c, _ => new List<Run>());
@@ -110,6 +118,8 @@ public static class RedisBenchmark
                 {
                     Kind.RedisBenchmark => await RedisBenchmarkAsync(server, admin, settings, payload),
                     Kind.Baseline => await BaselineAsync(server, admin, baselineEvents, configuration.Workers, baselineExpected),
+                    Kind.Partitioned => await PartitionedAsync(server, admin, events, configuration.Workers, drain: false, expected, output),
+                    Kind.PartitionedDrain => await PartitionedAsync(server, admin, events, configuration.Workers, drain: true, expected, output),
                     _ => await EventStreamAsync(server, admin, events, configuration.Workers, configuration.BatchSize, expected),
                 };
                 run.Round = round;
@@ -150,7 +160,7 @@ public static class RedisBenchmark
         var text = new StringBuilder();
         text.AppendLine("# Redis end to end: produce → consumer group → window update → ack");
         text.AppendLine();
-        text.AppendLine(Invariant($"`cd /work/main && dotnet run -c Release --project benchmarks/EventStream.Benchmarks -- {string.Join(' ', settings.Arguments.Prepend("redis"))}`"));
+        text.AppendLine(Invariant($"`cd {Environment.CurrentDirectory} && dotnet run -c Release --project benchmarks/EventStream.Benchmarks -- {string.Join(' ', settings.Arguments.Prepend("redis"))}`"));
         text.AppendLine();
         text.AppendLine(Invariant($"{Machine.Describe(loadAtStart)}. Client and redis-server share the machine: compare ratios, not absolute rates."));
         text.AppendLine();
@@ -162,6 +172,7 @@ public static class RedisBenchmark
             - EventStream: `RedisStreamProducer<UrlTiming>.PublishAsync` in batches of {ProducerBatch:N0} (one pipelined round trip each, awaited in turn; no lag backpressure: `Group` unset) on its own connection, concurrently with N `RedisWindowWorker<UrlTiming>` in this process, each with its own `ConnectionMultiplexer` and consumer name: tumbling 1 min, `RedisWindowAggregate.Sum` of Ms keyed by Url, OutOfOrderness 0, default JSON deserialisation and poll delays (1–250 ms), `TrimAcknowledged` on (default). Fresh stream and group per run. Clock: from the first publish until `GetMetricsAsync().Windowed` (polled every {PollMs} ms on a separate connection) reaches the event count — every event applied (and acknowledged in the same script); windows whose end the watermark passed have fired too. Not subtracted: worker start-up (group check, first claim/trim pass) and ≤ {PollMs} ms of poll granularity.
               Check (after the clock): the workers are cancelled, one more worker with `CompleteWhenIdle` 50 ms closes the remaining windows, and the results stream must hold exactly the in-memory (url, minute) windows with equal counts and sums; `Late` and `DeadLettered` must be 0.
             - Original design (baseline, the TypeScript module's approach): the producer `LPUSH`es each event's JSON to a list, pipelined in batches of {ProducerBatch:N0} (same speed class as the XADD producer); each consumer (own connection) loops `RPOP` (awaited; 1 ms sleep when empty), parses the JSON, then awaits in turn `HINCRBY win:URL:START count 1`, `HINCRBYFLOAT win:URL:START sum MS`, `EXPIRE win:URL:START {BaselineTtlSeconds}`, `HINCRBY totals total 1` — 5 round trips per event counting the pop. No windows are ever emitted (as in the original). {baselineCount:N0} events per run (events/s compare). Clock: from the first push until `HGET totals total` (polled every {PollMs} ms) reaches the event count. Check: every window hash's count and sum equal the in-memory ones.
+            - {PartitionedSetup()}
             - Limit: `redis-benchmark -h 127.0.0.1 -p PORT -n {settings.Events} -P {settings.Pipeline} -c {settings.Clients} -q XADD KEY * event <payload above>` (the stock `-t` tests have no XADD), requests/s parsed from its output.
             - {settings.Repetitions} rounds; each round runs every configuration once in the order listed (after one untimed warm-up); medians, min and max over the rounds.
             """));
@@ -173,7 +184,7 @@ public static class RedisBenchmark
         foreach (var c in configurations)
         {
             var rates = runs[c].Select(r => r.EventsPerSecond).ToArray();
-            var vsBaseline = c.Kind == Kind.EventStream && Baseline(c.Workers) is { } b ? Invariant($"{median[c] / b:0.0}×") : c.Kind == Kind.Baseline ? "1.0×" : "—";
+            var vsBaseline = c.Kind is Kind.EventStream or Kind.Partitioned && Baseline(c.Workers) is { } b ? Invariant($"{median[c] / b:0.0}×") : c.Kind == Kind.Baseline ? "1.0×" : "—";
             text.AppendLine(Invariant($"| {c.Name} | {c.Events:N0} | {median[c]:N0} | {rates.Min():N0} | {rates.Max():N0} | {vsBaseline} | {median[c] / limit:0.00}× |"));
         }
 
@@ -202,6 +213,7 @@ public static class RedisBenchmark
             }
         }
 
+        ok &= PartitionedTargets(text, configurations, median, runs, settings.Pipeline);
         passed = ok;
         var best = configurations.Where(c => c.Kind == Kind.EventStream && c.Workers == 1).MaxBy(c => median[c]);
         if (best is not null && settings.BatchSizes.Length > 1)
@@ -212,7 +224,7 @@ public static class RedisBenchmark
 
         text.AppendLine();
         text.AppendLine(problems.Count == 0
-            ? "Correctness: every timed run passed its check (EventStream: all windows fired once with the in-memory counts and sums, Late = DeadLettered = 0; baseline: every window hash equal to the in-memory sums)."
+            ? "Correctness: every timed run passed its check (EventStream: all windows fired once with the in-memory counts and sums, Late = DeadLettered = 0; partitioned: every window committed once with the in-memory counts and sums, Read = Windowed = events, Late = DeadLettered = 0, every partition final; baseline: every window hash equal to the in-memory sums)."
             : "Correctness: FAILED\n\n" + string.Join("\n", problems.Select(p => "- " + p)));
         text.AppendLine();
         text.AppendLine("## Where the time goes (medians over the rounds)");
@@ -230,7 +242,7 @@ public static class RedisBenchmark
             text.AppendLine(Invariant($"| {c.Name} | {Median(r.Select(x => x.Seconds)) * 1000:N0} ms | {producer} | {Median(r.Select(x => x.ServerCpuSeconds / x.Seconds)):P0} | {client} | {Median(r.Select(x => x.ServerCpuSeconds * 1e6 / c.Events)):0.00} | {clientPerEvent} |"));
         }
 
-        foreach (var c in configurations.Where(c => c.Kind == Kind.EventStream || (c.Kind == Kind.Baseline && c.Workers == 1)))
+        foreach (var c in configurations.Where(c => c.Kind is Kind.EventStream or Kind.Partitioned or Kind.PartitionedDrain || (c.Kind == Kind.Baseline && c.Workers == 1)))
         {
             var r = runs[c].OrderBy(x => x.EventsPerSecond).ElementAt(runs[c].Count / 2);
             text.AppendLine();
@@ -738,6 +750,8 @@ public static class RedisBenchmark
         RedisBenchmark,
         Baseline,
         EventStream,
+        Partitioned,
+        PartitionedDrain,
     }
 
     private sealed record Configuration(string Name, Kind Kind, int Workers, int BatchSize, int Events);
