@@ -88,18 +88,47 @@ internal sealed class PartitionCommit : IWindowStateWriter
         _deadCount = 0;
     }
 
-    /// <summary>The commit script's arguments.</summary>
-    internal RedisValue[] Arguments(long epoch, long now, long leaseUntil, (string Results, string Late, string Dead) trims)
+    /// <summary>Gets how many arguments the commit script would take inline.</summary>
+    internal int ArgumentCount => 11 + 32 + _set.Count + _removed.Count + _results.Count + _late.Count + _dead.Count;
+
+    /// <summary>The cursor's field/value pairs.</summary>
+    internal RedisValue[] CursorFields(long now, long leaseUntil)
     {
         var c = Clock;
         var counts = Counts;
-        RedisValue[] cursor =
+        return
         [
             "pos", Position, "wm", c.Watermark, "maxts", c.MaxTimestamp, "ver", c.Version, "smax", StreamMaxTimestamp,
             "read", counts.Read, "windowed", counts.Windowed, "late", counts.Late, "dead", counts.DeadLettered,
             "filtered", counts.Filtered, "results", counts.Results, "at", now, "until", leaseUntil, "final", Final ? 1 : 0,
             .. (Delivered is null ? (RedisValue[])[] : ["delivered", Delivered]),
         ];
+    }
+
+    /// <summary>The delta, for staging keys: state pairs, removed fields, results, late triples, dead letters as JSON arrays of [field, value].</summary>
+    internal (List<RedisValue> Set, List<RedisValue> Removed, List<RedisValue> Results, List<RedisValue> Late, List<RedisValue> Dead) Staged()
+    {
+        var dead = new List<RedisValue>(_deadCount);
+        for (var at = 0; at < _dead.Count;)
+        {
+            var n = (int)_dead[at];
+            var pairs = new List<string[]>(n / 2);
+            for (var i = at + 1; i < at + 1 + n; i += 2)
+            {
+                pairs.Add([(string)_dead[i]!, (string?)_dead[i + 1] ?? string.Empty]);
+            }
+
+            dead.Add(System.Text.Json.JsonSerializer.Serialize(pairs));
+            at += n + 1;
+        }
+
+        return (_set, _removed, _results, _late, dead);
+    }
+
+    /// <summary>The commit script's arguments.</summary>
+    internal RedisValue[] Arguments(long epoch, long now, long leaseUntil, (string Results, string Late, string Dead) trims)
+    {
+        var cursor = CursorFields(now, leaseUntil);
         var args = new RedisValue[11 + cursor.Length + _set.Count + _removed.Count + _results.Count + _late.Count + _dead.Count];
         args[0] = epoch;
         args[1] = cursor.Length;

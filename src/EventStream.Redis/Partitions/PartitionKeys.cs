@@ -71,6 +71,13 @@ internal sealed class PartitionKeys
     /// <summary>The partition's dead letters stream.</summary>
     public RedisKey Dead(int partition) => _dead[partition];
 
+    /// <summary>The staging keys of one large commit (state set, removed fields, results, late events, dead letters), in the partition's slot.</summary>
+    public RedisKey[] Staging(int partition, long epoch, long sequence)
+    {
+        var ns = _cursor[partition].ToString()[..^"cursor".Length] + $"stage:{epoch}:{sequence}:";
+        return [ns + "set", ns + "del", ns + "results", ns + "late", ns + "dead"];
+    }
+
     /// <summary>The partition of a key, from the bytes its codec writes: XxHash64 (seed 0) modulo the partition count, the same in every process.</summary>
     public static int PartitionOf(ReadOnlySpan<byte> key, int partitions) => (int)(XxHash64.HashToUInt64(key) % (ulong)partitions);
 

@@ -84,4 +84,66 @@ internal static class PartitionScripts
         redis.call('HSET', KEYS[1], 'seq', ARGV[11])
         return {1, last}
         """;
+
+    /// <summary>
+    /// Commits a partition whose delta is too large for one command (over <see cref="PartitionStore.MaxInlineArguments"/>
+    /// arguments): the owner first wrote it into staging keys of its own epoch and sequence number (same slot), and this
+    /// script applies them and the cursor atomically, as <see cref="Commit"/> does, then deletes them. It runs longer (it
+    /// moves the whole delta inside Redis), but it is still one atomic step. KEYS: cursor, state, results, late, dead,
+    /// then the staged state set (hash), removed fields (set), results (list), late events (list of triples) and dead
+    /// letters (list of JSON objects). ARGV: epoch, number of cursor arguments, the three trim ids, the sequence number,
+    /// then the cursor field/value pairs.
+    /// </summary>
+    public const string CommitStaged = """
+        local c = redis.call('HMGET', KEYS[1], 'epoch', 'seq')
+        if c[1] ~= ARGV[1] or tonumber(c[2] or '0') >= tonumber(ARGV[6]) then
+            redis.call('DEL', KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10])
+            if c[1] ~= ARGV[1] then return {0} end
+            return {2}
+        end
+        local nCursor = tonumber(ARGV[2])
+        if nCursor > 0 then redis.call('HSET', KEYS[1], unpack(ARGV, 7, 6 + nCursor)) end
+        local cursor = '0'
+        repeat
+            local page = redis.call('HSCAN', KEYS[6], cursor, 'COUNT', 1000)
+            cursor = page[1]
+            if #page[2] > 0 then redis.call('HSET', KEYS[2], unpack(page[2])) end
+        until cursor == '0'
+        repeat
+            local page = redis.call('SSCAN', KEYS[7], cursor, 'COUNT', 1000)
+            cursor = page[1]
+            if #page[2] > 0 then redis.call('HDEL', KEYS[2], unpack(page[2])) end
+        until cursor == '0'
+        local last = ''
+        local n = redis.call('LLEN', KEYS[8])
+        for from = 0, n - 1, 1000 do
+            for _, result in ipairs(redis.call('LRANGE', KEYS[8], from, from + 999)) do
+                last = redis.call('XADD', KEYS[3], '*', 'result', result)
+            end
+        end
+        n = redis.call('LLEN', KEYS[9])
+        for from = 0, n - 1, 999 do
+            local page = redis.call('LRANGE', KEYS[9], from, from + 998)
+            for i = 1, #page, 3 do
+                redis.call('XADD', KEYS[4], '*', 'event', page[i], 'source', page[i + 1], 'reason', page[i + 2])
+            end
+        end
+        n = redis.call('LLEN', KEYS[10])
+        for from = 0, n - 1, 1000 do
+            for _, letter in ipairs(redis.call('LRANGE', KEYS[10], from, from + 999)) do
+                local fields = {}
+                for _, pair in ipairs(cjson.decode(letter)) do
+                    fields[#fields + 1] = pair[1]
+                    fields[#fields + 1] = pair[2]
+                end
+                redis.call('XADD', KEYS[5], '*', unpack(fields))
+            end
+        end
+        for k = 3, 5 do
+            if ARGV[k] ~= '' then redis.call('XTRIM', KEYS[k], 'MINID', '~', ARGV[k]) end
+        end
+        redis.call('DEL', KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10])
+        redis.call('HSET', KEYS[1], 'seq', ARGV[6])
+        return {1, last}
+        """;
 }

@@ -27,6 +27,12 @@ internal sealed class PartitionStore(IDatabase db, PartitionKeys keys)
     /// <summary>How many state entries a restore reads per HSCAN page.</summary>
     public const int RestorePage = 10_000;
 
+    /// <summary>
+    /// The most arguments a commit sends inline (StackExchange.Redis refuses a command of over 1,048,576); a larger one
+    /// (a backlog of new keys, or every window of a big partition firing at the end of the input) is staged first.
+    /// </summary>
+    public const int MaxInlineArguments = 200_000;
+
     public PartitionKeys Keys => keys;
 
     /// <summary>
@@ -105,10 +111,45 @@ internal sealed class PartitionStore(IDatabase db, PartitionKeys keys)
     public async Task<(CommitOutcome Outcome, string? LastResult)> CommitAsync(int partition, long epoch, PartitionCommit commit, long now, long leaseUntil, (string Results, string Late, string Dead) trims)
     {
         RedisKey[] k = [keys.Cursor(partition), keys.State(partition), keys.Results(partition), keys.Late(partition), keys.Dead(partition)];
-        var reply = (RedisResult[])(await db.ScriptEvaluateAsync(PartitionScripts.Commit, k, commit.Arguments(epoch, now, leaseUntil, trims)).ConfigureAwait(false))!;
+        var reply = commit.ArgumentCount <= MaxInlineArguments
+            ? (RedisResult[])(await db.ScriptEvaluateAsync(PartitionScripts.Commit, k, commit.Arguments(epoch, now, leaseUntil, trims)).ConfigureAwait(false))!
+            : await CommitStagedAsync(partition, epoch, commit, now, leaseUntil, trims, k).ConfigureAwait(false);
         var outcome = (CommitOutcome)(long)reply[0];
         var last = outcome == CommitOutcome.Applied && reply.Length > 1 ? (string?)reply[1] : null;
         return (outcome, string.IsNullOrEmpty(last) ? null : last);
+    }
+
+    /// <summary>
+    /// A commit too large for one command: its delta goes into staging keys named by the epoch and sequence number (so
+    /// a fenced owner's staging never mixes with its successor's; they expire if the owner dies before applying them),
+    /// in pipelined chunks, then one script applies them with the cursor, atomically.
+    /// </summary>
+    private async Task<RedisResult[]> CommitStagedAsync(int partition, long epoch, PartitionCommit commit, long now, long leaseUntil, (string Results, string Late, string Dead) trims, RedisKey[] k)
+    {
+        var stage = keys.Staging(partition, epoch, commit.Sequence);
+        var (set, removed, results, late, dead) = commit.Staged();
+        var writes = new List<Task>();
+        for (var i = 0; i < set.Count; i += 2_000)
+        {
+            var chunk = set.GetRange(i, Math.Min(2_000, set.Count - i));
+            writes.Add(db.HashSetAsync(stage[0], [.. Enumerable.Range(0, chunk.Count / 2).Select(j => new HashEntry(chunk[2 * j], chunk[(2 * j) + 1]))]));
+        }
+
+        foreach (var (key, values) in new[] { (stage[1], removed), (stage[2], results), (stage[3], late), (stage[4], dead) })
+        {
+            for (var i = 0; i < values.Count; i += 2_000)
+            {
+                var chunk = values.GetRange(i, Math.Min(2_000, values.Count - i)).ToArray();
+                writes.Add(key == stage[1] ? db.SetAddAsync(key, chunk) : db.ListRightPushAsync(key, chunk));
+            }
+        }
+
+        writes.AddRange(stage.Select(key => db.KeyExpireAsync(key, TimeSpan.FromHours(1)))); // after the writes, on the same connection
+        await Task.WhenAll(writes).ConfigureAwait(false);
+
+        var cursor = commit.CursorFields(now, leaseUntil);
+        RedisValue[] args = [epoch, cursor.Length, trims.Results, trims.Late, trims.Dead, commit.Sequence, .. cursor];
+        return (RedisResult[])(await db.ScriptEvaluateAsync(PartitionScripts.CommitStaged, [.. k, .. stage], args).ConfigureAwait(false))!;
     }
 
     /// <summary>Reads the partition's cursor (all defaults for a partition never committed).</summary>

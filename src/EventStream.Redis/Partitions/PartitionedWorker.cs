@@ -48,6 +48,7 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
     private long _fenced;
     private PartitionCounts _done;
     private long _outages;
+    private bool _waitingFor;
     private System.Diagnostics.Metrics.Meter? _ownMeter;
 
     public PartitionedWorker(IConnectionMultiplexer redis, PipelineDefinition definition, PartitionedOptions options, ILogger? logger = null)
@@ -116,7 +117,10 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
                     if (now >= nextRebalance)
                     {
                         changed = await RebalanceAsync(now, stop).ConfigureAwait(false);
-                        nextRebalance = now + ((long)_options.Lease.TotalMilliseconds / 3);
+
+                        // A partition on its way here (its holder releases it at its next commit) is asked for again
+                        // after a commit interval, not a third of a lease: a hand-over leaves it unowned that long at most.
+                        nextRebalance = now + (_waitingFor ? (long)_options.CommitInterval.TotalMilliseconds : (long)_options.Lease.TotalMilliseconds / 3);
                     }
 
                     if (changed || NowMs() >= nextCommit)
@@ -214,6 +218,7 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
         await _store.HeartbeatAsync(_options.Consumer, now + lease).ConfigureAwait(false);
         var members = await _store.LiveMembersAsync(now).ConfigureAwait(false);
         var changed = false;
+        _waitingFor = false;
         for (var p = 0; p < _owned.Length; p++)
         {
             var mine = PartitionAssignment.OwnerOf(p, members) == _options.Consumer;
@@ -237,6 +242,10 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
                 {
                     await RestoreAsync(p, epoch, stop).ConfigureAwait(false);
                     changed = true;
+                }
+                else
+                {
+                    _waitingFor = true;
                 }
             }
         }

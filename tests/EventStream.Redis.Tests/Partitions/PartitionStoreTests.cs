@@ -119,6 +119,48 @@ public sealed class PartitionStoreTests(RedisServerFixture redis)
     }
 
     [Fact]
+    public async Task A_commit_too_large_for_one_command_is_staged_and_applied_atomically_once_and_fenced_like_any_other()
+    {
+        // StackExchange.Redis refuses a command of over 1,048,576 arguments: a backlog of new keys, or every window of a
+        // big partition firing at the end of the input, made the worker die on its commit.
+        var (store, db) = Store(partitions: 1);
+        var (epoch, _) = await store.TryAcquireAsync(0, "w", T0, T0 + 10_000);
+        var commit = new PartitionCommit { Position = "9-0", Sequence = 1 };
+        for (var i = 0; i < 400_000; i++)
+        {
+            commit.Upsert(BitConverter.GetBytes(i), [1, 2, 3]);
+        }
+
+        for (var i = 0; i < 300_000; i++)
+        {
+            commit.AddResult($"{{\"n\":{i}}}");
+        }
+
+        commit.AddLate("{}", "1-0", "late");
+        commit.AddDead(("event", "{\"bad\":1}"), ("attempts", 3));
+        commit.ArgumentCount.Should().BeGreaterThan(1_048_576, "more than one command may carry");
+
+        var stale = await store.CommitAsync(0, epoch + 1, commit, T0, T0 + 10_000, (string.Empty, string.Empty, string.Empty));
+        var applied = await store.CommitAsync(0, epoch, commit, T0, T0 + 10_000, (string.Empty, string.Empty, string.Empty));
+        var again = await store.CommitAsync(0, epoch, commit, T0, T0 + 10_000, (string.Empty, string.Empty, string.Empty));
+
+        stale.Outcome.Should().Be(PartitionStore.CommitOutcome.Fenced);
+        applied.Outcome.Should().Be(PartitionStore.CommitOutcome.Applied);
+        again.Outcome.Should().Be(PartitionStore.CommitOutcome.AlreadyApplied);
+        (await db.HashLengthAsync(store.Keys.State(0))).Should().Be(400_000);
+        (await db.StreamLengthAsync(store.Keys.Results(0))).Should().Be(300_000, "applied once, though sent three times");
+        applied.LastResult.Should().Be((await db.StreamRangeAsync(store.Keys.Results(0), "-", "+", 1, Order.Descending))[0].Id.ToString());
+        var dead = (await db.StreamRangeAsync(store.Keys.Dead(0))).Should().ContainSingle().Subject;
+        ((string)dead["attempts"]!).Should().Be("3");
+        (await db.StreamLengthAsync(store.Keys.Late(0))).Should().Be(1);
+        (await store.ReadCursorAsync(0)).Position.Should().Be("9-0");
+        foreach (var key in store.Keys.Staging(0, epoch, 1).Concat(store.Keys.Staging(0, epoch + 1, 1)))
+        {
+            (await db.KeyExistsAsync(key)).Should().BeFalse("the staging keys go with the commit, applied or refused");
+        }
+    }
+
+    [Fact]
     public async Task The_results_late_and_dead_letter_streams_are_trimmed_to_their_retention_in_the_commit()
     {
         var (store, db) = Store(partitions: 1);
