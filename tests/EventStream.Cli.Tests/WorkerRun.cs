@@ -106,11 +106,11 @@ public abstract class WorkerRun : IDisposable
         }
     }
 
-    internal CliProcess StartWorker(string configuration, string stream, string window, string agg, string consumer, int batch) =>
+    internal CliProcess StartWorker(string configuration, string stream, string window, string agg, string consumer, int batch, string lease = "2s") =>
         CliProcess.Start(
             "worker", "--redis", configuration, "--stream", stream, "--group", "g", "--consumer", consumer,
             "--window", window, "--key", "data.url", "--agg", agg, "--out-of-orderness", "2s",
-            "--output", Path.Combine(_dir, consumer + ".ndjson"), "--exit-when-idle", "1500ms", "--lease", "2s",
+            "--output", Path.Combine(_dir, consumer + ".ndjson"), "--exit-when-idle", "1500ms", "--lease", lease,
             "--batch", batch.ToString(CultureInfo.InvariantCulture));
 
     internal string OutputOf(string consumer) => Path.Combine(_dir, consumer + ".ndjson");
