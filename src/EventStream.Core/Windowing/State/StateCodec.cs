@@ -48,55 +48,37 @@ internal static class StateCodec
         }
     }
 
-    private sealed class Int64Codec : IStateCodec<long>
+    /// <summary>A value of a fixed size in bytes (little endian), read back only from exactly that many.</summary>
+    private sealed class FixedCodec<T>(int size, string type, SpanWriter<T> write, Func<ReadOnlySpan<byte>, T> read) : IStateCodec<T>
     {
-        public static readonly Int64Codec Instance = new();
-
-        public void Write(long value, IBufferWriter<byte> output)
+        public void Write(T value, IBufferWriter<byte> output)
         {
-            BinaryPrimitives.WriteInt64LittleEndian(Take(output, 8), value);
-            output.Advance(8);
+            write(Take(output, size), value);
+            output.Advance(size);
         }
 
-        public long Read(ReadOnlySpan<byte> data)
+        public T Read(ReadOnlySpan<byte> data)
         {
-            Expect(data, 8, "long");
-            return BinaryPrimitives.ReadInt64LittleEndian(data);
+            Expect(data, size, type);
+            return read(data);
         }
     }
 
-    private sealed class Int32Codec : IStateCodec<int>
+    private delegate void SpanWriter<in T>(Span<byte> span, T value);
+
+    private static class Int64Codec
     {
-        public static readonly Int32Codec Instance = new();
-
-        public void Write(int value, IBufferWriter<byte> output)
-        {
-            BinaryPrimitives.WriteInt32LittleEndian(Take(output, 4), value);
-            output.Advance(4);
-        }
-
-        public int Read(ReadOnlySpan<byte> data)
-        {
-            Expect(data, 4, "int");
-            return BinaryPrimitives.ReadInt32LittleEndian(data);
-        }
+        public static readonly FixedCodec<long> Instance = new(8, "long", BinaryPrimitives.WriteInt64LittleEndian, BinaryPrimitives.ReadInt64LittleEndian);
     }
 
-    private sealed class DoubleCodec : IStateCodec<double>
+    private static class Int32Codec
     {
-        public static readonly DoubleCodec Instance = new();
+        public static readonly FixedCodec<int> Instance = new(4, "int", BinaryPrimitives.WriteInt32LittleEndian, BinaryPrimitives.ReadInt32LittleEndian);
+    }
 
-        public void Write(double value, IBufferWriter<byte> output)
-        {
-            BinaryPrimitives.WriteDoubleLittleEndian(Take(output, 8), value);
-            output.Advance(8);
-        }
-
-        public double Read(ReadOnlySpan<byte> data)
-        {
-            Expect(data, 8, "double");
-            return BinaryPrimitives.ReadDoubleLittleEndian(data);
-        }
+    private static class DoubleCodec
+    {
+        public static readonly FixedCodec<double> Instance = new(8, "double", BinaryPrimitives.WriteDoubleLittleEndian, BinaryPrimitives.ReadDoubleLittleEndian);
     }
 
     private sealed class StringCodec : IStateCodec<string>
@@ -108,21 +90,9 @@ internal static class StateCodec
         public string Read(ReadOnlySpan<byte> data) => Encoding.UTF8.GetString(data);
     }
 
-    private sealed class GuidCodec : IStateCodec<Guid>
+    private static class GuidCodec
     {
-        public static readonly GuidCodec Instance = new();
-
-        public void Write(Guid value, IBufferWriter<byte> output)
-        {
-            value.TryWriteBytes(Take(output, 16));
-            output.Advance(16);
-        }
-
-        public Guid Read(ReadOnlySpan<byte> data)
-        {
-            Expect(data, 16, "Guid");
-            return new Guid(data);
-        }
+        public static readonly FixedCodec<Guid> Instance = new(16, "Guid", static (span, value) => value.TryWriteBytes(span), static data => new Guid(data));
     }
 
     private sealed class SumCodec : IStateCodec<SumAccumulator>
