@@ -160,29 +160,23 @@ public static class WindowCommand
         public Run(WindowArguments args, IAggregator<ParsedEvent, TAcc, TResult> aggregate, Action<TextWriter, TResult> writeValue, Output output, Output late)
         {
             // The sink and the late output run on the pipeline's one worker, so each file has a single writer.
+            var window = args.WindowOptions();
+            window.LateOutput = (p, _) =>
+            {
+                late.Owner.Guard(late, w =>
+                {
+                    w.Write(p.Line);
+                    w.Write('\n');
+                });
+                return default;
+            };
             _pipeline = PipelineBuilder.Create<ParsedEvent>("window", o =>
                 {
                     o.Capacity = 10_000;
                     o.BatchSize = BatchSize;
                     o.Retry = RetryOptions.None;
                 })
-                .Window("window", new WindowOptions<ParsedEvent, string>
-                {
-                    Assigner = args.Window.ToAssigner(),
-                    Key = p => p.Key,
-                    Timestamp = p => p.Timestamp,
-                    OutOfOrderness = args.OutOfOrderness,
-                    AllowedLateness = args.AllowedLateness,
-                    LateOutput = (p, _) =>
-                    {
-                        late.Owner.Guard(late, w =>
-                        {
-                            w.Write(p.Line);
-                            w.Write('\n');
-                        });
-                        return default;
-                    },
-                }, aggregate)
+                .Window("window", window, aggregate)
                 .Sink("output", (WindowResult<string, TResult> r) =>
                 {
                     _results++;

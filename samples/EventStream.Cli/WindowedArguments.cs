@@ -35,4 +35,14 @@ public abstract record WindowedArguments
     public TimeSpan AllowedLateness { get; init; }
 
     public string Output { get; init; }
+
+    /// <summary>The window stage's options these arguments ask for, the same for <c>window</c> and <c>worker</c>.</summary>
+    internal EventStream.Windowing.WindowOptions<ParsedEvent, string> WindowOptions() => new()
+    {
+        Assigner = Window.ToAssigner(),
+        Key = p => p.Key,
+        Timestamp = p => p.Timestamp,
+        OutOfOrderness = OutOfOrderness,
+        AllowedLateness = AllowedLateness,
+    };
 }

@@ -93,14 +93,7 @@ public static class WorkerCommand
         var parser = new EventParser(args.Key, args.Aggregate);
         return PipelineBuilder.Create<JsonElement>("worker", o => o.Retry = RetryOptions.None)
             .Transform("parse", e => parser.TryParse(e.GetRawText(), out var parsed, out var error) ? parsed! : throw new FormatException(error))
-            .Window("window", new WindowOptions<ParsedEvent, string>
-            {
-                Assigner = args.Window.ToAssigner(),
-                Key = p => p.Key,
-                Timestamp = p => p.Timestamp,
-                OutOfOrderness = args.OutOfOrderness,
-                AllowedLateness = args.AllowedLateness,
-            }, aggregate)
+            .Window("window", args.WindowOptions(), aggregate)
             .Sink("output", sink)
             .BuildPartitioned(redis, args.Options, new StderrLogger($"eventstream worker {args.Options.Consumer}", Microsoft.Extensions.Logging.LogLevel.Information));
     }
