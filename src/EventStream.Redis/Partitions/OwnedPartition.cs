@@ -13,9 +13,6 @@ internal sealed class OwnedPartition(int partition, long epoch, PartitionCursor 
 
     public long Epoch { get; } = epoch;
 
-    /// <summary>Gets the cursor it was restored from.</summary>
-    public PartitionCursor Restored { get; } = cursor;
-
     /// <summary>Gets or sets the id of the last input entry its committed state includes.</summary>
     public string Position { get; set; } = cursor.Position;
 

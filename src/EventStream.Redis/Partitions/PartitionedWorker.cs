@@ -312,6 +312,14 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
             return 0;
         }
 
+        if (_owned.Any(o => o is { Accepted: false } && StreamIds.Compare(o.Position, _position) < 0))
+        {
+            // A partition taken over behind the reader (its rebalance was cut short before the commit that rewinds):
+            // the reader goes back for it now; let in later, it would miss the entries in between.
+            await DrainAsync(stop).ConfigureAwait(false);
+            await RewindAsync(stop).ConfigureAwait(false);
+        }
+
         var boundary = NextBoundary();
         var entries = boundary is null
             ? await _db.StreamReadAsync(_keys.Stream, _position, _options.ReadCount).ConfigureAwait(false)
@@ -322,9 +330,10 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
             _position = entries[^1].Id!;
         }
 
-        if (boundary is not null && entries.Length < _options.ReadCount)
+        if (boundary is not null && (entries.Length < _options.ReadCount || _position == boundary))
         {
-            // Everything up to the boundary is read: once it has drained, the partitions committed there join.
+            // Everything up to the boundary is read (a full page may end exactly on it): once it has drained, the
+            // partitions committed there join, before the reader goes past it.
             _position = boundary;
             await DrainAsync(stop).ConfigureAwait(false);
             Accept();
@@ -397,14 +406,26 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
         return boundary;
     }
 
-    /// <summary>Lets in every partition whose committed state the reader has passed (called while the head is drained).</summary>
+    /// <summary>
+    /// Lets in the partitions committed exactly at the reader's position (called while the head is drained); the ones
+    /// ahead of it wait (after a rewind, the ones it had let in too). One behind it that is not in stays out: it has
+    /// not seen the entries in between, and only a rewind to its position lets it in.
+    /// </summary>
     private void Accept()
     {
         foreach (var owned in _owned)
         {
             if (owned is not null)
             {
-                owned.Accepted = StreamIds.Compare(owned.Position, _position!) <= 0;
+                var order = StreamIds.Compare(owned.Position, _position!);
+                if (order > 0)
+                {
+                    owned.Accepted = false;
+                }
+                else if (order == 0)
+                {
+                    owned.Accepted = true;
+                }
             }
         }
     }
@@ -582,7 +603,7 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
         {
             // Back to where the oldest partition committed; event time as it was there.
             _position = oldest;
-            var restoredMax = first!.Restored.StreamMaxTimestamp;
+            var restoredMax = first!.StreamMaxTimestamp;
             await _window!.InvokeAsync(() => _window.StreamMaxTimestamp = restoredMax, stop).ConfigureAwait(false);
         }
 

@@ -259,6 +259,58 @@ public sealed class PartitionedWorkerTests(RedisServerFixture redis)
     public sealed record Click(string Url, long Ts);
 
     /// <summary>Results in one order, so lists compare in one pass (FluentAssertions' pairwise equivalency is slow on hundreds).</summary>
+    [Fact]
+    public async Task Partitions_taken_over_at_different_positions_each_get_every_entry_after_their_own_even_when_a_page_ends_on_one()
+    {
+        // Regression: the reader let a partition in at the next position ahead of it; when a page of reads ended exactly
+        // on a partition's committed position, that partition was let in at the following one instead, having missed the
+        // entries in between (seen after a Redis restart, when partitions moved twice).
+        var run = new Run(redis);
+        var db = redis.Connection.GetDatabase();
+        var (a, b) = (KeyNotIn(-1, out var pa), KeyNotIn(pa, out var pb));
+        var events = Enumerable.Range(1, 60).Select(i => new Click(i % 2 == 1 ? a : b, 2_000_000 + (i * 10))).ToArray();
+        for (var i = 0; i < events.Length; i++)
+        {
+            await db.StreamAddAsync(run.Stream, "event", JsonSerializer.Serialize(events[i], JsonSerializerOptions.Web), messageId: $"1-{i + 1}");
+        }
+
+        // Committed by an earlier owner, then released: a's partition at entry 10, b's at 30 (20 entries on: two full
+        // pages of 10), every other partition at 55.
+        var store = new PartitionStore(db, run.Keys);
+        for (var p = 0; p < Partitions; p++)
+        {
+            var position = p == pa ? 10 : p == pb ? 30 : 55;
+            var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            var (epoch, _) = await store.TryAcquireAsync(p, "earlier", now, now + 60_000);
+            var commit = new PartitionCommit { Position = $"1-{position}", StreamMaxTimestamp = events[position - 1].Ts };
+            (await store.CommitAsync(p, epoch, commit, now, now + 60_000, (string.Empty, string.Empty, string.Empty))).Outcome.Should().Be(PartitionStore.CommitOutcome.Applied);
+            (await store.ReleaseAsync(p, epoch)).Should().BeTrue();
+        }
+
+        var worker = run.StartWorker("w", readCount: 10);
+        await TestSupport.Eventually(async () => (await Task.WhenAll(Enumerable.Range(0, Partitions).Select(p => store.ReadCursorAsync(p)))).All(c => c.Position == "1-60"), "every partition committed to the last entry", 30_000);
+        await worker.StopAsync();
+
+        var metrics = await RedisPartitionedPipeline.ReadMetricsAsync(redis.Connection, run.Options("probe", null));
+        metrics.Partitions.Single(m => m.Partition == pa).Windowed.Should().Be(25, "a's partition gets its events after entry 10");
+        metrics.Partitions.Single(m => m.Partition == pb).Windowed.Should().Be(15, "b's partition gets its events after entry 30, although a page of reads ended there");
+        metrics.Windowed.Should().Be(40);
+    }
+
+    /// <summary>A URL whose window key falls in another partition than <paramref name="other"/>.</summary>
+    private static string KeyNotIn(int other, out int partition)
+    {
+        for (var i = 0; ; i++)
+        {
+            var url = "/k" + i;
+            partition = PartitionKeys.PartitionOf(System.Text.Encoding.UTF8.GetBytes(url), Partitions);
+            if (partition != other)
+            {
+                return url;
+            }
+        }
+    }
+
     private static List<WindowResult<string, long>> Ordered(IEnumerable<WindowResult<string, long>> results) =>
         [.. results.OrderBy(r => r.Key, StringComparer.Ordinal).ThenBy(r => r.Start).ThenBy(r => r.FiringNumber)];
 
@@ -326,7 +378,7 @@ public sealed class PartitionedWorkerTests(RedisServerFixture redis)
             await Task.WhenAll(events.Select(e => db.StreamAddAsync(Stream, "event", JsonSerializer.Serialize(e, JsonSerializerOptions.Web))));
         }
 
-        public PartitionedOptions Options(string name, TimeSpan? exitWhenIdle) => new()
+        public PartitionedOptions Options(string name, TimeSpan? exitWhenIdle, int readCount = 1000) => new()
         {
             Stream = Stream,
             Group = "g",
@@ -336,25 +388,16 @@ public sealed class PartitionedWorkerTests(RedisServerFixture redis)
             CommitInterval = TimeSpan.FromMilliseconds(100),
             Lease = TimeSpan.FromSeconds(2),
             ExitWhenIdle = exitWhenIdle,
+            ReadCount = readCount,
         };
 
-        public Running StartWorker(string name, TimeSpan? exitWhenIdle = null)
+        public Running StartWorker(string name, TimeSpan? exitWhenIdle = null, int readCount = 1000)
         {
             var sunk = new ConcurrentBag<WindowResult<string, long>>();
             var worker = PipelineBuilder.Create<Click>("clicks")
                 .Window("w", Window(), Aggregates.Aggregate.Count<Click>())
                 .Sink("out", r => sunk.Add(r))
-                .BuildPartitioned(redis.Connection, new PartitionedOptions
-            {
-                Stream = Stream,
-                Group = "g",
-                Consumer = name,
-                KeyPrefix = Prefix,
-                Partitions = Partitions,
-                CommitInterval = TimeSpan.FromMilliseconds(100),
-                Lease = TimeSpan.FromSeconds(2),
-                ExitWhenIdle = exitWhenIdle,
-            });
+                .BuildPartitioned(redis.Connection, Options(name, exitWhenIdle, readCount));
             var stop = new CancellationTokenSource();
             return new Running(worker, worker.RunAsync(stop.Token), stop, sunk);
         }

@@ -301,10 +301,11 @@ internal sealed class WindowOperator<T, TKey, TAcc, TResult> : StageOperator<T, 
 
         if (_host is not null)
         {
-            // Partitioned: event time only (processing time is refused at build); each owned partition in turn.
+            // Partitioned: event time only (processing time is refused at build); each partition the reader feeds, in
+            // turn. One taken over but not let in yet is behind the reader: its clock must not run ahead of its entries.
             for (var p = 0; p < _partitions.Length; p++)
             {
-                if (_partitions[p] is { } engine)
+                if (_partitions[p] is { } engine && _host.Accepts(p))
                 {
                     _output.Clear();
                     Tick(engine, now, idle, early);
