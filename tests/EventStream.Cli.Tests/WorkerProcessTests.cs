@@ -215,8 +215,10 @@ public sealed class WorkerProcessTests(RedisServerFixture redis) : WorkerRun
         output.Should().Contain("errors: 0");
     }
 
-    [Fact]
-    public async Task Redis_killed_and_restarted_mid_stream_with_AOF_loses_nothing_admitted()
+    [Theory]
+    [InlineData("30s")] // the lease outlasts the outage: the partitions wait for Redis with their owners
+    [InlineData("2s")] // leases and heartbeats run out while Redis is away: at its return partitions move, some twice
+    public async Task Redis_killed_and_restarted_mid_stream_with_AOF_loses_nothing_admitted(string lease)
     {
         // appendfsync always: every write Redis acknowledged is in the AOF when it is SIGKILLed.
         await using var server = await RedisServer.StartAsync(new RedisServerOptions { AppendFsync = "always", DirectoryPrefix = "eventstream-restart-" });
@@ -227,10 +229,11 @@ public sealed class WorkerProcessTests(RedisServerFixture redis) : WorkerRun
 
         // Each worker talks to Redis through a proxy of its own, which counts the connections it found Redis down for.
         var proxies = Enumerable.Range(0, 2).Select(_ => CutProxy.PassThrough(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, server.Port))).ToList();
-        // The lease (30 s) outlasts the outage: the partitions stay with their owners. (With a lease shorter than the
-        // outage, leases and heartbeats run out while Redis is down and partitions move at the restart; under load that
-        // lost a partition's final firing in about one run in four — an open defect, see docs/scale-out.md.)
-        var workers = proxies.Select((p, i) => StartWorker(p.Configuration, stream, "tumbling:10s", "count", "w" + i, batch: 100, lease: "30s")).ToList();
+        // With the short lease each worker first sees only itself at the restart, takes the other's partitions and
+        // hands them back: a partition restored behind the reader was let in without the entries in between and lost
+        // its last windows (in a loaded run in four, and in the first run under the helpers' load) until the reader learned to
+        // rewind for it.
+        var workers = proxies.Select((p, i) => StartWorker(p.Configuration, stream, "tumbling:10s", "count", "w" + i, batch: 100, lease: lease)).ToList();
         try
         {
             await using (var probe = await ConnectionMultiplexer.ConnectAsync(server.Configuration))
