@@ -16,6 +16,7 @@ internal sealed partial class WindowEngine<T, TKey, TAcc, TResult>
     private readonly HashSet<StateRef>? _changed;
     private readonly ArrayBufferWriter<byte> _fieldBuffer = new();
     private readonly ArrayBufferWriter<byte> _valueBuffer = new();
+    private readonly ArrayBufferWriter<byte> _recordBuffer = new();
 
     /// <summary>Gets the engine-wide part of the state.</summary>
     public WindowClock Clock => new(Watermark, MaxTimestamp, _version);
@@ -44,9 +45,13 @@ internal sealed partial class WindowEngine<T, TKey, TAcc, TResult>
     public void ExportAll(IWindowStateWriter writer)
     {
         _ = _codecs ?? throw new InvalidOperationException("This window engine was created without state codecs.");
-        foreach (var ((key, start), slice) in _slices)
+        var groups = new HashSet<StateRef>(_changed?.Comparer ?? new StateRefComparer(EqualityComparer<TKey>.Default));
+        foreach (var (key, start) in _slices.Keys)
         {
-            ExportSlice(SliceEntry, key, start, slice, writer);
+            if (groups.Add(new StateRef(SliceEntry, key, GroupStart(SliceEntry, start))))
+            {
+                ExportSliceGroup(key, GroupStart(SliceEntry, start), writer);
+            }
         }
 
         foreach (var ((key, start), block) in _blocks ?? [])
@@ -54,9 +59,12 @@ internal sealed partial class WindowEngine<T, TKey, TAcc, TResult>
             ExportSlice(BlockEntry, key, start, block, writer);
         }
 
-        foreach (var ((key, start), meta) in _windows)
+        foreach (var (key, start) in _windows.Keys)
         {
-            ExportWindow(key, start, meta, writer);
+            if (groups.Add(new StateRef(WindowEntry, key, GroupStart(WindowEntry, start))))
+            {
+                ExportWindowGroup(key, GroupStart(WindowEntry, start), writer);
+            }
         }
 
         foreach (var (key, list) in _sessions)
@@ -97,12 +105,27 @@ internal sealed partial class WindowEngine<T, TKey, TAcc, TResult>
         {
             case SliceEntry when _sliding is not null:
                 {
-                    _slices[(key, start)] = ReadSlice(value);
-                    RegisterSliceTimers(key, start);
+                    // A group: the key's slices among GroupSize consecutive panes, each as its index, then its record.
                     ref var latest = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_latestSlice!, key, out var seen);
-                    if (!seen || start > latest)
+                    while (!value.IsEmpty)
                     {
-                        latest = start;
+                        var paneStart = start + (GroupIndex(ref value) * _sliding.Pane);
+                        var count = (long)ReadVarint(ref value);
+                        var version = (long)ReadVarint(ref value);
+                        var length = (int)ReadVarint(ref value);
+                        if (length > value.Length)
+                        {
+                            throw new FormatException("A window state value ends inside an accumulator.");
+                        }
+
+                        _slices[(key, paneStart)] = new Slice(codecs.Accumulator.Read(value[..length])) { Count = count, Version = version };
+                        value = value[length..];
+                        RegisterSliceTimers(key, paneStart);
+                        if (!seen || paneStart > latest)
+                        {
+                            latest = paneStart;
+                            seen = true;
+                        }
                     }
 
                     break;
@@ -119,26 +142,31 @@ internal sealed partial class WindowEngine<T, TKey, TAcc, TResult>
 
             case WindowEntry when _sliding is not null:
                 {
-                    var meta = new WindowMeta
+                    // A group: the key's windows among GroupSize consecutive window starts, each as its index, then its record.
+                    while (!value.IsEmpty)
                     {
-                        Firings = (int)ReadVarint(ref value),
-                        Fired = ReadByte(ref value) != 0,
-                        EmittedVersion = (long)ReadVarint(ref value),
-                    };
-                    _windows[(key, start)] = meta;
-                    var end = start + _sliding.Size;
-                    if (meta.Fired || IsDue(end, Watermark))
-                    {
-                        _timers.Enqueue(new Timer(key, start, end, Purge: true), end - 1 + _lateness, 1);
-                    }
-                    else if (_lateness == 0)
-                    {
-                        _timers.Enqueue(new Timer(key, start, end, Purge: false, AlsoPurge: true), end - 1, 0);
-                    }
-                    else
-                    {
-                        _timers.Enqueue(new Timer(key, start, end, Purge: false), end - 1, 0);
-                        _timers.Enqueue(new Timer(key, start, end, Purge: true), end - 1 + _lateness, 1);
+                        var windowStart = start + (GroupIndex(ref value) * _sliding.Slide);
+                        var meta = new WindowMeta
+                        {
+                            Firings = (int)ReadVarint(ref value),
+                            Fired = ReadByte(ref value) != 0,
+                            EmittedVersion = (long)ReadVarint(ref value),
+                        };
+                        _windows[(key, windowStart)] = meta;
+                        var end = windowStart + _sliding.Size;
+                        if (meta.Fired || IsDue(end, Watermark))
+                        {
+                            _timers.Enqueue(new Timer(key, windowStart, end, Purge: true), end - 1 + _lateness, 1);
+                        }
+                        else if (_lateness == 0)
+                        {
+                            _timers.Enqueue(new Timer(key, windowStart, end, Purge: false, AlsoPurge: true), end - 1, 0);
+                        }
+                        else
+                        {
+                            _timers.Enqueue(new Timer(key, windowStart, end, Purge: false), end - 1, 0);
+                            _timers.Enqueue(new Timer(key, windowStart, end, Purge: true), end - 1 + _lateness, 1);
+                        }
                     }
 
                     break;
@@ -179,21 +207,34 @@ internal sealed partial class WindowEngine<T, TKey, TAcc, TResult>
         }
     }
 
-    private void Touch(byte kind, TKey key, long start) => _changed?.Add(new StateRef(kind, key, start));
+    /// <summary>
+    /// Records that an entry changed. Slices and window records are kept in groups (one entry per key and
+    /// <see cref="GroupSize"/> consecutive panes or window starts): a 1,000-slice sliding window is 16 entries per key,
+    /// not 2,000, which is what a restore reads and decodes.
+    /// </summary>
+    private void Touch(byte kind, TKey key, long start) =>
+        _changed?.Add(new StateRef(kind, key, kind is SliceEntry or WindowEntry ? GroupStart(kind, start) : start));
+
+    /// <summary>The first pane (slices) or window start (window records) of the group holding <paramref name="start"/>.</summary>
+    private long GroupStart(byte kind, long start) => SlidingAssigner.FloorTo(start, (kind == SliceEntry ? _sliding!.Pane : _sliding!.Slide) * GroupSize);
+
+    private static long GroupIndex(ref ReadOnlySpan<byte> value)
+    {
+        var index = ReadVarint(ref value);
+        return index < GroupSize ? (long)index : throw new FormatException($"A window state group holds {GroupSize} records; index {index} is out of it.");
+    }
 
     private bool TryExport(StateRef entry, IWindowStateWriter writer)
     {
         switch (entry.Kind)
         {
-            case SliceEntry when _slices.TryGetValue((entry.Key, entry.Start), out var slice):
-                ExportSlice(SliceEntry, entry.Key, entry.Start, slice, writer);
-                return true;
+            case SliceEntry:
+                return ExportSliceGroup(entry.Key, entry.Start, writer);
             case BlockEntry when _blocks!.TryGetValue((entry.Key, entry.Start), out var block):
                 ExportSlice(BlockEntry, entry.Key, entry.Start, block, writer);
                 return true;
-            case WindowEntry when _windows.TryGetValue((entry.Key, entry.Start), out var meta):
-                ExportWindow(entry.Key, entry.Start, meta, writer);
-                return true;
+            case WindowEntry:
+                return ExportWindowGroup(entry.Key, entry.Start, writer);
             case SessionEntry when _sessions.TryGetValue(entry.Key, out var list):
                 foreach (var session in list)
                 {
@@ -227,14 +268,58 @@ internal sealed partial class WindowEngine<T, TKey, TAcc, TResult>
         writer.Upsert(Field(kind, key, start), _valueBuffer.WrittenSpan);
     }
 
-    private void ExportWindow(TKey key, long start, WindowMeta meta, IWindowStateWriter writer)
+    /// <summary>Writes the group of slices starting at <paramref name="groupStart"/>; <see langword="false"/> when it holds none.</summary>
+    private bool ExportSliceGroup(TKey key, long groupStart, IWindowStateWriter writer)
     {
         _valueBuffer.ResetWrittenCount();
-        WriteVarint(_valueBuffer, (ulong)meta.Firings);
-        _valueBuffer.GetSpan(1)[0] = meta.Fired ? (byte)1 : (byte)0;
-        _valueBuffer.Advance(1);
-        WriteVarint(_valueBuffer, (ulong)meta.EmittedVersion);
-        writer.Upsert(Field(WindowEntry, key, start), _valueBuffer.WrittenSpan);
+        var pane = _sliding!.Pane;
+        for (var i = 0; i < GroupSize; i++)
+        {
+            if (_slices.TryGetValue((key, groupStart + (i * pane)), out var slice))
+            {
+                _recordBuffer.ResetWrittenCount();
+                _codecs!.Accumulator.Write(slice.Accumulator, _recordBuffer);
+                WriteVarint(_valueBuffer, (ulong)i);
+                WriteVarint(_valueBuffer, (ulong)slice.Count);
+                WriteVarint(_valueBuffer, (ulong)slice.Version);
+                WriteVarint(_valueBuffer, (ulong)_recordBuffer.WrittenCount);
+                _valueBuffer.Write(_recordBuffer.WrittenSpan);
+            }
+        }
+
+        if (_valueBuffer.WrittenCount == 0)
+        {
+            return false;
+        }
+
+        writer.Upsert(Field(SliceEntry, key, groupStart), _valueBuffer.WrittenSpan);
+        return true;
+    }
+
+    /// <summary>Writes the group of window records starting at <paramref name="groupStart"/>; <see langword="false"/> when it holds none.</summary>
+    private bool ExportWindowGroup(TKey key, long groupStart, IWindowStateWriter writer)
+    {
+        _valueBuffer.ResetWrittenCount();
+        var slide = _sliding!.Slide;
+        for (var i = 0; i < GroupSize; i++)
+        {
+            if (_windows.TryGetValue((key, groupStart + (i * slide)), out var meta))
+            {
+                WriteVarint(_valueBuffer, (ulong)i);
+                WriteVarint(_valueBuffer, (ulong)meta.Firings);
+                _valueBuffer.GetSpan(1)[0] = meta.Fired ? (byte)1 : (byte)0;
+                _valueBuffer.Advance(1);
+                WriteVarint(_valueBuffer, (ulong)meta.EmittedVersion);
+            }
+        }
+
+        if (_valueBuffer.WrittenCount == 0)
+        {
+            return false;
+        }
+
+        writer.Upsert(Field(WindowEntry, key, groupStart), _valueBuffer.WrittenSpan);
+        return true;
     }
 
     private void ExportSession(TKey key, SessionWindow session, IWindowStateWriter writer)

@@ -89,6 +89,7 @@ internal sealed class WindowOperator<T, TKey, TAcc, TResult> : StageOperator<T, 
         ["key"] = typeof(TKey).FullName ?? typeof(TKey).Name,
         ["accumulator"] = typeof(TAcc).FullName ?? typeof(TAcc).Name,
         ["result"] = typeof(TResult).FullName ?? typeof(TResult).Name,
+        ["stateFormat"] = WindowStateFormat.Version,
     };
 
     public long StreamMaxTimestamp

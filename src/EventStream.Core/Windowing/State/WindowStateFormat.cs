@@ -42,13 +42,29 @@ internal readonly record struct WindowClock(long Watermark, long MaxTimestamp, l
 /// </summary>
 internal static class WindowStateFormat
 {
-    /// <summary>A slice of a tumbling or sliding window: count, version, accumulator.</summary>
+    /// <summary>
+    /// The version of this format, stored with a partitioned computation's definition: a worker of another format is
+    /// refused rather than misreading the state. 2: slices and window records in groups.
+    /// </summary>
+    public const string Version = "2";
+
+    /// <summary>How many consecutive panes (slices) or window starts (window records) of one key one entry holds.</summary>
+    public const int GroupSize = 64;
+
+    /// <summary>
+    /// A group of a key's slices of a tumbling or sliding window (the start is the group's first pane, a multiple of
+    /// <see cref="GroupSize"/> panes): per slice its index in the group, count, version, accumulator length and
+    /// accumulator.
+    /// </summary>
     public const byte SliceEntry = (byte)'S';
 
     /// <summary>A block of slices (long sliding windows): count, version, accumulator.</summary>
     public const byte BlockEntry = (byte)'B';
 
-    /// <summary>A tumbling or sliding window's firing record: firings, fired, version last emitted.</summary>
+    /// <summary>
+    /// A group of a key's window firing records (the start is the group's first window start, a multiple of
+    /// <see cref="GroupSize"/> slides): per window its index in the group, firings, fired, version last emitted.
+    /// </summary>
     public const byte WindowEntry = (byte)'W';
 
     /// <summary>A session window: end, count, firings, flags, accumulator.</summary>
