@@ -261,19 +261,39 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
     /// <summary>Takes a partition over: its cursor and state, and the committed results not known to be delivered.</summary>
     private async Task RestoreAsync(int partition, long epoch, CancellationToken stop)
     {
+        var started = _time.GetTimestamp();
         var cursor = await _store.ReadCursorAsync(partition).ConfigureAwait(false);
         var restoring = _window!.BeginRestore(cursor.Clock);
         long entries = 0;
-        await foreach (var entry in _store.ReadStateAsync(partition).ConfigureAwait(false))
+
+        // The next pages are read while this one is decoded.
+        var pages = System.Threading.Channels.Channel.CreateBounded<HashEntry[]>(new System.Threading.Channels.BoundedChannelOptions(4) { SingleReader = true, SingleWriter = true });
+        using (var decoding = CancellationTokenSource.CreateLinkedTokenSource(stop))
         {
-            restoring.RestoreEntry((byte[])entry.Name!, (byte[])entry.Value!);
-            entries++;
+            var reading = ReadPagesAsync(partition, pages.Writer, decoding.Token);
+            try
+            {
+                await foreach (var page in pages.Reader.ReadAllAsync(stop).ConfigureAwait(false))
+                {
+                    foreach (var entry in page)
+                    {
+                        restoring.RestoreEntry(((ReadOnlyMemory<byte>)entry.Name).Span, ((ReadOnlyMemory<byte>)entry.Value).Span);
+                    }
+
+                    entries += page.Length;
+                }
+            }
+            finally
+            {
+                await decoding.CancelAsync().ConfigureAwait(false); // a failed decode stops the reading too
+                await reading.ConfigureAwait(false);
+            }
         }
 
         await _window.InvokeAsync(() => _window.Adopt(partition, restoring), stop).ConfigureAwait(false);
         var owned = new OwnedPartition(partition, epoch, cursor);
         _owned[partition] = owned;
-        Log.Restored(_log, partition, epoch, cursor.Position, entries, null);
+        Log.Restored(_log, partition, epoch, cursor.Position, entries, (long)_time.GetElapsedTime(started).TotalMilliseconds, null);
 
         // Results committed by the previous owner that its stages after the window may not have taken: again (at least once).
         var undelivered = await _db.StreamRangeAsync(_keys.Results(partition), "(" + cursor.Delivered, "+").ConfigureAwait(false);
@@ -285,6 +305,38 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
         if (undelivered.Length > 0)
         {
             owned.Handed = undelivered[^1].Id!;
+        }
+    }
+
+    /// <summary>Reads a partition's state entries a page at a time into <paramref name="pages"/>, and completes it (with the failure, if any).</summary>
+    private async Task ReadPagesAsync(int partition, System.Threading.Channels.ChannelWriter<HashEntry[]> pages, CancellationToken stop)
+    {
+        await Task.Yield();
+        try
+        {
+            var page = new List<HashEntry>(PartitionStore.RestorePage);
+            await foreach (var entry in _store.ReadStateAsync(partition).WithCancellation(stop).ConfigureAwait(false))
+            {
+                page.Add(entry);
+                if (page.Count == PartitionStore.RestorePage)
+                {
+                    await pages.WriteAsync([.. page], stop).ConfigureAwait(false);
+                    page.Clear();
+                }
+            }
+
+            if (page.Count > 0)
+            {
+                await pages.WriteAsync([.. page], stop).ConfigureAwait(false);
+            }
+
+            pages.Complete();
+        }
+#pragma warning disable CA1031 // Handed to the reader of the pages, which throws it.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            pages.Complete(ex);
         }
     }
 
@@ -358,7 +410,7 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
             {
                 try
                 {
-                    item = JsonSerializer.Deserialize<T>((string)json!, _eventJson);
+                    item = JsonSerializer.Deserialize<T>(((ReadOnlyMemory<byte>)json).Span, _eventJson); // UTF-8 as it came: no transcoding
                     problem = item is null ? "the event is JSON null" : null;
                 }
                 catch (JsonException ex)
@@ -739,8 +791,8 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
         [LoggerMessage(1, LogLevel.Warning, "Redis is away ({Stream}): {Problem}; waiting")]
         public static partial void Outage(ILogger logger, string stream, string problem, Exception? exception);
 
-        [LoggerMessage(2, LogLevel.Information, "Took partition {Partition} (epoch {Epoch}) at position {Position}, {Entries} state entries")]
-        public static partial void Restored(ILogger logger, int partition, long epoch, string position, long entries, Exception? exception);
+        [LoggerMessage(2, LogLevel.Information, "Took partition {Partition} (epoch {Epoch}) at position {Position}, {Entries} state entries restored in {Milliseconds} ms")]
+        public static partial void Restored(ILogger logger, int partition, long epoch, string position, long entries, long milliseconds, Exception? exception);
 
         [LoggerMessage(3, LogLevel.Warning, "Partition {Partition} (epoch {Epoch}) was taken by another worker; what it did since its last commit is dropped")]
         public static partial void Fenced(ILogger logger, int partition, long epoch, Exception? exception);

@@ -163,7 +163,7 @@ public sealed class RedisStreamSource<T>
                     throw new FormatException("the entry has no 'event' field");
                 }
 
-                events.Add(JsonSerializer.Deserialize<T>((string)json!, _json) ?? throw new JsonException("the event is JSON null"));
+                events.Add(JsonSerializer.Deserialize<T>(((ReadOnlyMemory<byte>)json).Span, _json) ?? throw new JsonException("the event is JSON null"));
                 ids.Add(entry.Id);
             }
             catch (Exception ex) when (ex is JsonException or FormatException or NotSupportedException)
