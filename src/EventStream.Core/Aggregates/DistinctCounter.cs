@@ -141,30 +141,58 @@ public sealed class DistinctCounter
         }
     }
 
-    /// <summary>The 64-bit hash a value is counted by: strings by their characters, other values by their hash code, then mixed.</summary>
-    internal static ulong Hash<TValue>(TValue value)
+    /// <summary>
+    /// The 64-bit hash a value is counted by. It must be the same in every process (a partitioned window's counter moves
+    /// between workers), so it never comes from <see cref="object.GetHashCode"/>, which is seeded per process for strings,
+    /// records, tuples and types: strings by their characters, numbers, <see cref="Guid"/>, dates and other primitives by
+    /// their bits, anything else by its JSON (System.Text.Json, default options with fields included).
+    /// </summary>
+    internal static ulong Hash<TValue>(TValue value) => value switch
     {
-        switch (value)
+        null => Mix(0x2545F4914F6CDD1DUL),
+        string s => Mix(Fnv(MemoryMarshal.AsBytes(s.AsSpan()))),
+        long l => Mix((ulong)l),
+        int i => Mix((ulong)(long)i),
+        short i => Mix((ulong)(long)i),
+        sbyte i => Mix((ulong)(long)i),
+        ulong u => Mix(u),
+        uint u => Mix(u),
+        ushort u => Mix(u),
+        byte u => Mix(u),
+        char c => Mix(c),
+        bool b => Mix(b ? 1UL : 2UL),
+        double d => Mix((ulong)BitConverter.DoubleToInt64Bits(d == 0 ? 0 : d)),
+        float f => Mix((ulong)BitConverter.DoubleToInt64Bits(f == 0 ? 0 : f)),
+        decimal m => Mix(Fnv(MemoryMarshal.AsBytes<int>(decimal.GetBits(m / 1.000000000000000000000000000000000m)))),
+        Guid g => Mix(Fnv(MemoryMarshal.AsBytes(new ReadOnlySpan<Guid>(in g)))),
+        DateTime t => Mix((ulong)t.Ticks),
+        DateTimeOffset t => Mix((ulong)t.UtcTicks),
+        _ => Mix(Fnv(JsonOf(value))),
+    };
+
+    private static ulong Fnv(ReadOnlySpan<byte> bytes)
+    {
+        var h = 14695981039346656037UL;
+        foreach (var b in bytes)
         {
-            case null:
-                return Mix(0x2545F4914F6CDD1DUL);
-            case string s:
-                {
-                    var h = 14695981039346656037UL;
-                    foreach (var b in MemoryMarshal.AsBytes(s.AsSpan()))
-                    {
-                        h = (h ^ b) * 1099511628211UL;
-                    }
+            h = (h ^ b) * 1099511628211UL;
+        }
 
-                    return Mix(h);
-                }
+        return h;
+    }
 
-            case long l:
-                return Mix((ulong)l);
-            case int i:
-                return Mix((ulong)(long)i);
-            default:
-                return Mix((ulong)(uint)EqualityComparer<TValue>.Default.GetHashCode(value));
+    /// <summary>The JSON a value without a hash of its own is counted by: fields too (a tuple is its fields).</summary>
+    private static readonly System.Text.Json.JsonSerializerOptions ValueJson = new() { IncludeFields = true };
+
+    private static byte[] JsonOf<TValue>(TValue value)
+    {
+        try
+        {
+            return System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(value, value!.GetType(), ValueJson);
+        }
+        catch (Exception ex) when (ex is NotSupportedException or InvalidOperationException or System.Text.Json.JsonException)
+        {
+            throw new NotSupportedException($"A distinct count counts a {value!.GetType().Name} by its JSON, which System.Text.Json cannot write: {ex.Message}", ex);
         }
     }
 

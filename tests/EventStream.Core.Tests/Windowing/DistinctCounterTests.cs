@@ -50,4 +50,26 @@ public class DistinctCounterTests
         b.Count.Should().BeInRange(29_000, 31_000, "merging must not change the merged-from counter");
     }
 
+    public sealed record Visitor(string Site, int User);
+
+    [Fact]
+    public void A_value_is_counted_by_a_hash_that_is_the_same_in_every_process()
+    {
+        // A partitioned window's counter is restored by another worker, which must hash a value as the one that added it
+        // did. These numbers are the hash function's, fixed: GetHashCode (which the counter used for values other than
+        // strings and integers) is seeded per process for records, tuples and strings inside them, so no constant held.
+        DistinctCounter.Hash(new Visitor("a.example", 7)).Should().Be(9754385318440737272UL);
+        DistinctCounter.Hash(("a.example", 7)).Should().Be(5657583365902386106UL);
+        DistinctCounter.Hash(("a.example", 7)).Should().NotBe(DistinctCounter.Hash(("a.example", 8)), "a tuple is counted by its fields");
+        DistinctCounter.Hash(Guid.Parse("6f9619ff-8b86-d011-b42d-00cf4fc964ff")).Should().Be(12981165050558216740UL);
+        DistinctCounter.Hash("a.example").Should().Be(11601774690352709583UL, "strings keep the hash they had");
+        DistinctCounter.Hash(1.0m).Should().Be(DistinctCounter.Hash(1.00m), "equal decimals count once");
+        DistinctCounter.Hash(-0.0).Should().Be(DistinctCounter.Hash(0.0));
+
+        var counter = new DistinctCounter();
+        counter.Add(new Visitor("a.example", 7));
+        counter.Add(new Visitor("a.example", 7));
+        counter.Add(new Visitor("a.example", 8));
+        counter.Count.Should().Be(2);
+    }
 }
