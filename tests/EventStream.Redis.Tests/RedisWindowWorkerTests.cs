@@ -8,8 +8,6 @@ using Aggregate = EventStream.Aggregates.Aggregate;
 
 namespace EventStream.Redis.Tests;
 
-public sealed record Click(string Url, long Ts, double Ms, string User);
-
 /// <summary>The window worker against a real redis-server: several workers together equal one in-process window stage.</summary>
 [Collection(RedisTests.Name)]
 public sealed class RedisWindowWorkerTests(RedisServerFixture redis)
