@@ -59,7 +59,8 @@ static int Usage()
           dotnet run -c Release --project benchmarks/EventStream.Benchmarks -- redis [--events 200000] [--baseline-events 20000]
                   [--runs 5] [--batch-sizes 500[,1000,2000]] [--keys 1000] [--uniform] [--aof] [--no-profile] [--pipeline 16] [--clients 50]
               End to end through a private redis-server (started and stopped by the run): produce -> consumer group ->
-              window update -> ack, with RedisWindowWorker (1 and 2 workers) vs the original design (a list and 4
+              window update -> ack, with the Lua window worker (RedisWindowWorker, retired in issue 10, its copy kept as
+              the baseline: 1 and 2 workers) vs the original design (a list and 4
               sequential round trips per event, 1 and 2 consumers) vs redis-benchmark XADD (the limit), and the
               partitioned path (PipelineBuilder ... BuildPartitioned: 1 and 2 workers, and 1 worker draining a filled
               stream). Medians of the runs; every run checked; then a SLOWLOG profile run per batch size (server time

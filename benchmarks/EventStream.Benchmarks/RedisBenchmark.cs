@@ -6,7 +6,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using EventStream.Redis.Streams;
-using EventStream.Redis.Windowing;
+using EventStream.Benchmarks.Baseline;
 using EventStream.Tests;
 using EventStream.Windowing;
 using StackExchange.Redis;
@@ -20,11 +20,11 @@ public sealed record UrlTiming(string Url, long Ts, double Ms);
 /// End to end through a private redis-server on this machine — produce → consumer group → window update → ack — with a
 /// stopwatch, in events/s:
 /// <list type="bullet">
-/// <item>EventStream: <see cref="RedisStreamProducer{T}"/> publishing batches of 1,000 while 1 or 2
-/// <see cref="RedisWindowWorker{T}"/>s (same process, one <see cref="ConnectionMultiplexer"/> each) run tumbling 1-minute
-/// windows summing <see cref="UrlTiming.Ms"/> per URL. The clock runs from the first publish until the group's shared
-/// <c>windowed</c> counter (<see cref="RedisWindowWorker{T}.GetMetricsAsync"/>, polled every 10 ms on another
-/// connection) reaches the event count.</item>
+/// <item>The Lua window worker (the retired <c>RedisWindowWorker</c>, kept as <see cref="LuaWindowWorker{T}"/> until
+/// issue 10 is done): <see cref="RedisStreamProducer{T}"/> publishing batches of 1,000 while 1 or 2 workers (same
+/// process, one <see cref="ConnectionMultiplexer"/> each) run tumbling 1-minute windows summing <see cref="UrlTiming.Ms"/>
+/// per URL. The clock runs from the first publish until the group's shared <c>windowed</c> counter
+/// (<see cref="LuaWindowWorker{T}.GetMetricsAsync"/>, polled every 10 ms on another connection) reaches the event count.</item>
 /// <item>The original design, as a baseline: pipelined <c>LPUSH</c> of each event's JSON to a list; each consumer
 /// <c>RPOP</c>s one event at a time, parses it and makes 4 sequential awaited round trips (<c>HINCRBY</c> count,
 /// <c>HINCRBYFLOAT</c> sum, <c>EXPIRE</c>, <c>HINCRBY</c> total). The clock stops when the total (polled the same way)
@@ -34,7 +34,7 @@ public sealed record UrlTiming(string Url, long Ts, double Ms);
 /// <see cref="PipelineBuilder"/> pipeline run by 1 or 2 <see cref="EventStream.Redis.Partitions.RedisPartitionedWorker{T}"/>s
 /// while the producer publishes, and by 1 worker draining a stream filled beforehand.</item>
 /// </list>
-/// Every timed run is checked afterwards (outside the clock): EventStream's fired windows (after a finishing worker
+/// Every timed run is checked afterwards (outside the clock): the Lua worker's fired windows (after a finishing worker
 /// closes the last ones) and the baseline's window hashes equal the sums computed in memory.
 /// </summary>
 public static partial class RedisBenchmark
@@ -80,7 +80,7 @@ public static partial class RedisBenchmark
         var expected = Expected.Of(events);
         var baselineExpected = ReferenceEquals(events, baselineEvents) ? expected : Expected.Of(baselineEvents);
         var payload = JsonSerializer.Serialize(events[events.Length / 2]);
-        output.WriteLine(Invariant($"events: {events.Length:N0} for EventStream ({expected.Windows.Count:N0} windows), {baselineEvents.Length:N0} for the baseline ({baselineExpected.Windows.Count:N0} windows); payload e.g. {payload} ({Encoding.UTF8.GetByteCount(payload)} B)"));
+        output.WriteLine(Invariant($"events: {events.Length:N0} for the Lua and partitioned workers ({expected.Windows.Count:N0} windows), {baselineEvents.Length:N0} for the baseline ({baselineExpected.Windows.Count:N0} windows); payload e.g. {payload} ({Encoding.UTF8.GetByteCount(payload)} B)"));
 
         await using var admin = await ConnectAsync(server.Endpoint);
         var configurations = new List<Configuration>
@@ -91,8 +91,8 @@ public static partial class RedisBenchmark
         };
         foreach (var batch in settings.BatchSizes)
         {
-            configurations.Add(new(Invariant($"EventStream RedisWindowWorker, 1 worker, BatchSize {batch}"), Kind.EventStream, 1, batch, events.Length));
-            configurations.Add(new(Invariant($"EventStream RedisWindowWorker, 2 workers, BatchSize {batch}"), Kind.EventStream, 2, batch, events.Length));
+            configurations.Add(new(Invariant($"Lua window worker (RedisWindowWorker, baseline copy), 1 worker, BatchSize {batch}"), Kind.LuaWorker, 1, batch, events.Length));
+            configurations.Add(new(Invariant($"Lua window worker (RedisWindowWorker, baseline copy), 2 workers, BatchSize {batch}"), Kind.LuaWorker, 2, batch, events.Length));
         }
 
         configurations.Add(new("EventStream partitioned, 1 worker", Kind.Partitioned, 1, 0, events.Length));
@@ -100,8 +100,8 @@ public static partial class RedisBenchmark
         configurations.Add(new("EventStream partitioned, 1 worker, draining a filled stream", Kind.PartitionedDrain, 1, 0, events.Length));
 
         // Warm-up (JIT, script cache, allocator): not reported.
-        output.WriteLine("warm-up: EventStream 1 worker on 20,000 events, baseline 1 consumer on 2,000 events, partitioned 1 worker on 20,000 events (not reported)");
-        await EventStreamAsync(server, admin, events[..Math.Min(20_000, events.Length)], 1, settings.BatchSizes[0], null);
+        output.WriteLine("warm-up: Lua worker 1 worker on 20,000 events, baseline 1 consumer on 2,000 events, partitioned 1 worker on 20,000 events (not reported)");
+        await LuaWorkerAsync(server, admin, events[..Math.Min(20_000, events.Length)], 1, settings.BatchSizes[0], null);
         await BaselineAsync(server, admin, baselineEvents[..Math.Min(2_000, baselineEvents.Length)], 1, null);
         await PartitionedAsync(server, admin, events[..Math.Min(20_000, events.Length)], 1, drain: false, null, output);
 
@@ -120,7 +120,7 @@ public static partial class RedisBenchmark
                     Kind.Baseline => await BaselineAsync(server, admin, baselineEvents, configuration.Workers, baselineExpected),
                     Kind.Partitioned => await PartitionedAsync(server, admin, events, configuration.Workers, drain: false, expected, output),
                     Kind.PartitionedDrain => await PartitionedAsync(server, admin, events, configuration.Workers, drain: true, expected, output),
-                    _ => await EventStreamAsync(server, admin, events, configuration.Workers, configuration.BatchSize, expected),
+                    _ => await LuaWorkerAsync(server, admin, events, configuration.Workers, configuration.BatchSize, expected),
                 };
                 run.Round = round;
                 run.Load = load;
@@ -169,7 +169,7 @@ public static partial class RedisBenchmark
         text.AppendLine(Invariant($"""
             - Server: a private `redis-server` {server.Version} started for the run on 127.0.0.1:{server.Port} (free loopback port, temporary directory), `{server.Persistence}`; `FLUSHALL` and `CONFIG RESETSTAT` between runs (outside the clock); stopped at the end.
             - Events: `UrlTiming(string Url, long Ts, double Ms)`, JSON like `{payload}`; Url one of {settings.Keys:N0} keys ({(settings.Uniform ? "uniform" : $"Zipf, exponent {ZipfExponent:0.0}")}), Ts rising by 60,000/{EventsPerMinute:N0} = {60_000 / EventsPerMinute} ms per event (so {eventCount:N0} events span {eventCount / EventsPerMinute:N0} minutes of event time: {expected.Windows.Count:N0} (url, minute) windows), Ms uniform 0–500 with one decimal. Seeded ({Seed}), built before timing.
-            - EventStream: `RedisStreamProducer<UrlTiming>.PublishAsync` in batches of {ProducerBatch:N0} (one pipelined round trip each, awaited in turn; no lag backpressure: `Group` unset) on its own connection, concurrently with N `RedisWindowWorker<UrlTiming>` in this process, each with its own `ConnectionMultiplexer` and consumer name: tumbling 1 min, `RedisWindowAggregate.Sum` of Ms keyed by Url, OutOfOrderness 0, default JSON deserialisation and poll delays (1–250 ms), `TrimAcknowledged` on (default). Fresh stream and group per run. Clock: from the first publish until `GetMetricsAsync().Windowed` (polled every {PollMs} ms on a separate connection) reaches the event count — every event applied (and acknowledged in the same script); windows whose end the watermark passed have fired too. Not subtracted: worker start-up (group check, first claim/trim pass) and ≤ {PollMs} ms of poll granularity.
+            - Lua window worker: `RedisStreamProducer<UrlTiming>.PublishAsync` in batches of {ProducerBatch:N0} (one pipelined round trip each, awaited in turn; no lag backpressure: `Group` unset) on its own connection, concurrently with N workers in this process, each with its own `ConnectionMultiplexer` and consumer name. The worker is `RedisWindowWorker<UrlTiming>` as it was before its retirement in issue 10, kept in the benchmark project as `Baseline/LuaWindowWorker.cs` (trimmed to this case, the per-batch work unchanged): tumbling 1 min, sum of Ms keyed by Url, OutOfOrderness 0, web-convention JSON and poll delays (1–250 ms), trimming the acknowledged input. Fresh stream and group per run. Clock: from the first publish until `GetMetricsAsync().Windowed` (polled every {PollMs} ms on a separate connection) reaches the event count — every event applied (and acknowledged in the same script); windows whose end the watermark passed have fired too. Not subtracted: worker start-up (group check, first claim/trim pass) and ≤ {PollMs} ms of poll granularity.
               Check (after the clock): the workers are cancelled, one more worker with `CompleteWhenIdle` 50 ms closes the remaining windows, and the results stream must hold exactly the in-memory (url, minute) windows with equal counts and sums; `Late` and `DeadLettered` must be 0.
             - Original design (baseline, the TypeScript module's approach): the producer `LPUSH`es each event's JSON to a list, pipelined in batches of {ProducerBatch:N0} (same speed class as the XADD producer); each consumer (own connection) loops `RPOP` (awaited; 1 ms sleep when empty), parses the JSON, then awaits in turn `HINCRBY win:URL:START count 1`, `HINCRBYFLOAT win:URL:START sum MS`, `EXPIRE win:URL:START {BaselineTtlSeconds}`, `HINCRBY totals total 1` — 5 round trips per event counting the pop. No windows are ever emitted (as in the original). {baselineCount:N0} events per run (events/s compare). Clock: from the first push until `HGET totals total` (polled every {PollMs} ms) reaches the event count. Check: every window hash's count and sum equal the in-memory ones.
             - {PartitionedSetup()}
@@ -184,7 +184,7 @@ public static partial class RedisBenchmark
         foreach (var c in configurations)
         {
             var rates = runs[c].Select(r => r.EventsPerSecond).ToArray();
-            var vsBaseline = c.Kind is Kind.EventStream or Kind.Partitioned && Baseline(c.Workers) is { } b ? Invariant($"{median[c] / b:0.0}×") : c.Kind == Kind.Baseline ? "1.0×" : "—";
+            var vsBaseline = c.Kind is Kind.LuaWorker or Kind.Partitioned && Baseline(c.Workers) is { } b ? Invariant($"{median[c] / b:0.0}×") : c.Kind == Kind.Baseline ? "1.0×" : "—";
             text.AppendLine(Invariant($"| {c.Name} | {c.Events:N0} | {median[c]:N0} | {rates.Min():N0} | {rates.Max():N0} | {vsBaseline} | {median[c] / limit:0.00}× |"));
         }
 
@@ -195,7 +195,7 @@ public static partial class RedisBenchmark
         text.AppendLine("|---|---|---:|---|");
         passed = true;
         var ok = true;
-        foreach (var c in configurations.Where(c => c.Kind == Kind.EventStream))
+        foreach (var c in configurations.Where(c => c.Kind == Kind.LuaWorker))
         {
             if (c.Workers == 1)
             {
@@ -215,7 +215,7 @@ public static partial class RedisBenchmark
 
         ok &= PartitionedTargets(text, configurations, median, runs, settings.Pipeline);
         passed = ok;
-        var best = configurations.Where(c => c.Kind == Kind.EventStream && c.Workers == 1).MaxBy(c => median[c]);
+        var best = configurations.Where(c => c.Kind == Kind.LuaWorker && c.Workers == 1).MaxBy(c => median[c]);
         if (best is not null && settings.BatchSizes.Length > 1)
         {
             text.AppendLine();
@@ -224,7 +224,7 @@ public static partial class RedisBenchmark
 
         text.AppendLine();
         text.AppendLine(problems.Count == 0
-            ? "Correctness: every timed run passed its check (EventStream: all windows fired once with the in-memory counts and sums, Late = DeadLettered = 0; partitioned: every window committed once with the in-memory counts and sums, Read = Windowed = events, Late = DeadLettered = 0, every partition final; baseline: every window hash equal to the in-memory sums)."
+            ? "Correctness: every timed run passed its check (Lua worker: all windows fired once with the in-memory counts and sums, Late = DeadLettered = 0; partitioned: every window committed once with the in-memory counts and sums, Read = Windowed = events, Late = DeadLettered = 0, every partition final; baseline: every window hash equal to the in-memory sums)."
             : "Correctness: FAILED\n\n" + string.Join("\n", problems.Select(p => "- " + p)));
         text.AppendLine();
         text.AppendLine("## Where the time goes (medians over the rounds)");
@@ -242,7 +242,7 @@ public static partial class RedisBenchmark
             text.AppendLine(Invariant($"| {c.Name} | {Median(r.Select(x => x.Seconds)) * 1000:N0} ms | {producer} | {Median(r.Select(x => x.ServerCpuSeconds / x.Seconds)):P0} | {client} | {Median(r.Select(x => x.ServerCpuSeconds * 1e6 / c.Events)):0.00} | {clientPerEvent} |"));
         }
 
-        foreach (var c in configurations.Where(c => c.Kind is Kind.EventStream or Kind.Partitioned or Kind.PartitionedDrain || (c.Kind == Kind.Baseline && c.Workers == 1)))
+        foreach (var c in configurations.Where(c => c.Kind is Kind.LuaWorker or Kind.Partitioned or Kind.PartitionedDrain || (c.Kind == Kind.Baseline && c.Workers == 1)))
         {
             var r = runs[c].OrderBy(x => x.EventsPerSecond).ElementAt(runs[c].Count / 2);
             text.AppendLine();
@@ -257,7 +257,7 @@ public static partial class RedisBenchmark
                 text.AppendLine(Invariant($"| {s.Command} | {s.Calls:N0} | {s.Calls / (double)c.Events:0.000} | {s.Usec:N0} | {s.Usec / (double)Math.Max(1, s.Calls):0.00} | {s.Usec / (double)c.Events:0.00} |"));
             }
 
-            if (c.Kind == Kind.EventStream)
+            if (c.Kind == Kind.LuaWorker)
             {
                 var scripts = r.CommandStats.Where(s => s.Command is "evalsha" or "eval").Sum(s => s.Usec) / (double)c.Events;
                 var called = r.CommandStats.Where(s => ScriptCommands.Contains(s.Command)).Sum(s => s.Usec) / (double)c.Events;
@@ -284,18 +284,17 @@ public static partial class RedisBenchmark
         return text.ToString();
     }
 
-    private static async Task<Run> EventStreamAsync(PrivateRedis server, ConnectionMultiplexer admin, UrlTiming[] events, int workerCount, int batchSize, Expected? expected, Func<Task>? beforeFlush = null)
+    private static async Task<Run> LuaWorkerAsync(PrivateRedis server, ConnectionMultiplexer admin, UrlTiming[] events, int workerCount, int batchSize, Expected? expected, Func<Task>? beforeFlush = null)
     {
         var id = Guid.NewGuid().ToString("N")[..8];
         var stream = "es-bench:" + id;
         const string group = "g";
-        RedisWindowOptions<UrlTiming> Options(string consumer) => new()
+        LuaWindowOptions<UrlTiming> Options(string consumer) => new()
         {
             Stream = stream,
             Group = group,
             Consumer = consumer,
             Assigner = WindowAssigner.Tumbling(Window),
-            Aggregate = RedisWindowAggregate.Sum,
             Key = e => e.Url,
             Timestamp = e => e.Ts,
             Value = e => e.Ms,
@@ -314,8 +313,8 @@ public static partial class RedisBenchmark
         {
             await admin.GetDatabase().StreamCreateConsumerGroupAsync(stream, group, "0", createStream: true);
             var producer = new RedisStreamProducer<UrlTiming>(producerConnection, new RedisStreamOptions { Stream = stream });
-            var workers = workerConnections.Select((c, i) => new RedisWindowWorker<UrlTiming>(c, Options(Invariant($"bench-{id}-w{i}")))).ToArray();
-            var monitor = new RedisWindowWorker<UrlTiming>(admin, Options("monitor-" + id));
+            var workers = workerConnections.Select((c, i) => new LuaWindowWorker<UrlTiming>(c, Options(Invariant($"bench-{id}-w{i}")))).ToArray();
+            var monitor = new LuaWindowWorker<UrlTiming>(admin, Options("monitor-" + id));
             var before = await Snapshot.TakeAsync(server, admin, reset: true);
             using var stop = new CancellationTokenSource();
             var clock = Stopwatch.StartNew();
@@ -329,8 +328,8 @@ public static partial class RedisBenchmark
 
                 producerDone = clock.Elapsed.TotalSeconds;
             });
-            var running = workers.Select(w => Task.Run(() => w.RunAsync(null, stop.Token))).ToArray();
-            RedisWindowMetrics metrics;
+            var running = workers.Select(w => Task.Run(() => w.RunAsync(stop.Token))).ToArray();
+            LuaWindowMetrics metrics;
             while (true)
             {
                 metrics = await monitor.GetMetricsAsync();
@@ -356,12 +355,11 @@ public static partial class RedisBenchmark
 
             await producing;
             await stop.CancelAsync();
-            var summaries = new List<RedisWindowWorkerSummary>();
             foreach (var task in running)
             {
                 try
                 {
-                    summaries.Add(await task);
+                    await task;
                 }
                 catch (OperationCanceledException)
                 {
@@ -372,7 +370,7 @@ public static partial class RedisBenchmark
             var ok = true;
             if (expected is not null)
             {
-                (ok, check) = await CheckEventStreamAsync(admin, Options("finisher-" + id), metrics, events.Length, expected);
+                (ok, check) = await CheckLuaWorkerAsync(admin, Options("finisher-" + id), metrics, events.Length, expected);
             }
 
             return new Run(seconds, events.Length / seconds, producerDone, after.ServerCpu - before.ServerCpu, after.ClientCpu - before.ClientCpu, after.Commands, ok, check);
@@ -389,7 +387,7 @@ public static partial class RedisBenchmark
     }
 
     /// <summary>
-    /// One more EventStream run per batch size (1 worker, not in the table) with <c>SLOWLOG</c> recording every command
+    /// One more Lua worker run per batch size (1 worker, not in the table) with <c>SLOWLOG</c> recording every command
     /// and its duration, to split the server time: the worker's read script, its apply script, the producer's XADDs, and
     /// inside the scripts the commands they call (logged with client <c>?:0</c>) vs the Lua interpreter itself. The
     /// scripts are told apart by their arguments: read = 5 ARGV, metrics = 1 ARGV, apply = the rest (ARGV[11] = entries).
@@ -402,7 +400,7 @@ public static partial class RedisBenchmark
         text.AppendLine("## Server time per script (SLOWLOG profile)");
         text.AppendLine();
         text.AppendLine(Invariant($"""
-            One extra EventStream run per batch size, 1 worker, {events.Length:N0} events, after the rounds, with `slowlog-log-slower-than 0`: every command is logged with its duration (wall time on the server thread), the ones the scripts call too (client `?:0` in the log). Logging copies every call's arguments, which slows the server and inflates the scripts' times (more calls inside them), so these runs are not in the table; read the split, not the absolute numbers. Times per event are over all {events.Length:N0} events.
+            One extra Lua worker run per batch size, 1 worker, {events.Length:N0} events, after the rounds, with `slowlog-log-slower-than 0`: every command is logged with its duration (wall time on the server thread), the ones the scripts call too (client `?:0` in the log). Logging copies every call's arguments, which slows the server and inflates the scripts' times (more calls inside them), so these runs are not in the table; read the split, not the absolute numbers. Times per event are over all {events.Length:N0} events.
             """));
         text.AppendLine();
         text.AppendLine("| BatchSize | Run events/s | Top-level command | Calls | Entries | Total ms | µs per call | µs per event | Share of top-level time |");
@@ -423,7 +421,7 @@ public static partial class RedisBenchmark
             try
             {
                 GC.Collect();
-                run = await EventStreamAsync(server, admin, events, 1, batch, expected, beforeFlush: () => redis.ConfigSetAsync("slowlog-log-slower-than", -1));
+                run = await LuaWorkerAsync(server, admin, events, 1, batch, expected, beforeFlush: () => redis.ConfigSetAsync("slowlog-log-slower-than", -1));
             }
             finally
             {
@@ -500,10 +498,10 @@ public static partial class RedisBenchmark
         return text.ToString();
     }
 
-    private static async Task<(bool Ok, string Check)> CheckEventStreamAsync(ConnectionMultiplexer admin, RedisWindowOptions<UrlTiming> options, RedisWindowMetrics metrics, int count, Expected expected)
+    private static async Task<(bool Ok, string Check)> CheckLuaWorkerAsync(ConnectionMultiplexer admin, LuaWindowOptions<UrlTiming> options, LuaWindowMetrics metrics, int count, Expected expected)
     {
         options.CompleteWhenIdle = TimeSpan.FromMilliseconds(50);
-        var finisher = new RedisWindowWorker<UrlTiming>(admin, options);
+        var finisher = new LuaWindowWorker<UrlTiming>(admin, options);
         await finisher.RunAsync();
         var db = admin.GetDatabase();
         var seen = new Dictionary<(string Url, long Start), (long Count, double Sum)>();
@@ -749,7 +747,7 @@ public static partial class RedisBenchmark
     {
         RedisBenchmark,
         Baseline,
-        EventStream,
+        LuaWorker,
         Partitioned,
         PartitionedDrain,
     }

@@ -1,6 +1,6 @@
 namespace EventStream.Redis;
 
-/// <summary>The key layout the window worker, the stream source and their scripts share.</summary>
+/// <summary>The key layout of a consumer group's keys: the stream source, its dead-letter stream and their scripts (<see cref="Streams.StreamScripts"/>).</summary>
 internal static class RedisKeys
 {
     /// <summary>

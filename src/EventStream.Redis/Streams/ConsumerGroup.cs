@@ -1,12 +1,11 @@
-using EventStream.Redis.Windowing;
 using StackExchange.Redis;
 
 namespace EventStream.Redis.Streams;
 
 /// <summary>
-/// What every consumer of a stream does with its group, shared by <see cref="RedisWindowWorker{T}"/> and
-/// <see cref="RedisStreamSource{T}"/>: create the group, move entries to the dead-letter stream (one script gated on
-/// <c>XACK</c>), and find entries idle past the claim time, dead-lettering those delivered too often.
+/// What a consumer of a stream (<see cref="RedisStreamSource{T}"/>) does with its group: create the group, move entries
+/// to the dead-letter stream (<see cref="StreamScripts.DeadLetter"/>, one script gated on <c>XACK</c>), and find entries
+/// idle past the claim time, dead-lettering those delivered too often.
 /// </summary>
 internal sealed class ConsumerGroup(IDatabase db, string stream, string group, string ns, string stage, TimeProvider time)
 {
@@ -41,7 +40,7 @@ internal sealed class ConsumerGroup(IDatabase db, string stream, string group, s
             args.Add(failure.Deliveries);
         }
 
-        return args.Count == 4 ? 0 : (long)await db.ScriptEvaluateAsync(RedisWindowScripts.DeadLetter, [stream], [.. args]).ConfigureAwait(false);
+        return args.Count == 4 ? 0 : (long)await db.ScriptEvaluateAsync(StreamScripts.DeadLetter, [stream], [.. args]).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -4,7 +4,7 @@ using StackExchange.Redis;
 namespace EventStream.Redis.Streams;
 
 /// <summary>
-/// The dead-letter stream of an input stream and consumer group (<c>prefix:{stream}:group:dead</c>; see the key layout of the window worker): entries that could not
+/// The dead-letter stream of an input stream and consumer group (<c>prefix:{stream}:group:dead</c>, or <c>prefix:{tag}:stream:group:dead</c> for a stream key with a hash tag): entries that could not
 /// be read or were delivered too often, with stage, error, attempts and time. Listing, counting and replaying work from
 /// any process. A replay is one script gated on the dead letter still being there: the event goes back to the input
 /// and leaves the dead-letter stream together, so a replaying process that dies mid-way neither loses nor duplicates.
@@ -52,7 +52,7 @@ public sealed class RedisDeadLetters
     public async Task<bool> ReplayAsync(string id)
     {
         ArgumentException.ThrowIfNullOrEmpty(id);
-        var reply = await _db.ScriptEvaluateAsync(Windowing.RedisWindowScripts.Replay, [_input], [_ns, id]).ConfigureAwait(false);
+        var reply = await _db.ScriptEvaluateAsync(StreamScripts.Replay, [_input], [_ns, id]).ConfigureAwait(false);
         return !reply.IsNull && reply.Resp2Type != ResultType.Integer;
     }
 

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using EventStream.Redis.Windowing;
 using StackExchange.Redis;
 
 namespace EventStream.Redis.Streams;
@@ -16,8 +15,9 @@ namespace EventStream.Redis.Streams;
 /// </summary>
 /// <remarks>
 /// Checkpoints wait for the whole pipeline to be empty, so other producers writing into the same pipeline delay them;
-/// an in-process window stage keeps its state in memory (for windows shared by processes, use
-/// <see cref="RedisWindowWorker{T}"/>).
+/// an in-process window stage keeps its state in memory (for windows that survive restarts and are shared by processes,
+/// run the pipeline partitioned: <see cref="Partitions.RedisPartitionedPipeline.BuildPartitioned{TIn, TOut}"/>, or
+/// <see cref="DependencyInjection.RedisPipelineOptions.Partitioned"/> in a host).
 /// </remarks>
 /// <typeparam name="T">The event type.</typeparam>
 public sealed class RedisStreamSource<T>
