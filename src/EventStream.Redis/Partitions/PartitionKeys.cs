@@ -53,6 +53,15 @@ internal sealed class PartitionKeys
     /// <summary>Gets the key of the computation's stored definition (partition count, window, aggregate, key type).</summary>
     public RedisKey Definition => $"{_prefix}:{{{_tag}}}:definition";
 
+    /// <summary>
+    /// Gets the key of the stream's readers: a hash shared by every partitioned computation on the stream, whatever its
+    /// prefix or group, of each one's lowest committed position, so none trims the input below what another needs.
+    /// </summary>
+    public RedisKey Readers => $"eventstream:readers:{{{Escape(Stream!)}}}";
+
+    /// <summary>Gets this computation's field in <see cref="Readers"/>.</summary>
+    public string Reader => $"{_prefix}|{_tag}";
+
     /// <summary>Gets the key of the computation's members: a sorted set of worker names scored by their heartbeat's expiry.</summary>
     public RedisKey Members => $"{_prefix}:{{{_tag}}}:members";
 

@@ -49,6 +49,7 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
     private PartitionCounts _done;
     private long _outages;
     private bool _waitingFor;
+    private bool _torn;
     private System.Diagnostics.Metrics.Meter? _ownMeter;
 
     public PartitionedWorker(IConnectionMultiplexer redis, PipelineDefinition definition, PartitionedOptions options, ILogger? logger = null)
@@ -103,6 +104,9 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
     {
         Start();
         await WhileRedisIsAwayAsync(() => _store.EnsureDefinitionAsync(Definition()), stop).ConfigureAwait(false);
+
+        // Among the stream's readers from its first start: until it has committed, no computation trims what it has not read.
+        await WhileRedisIsAwayAsync(() => _db.HashSetAsync(_keys.Readers, _keys.Reader, PartitionCursor.Start, When.NotExists), stop).ConfigureAwait(false);
         var nextRebalance = long.MinValue;
         var nextCommit = NowMs() + (long)_options.CommitInterval.TotalMilliseconds;
         var idle = TimeSpan.FromMilliseconds(1);
@@ -436,11 +440,25 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
             }
         }
 
-        _read += entries.Length;
         if (events.Count > 0)
         {
-            await _head!.WriteBatchAsync(events.ToArray(), stop).ConfigureAwait(false);
+            // A stop does not cut a batch in two: the head may be full (a slow stage), and the chunks it already took
+            // would be committed with a position before them and counted again by the next owner. The write waits for
+            // room until half a lease after the stop; if it is cut then, the stop commits nothing (see StopAsync).
+            using var grace = new CancellationTokenSource();
+            using var graceful = stop.Register(() => grace.CancelAfter(_options.Lease / 2));
+            try
+            {
+                await _head!.WriteBatchAsync(events.ToArray(), grace.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                _torn = true;
+                throw;
+            }
         }
+
+        _read += entries.Length;
     }
 
     /// <summary>The committed position of the nearest partition ahead of the reader, or <see langword="null"/>.</summary>
@@ -713,17 +731,37 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
         return cursors.All(c => c.Final);
     }
 
+    /// <summary>
+    /// Trims the input below what every reader of it has processed: this computation's partitions (their lowest committed
+    /// position, which it records among the stream's readers), every other partitioned computation on the stream, and
+    /// every consumer group (its oldest pending entry, or the last one it was handed).
+    /// </summary>
     private async Task TrimInputAsync()
     {
-        // Below every partition's committed position, the input is no longer needed by anyone.
         var cursors = await Task.WhenAll(Enumerable.Range(0, _keys.Partitions).Select(p => _store.ReadCursorAsync(p))).ConfigureAwait(false);
-        if (cursors.Any(c => c.Position == PartitionCursor.Start))
+        var mine = cursors.Select(c => c.Position).Aggregate(StreamIds.Min);
+        await _db.HashSetAsync(_keys.Readers, _keys.Reader, mine).ConfigureAwait(false);
+        var needed = (await _db.HashValuesAsync(_keys.Readers).ConfigureAwait(false)).Select(v => (string)v!).Aggregate(mine, StreamIds.Min);
+        StreamGroupInfo[] groups;
+        try
+        {
+            groups = await _db.StreamGroupInfoAsync(_keys.Stream).ConfigureAwait(false);
+        }
+        catch (RedisServerException ex) when (ex.Message.Contains("no such key", StringComparison.OrdinalIgnoreCase))
         {
             return;
         }
 
-        var min = cursors.Select(c => c.Position).Aggregate(StreamIds.Min);
-        await _db.StreamTrimByMinIdAsync(_keys.Stream, min, useApproximateMaxLength: true).ConfigureAwait(false);
+        foreach (var group in groups)
+        {
+            var pending = group.PendingMessageCount > 0 ? (await _db.StreamPendingAsync(_keys.Stream, group.Name).ConfigureAwait(false)).LowestPendingMessageId : RedisValue.Null;
+            needed = StreamIds.Min(needed, pending.IsNull ? group.LastDeliveredId ?? PartitionCursor.Start : (string)pending!);
+        }
+
+        if (needed != PartitionCursor.Start)
+        {
+            await _db.StreamTrimByMinIdAsync(_keys.Stream, needed, useApproximateMaxLength: true).ConfigureAwait(false);
+        }
     }
 
     private async Task StopAsync()
@@ -739,6 +777,18 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
             }
 
             using var timeout = new CancellationTokenSource(_options.Lease);
+            if (_torn)
+            {
+                // Part of a batch is in the window with no position for it: commit nothing, hand the partitions over
+                // at once; the next owner resumes from their last commit.
+                Log.StoppedMidBatch(_log, null);
+                foreach (var owned in _owned.Where(o => o is not null).Select(o => o!).ToList())
+                {
+                    await _store.ReleaseAsync(owned.Partition, owned.Epoch).ConfigureAwait(false);
+                    _owned[owned.Partition] = null;
+                }
+            }
+
             await CommitAsync(timeout.Token).ConfigureAwait(false);
             await _tail!.CompleteAsync(timeout.Token).ConfigureAwait(false);
             await _store.LeaveAsync(_options.Consumer).ConfigureAwait(false);
@@ -799,6 +849,9 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
 
         [LoggerMessage(4, LogLevel.Information, "Handed partition {Partition} (epoch {Epoch}) over")]
         public static partial void Released(ILogger logger, int partition, long epoch, Exception? exception);
+
+        [LoggerMessage(6, LogLevel.Warning, "Stopped in the middle of a batch the stages before the window could not take within half a lease; nothing since the last commit is committed, the partitions are handed over from there")]
+        public static partial void StoppedMidBatch(ILogger logger, Exception? exception);
 
         [LoggerMessage(5, LogLevel.Error, "The final commit failed ({Problem}); the partitions resume from their last commit once their leases run out")]
         public static partial void StopFailed(ILogger logger, string problem, Exception? exception);
