@@ -12,7 +12,7 @@ namespace EventStream.Samples.Dashboard;
 /// <summary>
 /// The dashboard application: options from the command line (<c>--simulate RATE</c>, <c>--redis HOST:PORT</c>, and with
 /// Redis <c>--stream KEY</c>, <c>--group NAME</c>, <c>--consumer NAME</c>, <c>--partitions N</c>; <c>--max-body BYTES</c>,
-/// <c>--capacity N</c>, and ASP.NET Core's own <c>--urls</c>).
+/// <c>--capacity N</c>, <c>--operator-token TOKEN</c> (see <see cref="OperatorAccess"/>), and ASP.NET Core's own <c>--urls</c>).
 /// </summary>
 public static class DashboardApp
 {
@@ -52,9 +52,12 @@ public static class DashboardApp
         }
 
         builder.Services.AddProblemDetails();
+        builder.Services.AddOperatorAccess(config["operator-token"]);
         var app = builder.Build();
         app.UseDefaultFiles();
         app.UseStaticFiles();
+        app.UseAuthentication();
+        app.UseAuthorization();
         MapApi(app);
         return app;
     }
@@ -136,7 +139,7 @@ public static class DashboardApp
                     @event = d.Event,
                 }),
             });
-        });
+        }).RequireAuthorization(OperatorAccess.Policy);
 
         app.MapPost("/api/dead-letters/replay", async Task<IResult> (IDashboardBackend backend, CancellationToken ct) =>
         {
@@ -152,7 +155,7 @@ public static class DashboardApp
 
             var remaining = await backend.CountDeadLettersAsync(ct);
             return TypedResults.Ok(new { replayed = result.Replayed, failedAgain = result.FailedAgain, skipped = result.Skipped, remaining });
-        });
+        }).RequireAuthorization(OperatorAccess.Policy);
 
         app.MapGet("/api/metrics", (IEventPipeline<SiteEvent> pipeline) => TypedResults.Ok(pipeline.GetMetrics()));
 
@@ -160,7 +163,7 @@ public static class DashboardApp
         {
             await backend.SetFaultAsync(request.Enabled, ct);
             return TypedResults.NoContent();
-        });
+        }).RequireAuthorization(OperatorAccess.Policy);
     }
 
     /// <summary>
