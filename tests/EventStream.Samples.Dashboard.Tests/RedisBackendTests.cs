@@ -37,8 +37,10 @@ public sealed class RedisBackendTests(RedisServerFixture redis)
         await PartitionsSplitAsync(stream, group, ["a", "b"]);
         await ShowsEverySiteAsync(a, "instance a");
         await ShowsEverySiteAsync(b, "instance b");
-        var pages = (await Live(a)).GetProperty("topPages").EnumerateArray().Select(p => (p.GetProperty("site").GetString(), p.GetProperty("views").GetInt64())).ToList();
-        pages.Should().BeEquivalentTo(Sites.Select(s => ((string?)s.Site, 3 * s.Users)), "every event is a view of its site's page, counted once");
+        var views = Sites.Select(s => (s.Site, 3 * s.Users)).OrderByDescending(p => p.Item2).ToList();
+        await Eventually(
+            async () => (await Live(a)).GetProperty("topPages").EnumerateArray().Select(p => (p.GetProperty("site").GetString()!, p.GetProperty("views").GetInt64())).SequenceEqual(views),
+            "instance a shows each site's page with every view, counted once");
     }
 
     [Fact]
@@ -97,7 +99,8 @@ public sealed class RedisBackendTests(RedisServerFixture redis)
         (await b.PostEventsAsync(events)).StatusCode.Should().Be(HttpStatusCode.Accepted);
 
         JsonElement letters = default;
-        await Eventually(async () => (letters = await a.GetJsonAsync("/api/dead-letters")).GetProperty("count").GetInt64() >= 5, "the checkout events are dead-lettered");
+        await Eventually(async () => (letters = await a.GetJsonAsync("/api/dead-letters")).GetProperty("items").GetArrayLength() >= 5, "the checkout events are dead-lettered");
+        letters.GetProperty("count").GetInt64().Should().Be(5);
         letters.GetProperty("items").EnumerateArray().Should().HaveCount(5).And.OnlyContain(i =>
             i.GetProperty("stage").GetString() == "geo" && i.GetProperty("error").GetString()!.Contains("TimeoutException", StringComparison.Ordinal));
         await Eventually(async () => (await Live(a)).GetProperty("sites").EnumerateArray().Any(s => s.GetProperty("usersOnline").GetInt64() == 5), "the five cart events are windowed");
