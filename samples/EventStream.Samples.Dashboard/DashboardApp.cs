@@ -3,15 +3,16 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using EventStream.DeadLetters;
 using EventStream.Redis.DependencyInjection;
-using EventStream.Redis.Streams;
+using EventStream.Redis.Partitions;
 using Microsoft.AspNetCore.Http.Features;
 using StackExchange.Redis;
 
 namespace EventStream.Samples.Dashboard;
 
 /// <summary>
-/// The dashboard application: options from the command line (<c>--simulate RATE</c>, <c>--redis HOST:PORT</c>,
-/// <c>--group NAME</c> (with Redis), <c>--max-body BYTES</c>, <c>--capacity N</c>, and ASP.NET Core's own <c>--urls</c>).
+/// The dashboard application: options from the command line (<c>--simulate RATE</c>, <c>--redis HOST:PORT</c>, and with
+/// Redis <c>--stream KEY</c>, <c>--group NAME</c>, <c>--consumer NAME</c>, <c>--partitions N</c>; <c>--max-body BYTES</c>,
+/// <c>--capacity N</c>, <c>--operator-token TOKEN</c> (see <see cref="OperatorAccess"/>), and ASP.NET Core's own <c>--urls</c>).
 /// </summary>
 public static class DashboardApp
 {
@@ -33,56 +34,97 @@ public static class DashboardApp
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<FaultSwitch>();
-        builder.Services.AddSingleton<LiveState>();
-        var registration = builder.Services.AddDashboardPipeline(capacity);
         if (string.IsNullOrWhiteSpace(redis))
         {
-            builder.Services.AddSingleton<IIngress>(sp => new PipelineIngress(sp.GetRequiredService<IEventPipeline<SiteEvent>>()));
+            builder.Services.AddSingleton(sp => new LiveState(sp.GetRequiredService<TimeProvider>()));
+            builder.Services.AddDashboardPipeline(capacity);
+            builder.Services.AddSingleton<IDashboardBackend>(sp => new InMemoryBackend(sp.GetRequiredService<IEventPipeline<SiteEvent>>(), sp.GetRequiredService<FaultSwitch>()));
         }
         else
         {
-            // Redis: the page's events go to a stream; this process's pipeline reads it through a consumer group, and
-            // dead letters live in Redis. Several instances behind a load balancer share the stream.
-            // Each instance keeps its own window state, so each reads every event through a group of its own (kept
-            // across restarts: --group, default per machine) and keeps its own dead letters; posts are refused with 429
-            // once this instance's group lags more than --capacity entries behind.
-            const string stream = "dashboard:events";
-            var group = config["group"] is { Length: > 0 } named ? named : "dashboard-" + Environment.MachineName;
-            registration.UseRedis(redis, o =>
-            {
-                o.KeyPrefix = "dashboard:" + group;
-                o.Source.Stream = stream;
-                o.Source.Group = group;
-            });
-            builder.Services.AddSingleton<IIngress>(sp => new RedisIngress(new RedisStreamProducer<SiteEvent>(
-                sp.GetRequiredKeyedService<IConnectionMultiplexer>(redis),
-                new RedisStreamOptions { Stream = stream, Group = group, LagThreshold = capacity })));
+            AddRedis(builder.Services, config, redis, capacity);
         }
 
+        builder.Services.AddSingleton<IIngress>(sp => sp.GetRequiredService<IDashboardBackend>());
         if (rate > 0)
         {
             builder.Services.AddHostedService(sp => new Simulator(sp.GetRequiredService<IIngress>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<Simulator>>(), rate));
         }
 
         builder.Services.AddProblemDetails();
+        builder.Services.AddOperatorAccess(config["operator-token"]);
         var app = builder.Build();
         app.UseDefaultFiles();
         app.UseStaticFiles();
+        app.UseAuthentication();
+        app.UseAuthorization();
         MapApi(app);
         return app;
+    }
+
+    /// <summary>
+    /// Redis: the pipeline runs partitioned over one input stream (<c>--stream</c>) as one computation (<c>--group</c>,
+    /// the same on every instance by default, so that they share its partitions; each instance is one of its workers,
+    /// <c>--consumer</c> names it). The page's events and the simulator's are published into the stream; every instance
+    /// shows the figures of all partitions, read from the committed results (<see cref="CommittedFigures"/>).
+    /// </summary>
+    private static void AddRedis(IServiceCollection services, ConfigurationManager config, string redis, int capacity)
+    {
+        var partitioned = new PartitionedOptions
+        {
+            Stream = config["stream"] is { Length: > 0 } stream ? stream : DashboardRedis.DefaultStream,
+            Group = config["group"] is { Length: > 0 } group ? group : DashboardRedis.DefaultGroup,
+            KeyPrefix = DashboardRedis.KeyPrefix, // UseRedis sets it too, but the settings below name keys with it first
+            Partitions = config.GetValue("partitions", 16),
+            CommitInterval = DashboardRedis.CommitInterval,
+            Retention = DashboardRedis.Retention,
+        };
+        if (config["consumer"] is { Length: > 0 } consumer)
+        {
+            partitioned.Consumer = consumer;
+        }
+
+        var settings = new DashboardRedis(redis, partitioned, capacity);
+        services.AddSingleton(settings);
+
+        // Results of different partitions are committed by different instances, up to a commit interval apart (and read
+        // here up to 100 ms later): a site still counts as current when its newest window trails the newest one by that.
+        services.AddSingleton(sp => new LiveState(sp.GetRequiredService<TimeProvider>(), freshForMs: 1000 + (3 * (long)DashboardRedis.CommitInterval.TotalMilliseconds) + 500));
+        services.AddDashboardPipeline(capacity, partitioned: true).UseRedis(redis, o =>
+        {
+            o.KeyPrefix = DashboardRedis.KeyPrefix;
+            o.Partitioned = partitioned;
+        });
+        services.AddSingleton(sp => new RedisBackend(
+            sp.GetRequiredKeyedService<IConnectionMultiplexer>(redis),
+            settings,
+            sp.GetRequiredService<IEventPipeline<SiteEvent>>(),
+            sp.GetRequiredService<FaultSwitch>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<IHostApplicationLifetime>(),
+            sp.GetRequiredService<ILogger<RedisBackend>>()));
+        services.AddSingleton<IDashboardBackend>(sp => sp.GetRequiredService<RedisBackend>());
+        services.AddHostedService(sp => sp.GetRequiredService<RedisBackend>());
+        services.AddSingleton(sp => new CommittedFigures(
+            sp.GetRequiredKeyedService<IConnectionMultiplexer>(redis),
+            settings,
+            sp.GetRequiredService<LiveState>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<CommittedFigures>>()));
+        services.AddHostedService(sp => sp.GetRequiredService<CommittedFigures>());
     }
 
     private static void MapApi(WebApplication app)
     {
         app.MapPost("/api/events", PostEventsAsync);
 
-        app.MapGet("/api/live", (LiveState live, IEventPipeline<SiteEvent> pipeline, FaultSwitch fault, TimeProvider time, IHostApplicationLifetime lifetime, CancellationToken ct) =>
-            TypedResults.ServerSentEvents(LiveAsync(live, pipeline, fault, time, lifetime.ApplicationStopping, ct)));
+        app.MapGet("/api/live", (LiveState live, IDashboardBackend backend, TimeProvider time, IHostApplicationLifetime lifetime, CancellationToken ct) =>
+            TypedResults.ServerSentEvents(LiveAsync(live, backend, time, lifetime.ApplicationStopping, ct)));
 
-        app.MapGet("/api/dead-letters", async (IEventPipeline<SiteEvent> pipeline, CancellationToken ct) =>
+        app.MapGet("/api/dead-letters", async (IDashboardBackend backend, CancellationToken ct) =>
         {
-            var items = await pipeline.DeadLetters.ListAsync(pipeline.Name, 100, ct);
-            var count = await pipeline.DeadLetters.CountAsync(pipeline.Name, ct);
+            var items = await backend.ListDeadLettersAsync(100, ct);
+            var count = await backend.CountDeadLettersAsync(ct);
             return TypedResults.Ok(new
             {
                 count,
@@ -97,22 +139,31 @@ public static class DashboardApp
                     @event = d.Event,
                 }),
             });
-        });
+        }).RequireAuthorization(OperatorAccess.Policy);
 
-        app.MapPost("/api/dead-letters/replay", async (IEventPipeline<SiteEvent> pipeline, CancellationToken ct) =>
+        app.MapPost("/api/dead-letters/replay", async Task<IResult> (IDashboardBackend backend, CancellationToken ct) =>
         {
-            var result = await pipeline.ReplayDeadLettersAsync(cancellationToken: ct);
-            var remaining = await pipeline.DeadLetters.CountAsync(pipeline.Name, ct);
+            ReplayResult result;
+            try
+            {
+                result = await backend.ReplayDeadLettersAsync(ct);
+            }
+            catch (InvalidOperationException ex)
+            {
+                return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "A replay is running", detail: ex.Message);
+            }
+
+            var remaining = await backend.CountDeadLettersAsync(ct);
             return TypedResults.Ok(new { replayed = result.Replayed, failedAgain = result.FailedAgain, skipped = result.Skipped, remaining });
-        });
+        }).RequireAuthorization(OperatorAccess.Policy);
 
         app.MapGet("/api/metrics", (IEventPipeline<SiteEvent> pipeline) => TypedResults.Ok(pipeline.GetMetrics()));
 
-        app.MapPost("/api/fault", (FaultRequest request, FaultSwitch fault) =>
+        app.MapPost("/api/fault", async (FaultRequest request, IDashboardBackend backend, CancellationToken ct) =>
         {
-            fault.Enabled = request.Enabled;
+            await backend.SetFaultAsync(request.Enabled, ct);
             return TypedResults.NoContent();
-        });
+        }).RequireAuthorization(OperatorAccess.Policy);
     }
 
     /// <summary>
@@ -120,7 +171,7 @@ public static class DashboardApp
     /// details naming each bad element when the body is not a JSON array or no element is usable; 413 over the size limit
     /// (Kestrel); 429 with Retry-After when the pipeline is full.
     /// </summary>
-    private static async Task<IResult> PostEventsAsync(HttpRequest request, IIngress ingress, IEventPipeline<SiteEvent> pipeline, TimeProvider time, CancellationToken ct)
+    private static async Task<IResult> PostEventsAsync(HttpRequest request, IDashboardBackend backend, TimeProvider time, CancellationToken ct)
     {
         var limit = request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize;
         if (request.ContentLength is { } length && limit is { } max && length > max)
@@ -175,7 +226,7 @@ public static class DashboardApp
 
             try
             {
-                await ingress.AdmitAsync(good, ct);
+                await backend.AdmitAsync(good, ct);
             }
             catch (BackpressureException ex)
             {
@@ -188,10 +239,10 @@ public static class DashboardApp
             // the client goes away now (the good ones are in; a retry would count them twice).
             foreach (var (badIndex, error, json) in bad)
             {
-                await pipeline.DeadLetters.AddAsync(new DeadLetterEntry
+                await backend.RejectAsync(new DeadLetterEntry
                 {
                     Id = Guid.NewGuid().ToString("N"),
-                    Pipeline = pipeline.Name,
+                    Pipeline = DashboardPipeline.Name,
                     Stage = "http",
                     Reason = DeadLetterReason.Failed,
                     ExceptionType = "InvalidEvent",
@@ -209,16 +260,15 @@ public static class DashboardApp
 
     /// <summary>The live figures four times a second (the page shows them at once; windows slide every second).</summary>
     /// <remarks>Ends when the client goes away or the application stops (an open page must not hold up shutdown).</remarks>
-    private static async IAsyncEnumerable<LiveSnapshot> LiveAsync(LiveState live, IEventPipeline<SiteEvent> pipeline, FaultSwitch fault, TimeProvider time, CancellationToken stopping, [EnumeratorCancellation] CancellationToken aborted)
+    private static async IAsyncEnumerable<LiveSnapshot> LiveAsync(LiveState live, IDashboardBackend backend, TimeProvider time, CancellationToken stopping, [EnumeratorCancellation] CancellationToken aborted)
     {
         using var both = CancellationTokenSource.CreateLinkedTokenSource(stopping, aborted);
         var ct = both.Token;
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(250), time);
         do
         {
-            var metrics = pipeline.GetMetrics();
-            var deadLetters = await pipeline.DeadLetters.CountAsync(pipeline.Name, ct);
-            yield return live.Snapshot(metrics.ThroughputPerSecond, metrics.Accepted, deadLetters, metrics.Late, fault.Enabled);
+            var c = await backend.CountersAsync(ct);
+            yield return live.Snapshot(c.EventsPerSecond, c.Accepted, c.DeadLetters, c.Late, c.Fault);
         }
         while (await WaitAsync(timer, ct));
 

@@ -13,13 +13,23 @@ public static class DashboardPipeline
 {
     public const string Name = "dashboard";
 
-    public static EventPipelineServiceBuilder<SiteEvent> AddDashboardPipeline(this IServiceCollection services, int capacity) =>
+    /// <summary>Registers the pipeline.</summary>
+    /// <param name="services">The services.</param>
+    /// <param name="capacity">The pipeline's capacity and backpressure threshold (in memory).</param>
+    /// <param name="partitioned">
+    /// Whether it runs partitioned over Redis (<c>--redis</c>): then the demo fault is read from the event
+    /// (<see cref="SiteEvent.GeoFault"/>), the same on every instance, and the sink takes nothing, since the live figures
+    /// are read from the committed results of all partitions (<see cref="CommittedFigures"/>), not from this instance's.
+    /// </param>
+    /// <returns>The registration, for <c>UseRedis</c>.</returns>
+    public static EventPipelineServiceBuilder<SiteEvent> AddDashboardPipeline(this IServiceCollection services, int capacity, bool partitioned = false) =>
         services.AddEventPipeline<SiteEvent>(Name, (pipeline, sp) =>
             {
                 var fault = sp.GetRequiredService<FaultSwitch>();
                 var live = sp.GetRequiredService<LiveState>();
+                Action<WindowResult<FigureKey, WindowFigures>> figures = partitioned ? static _ => { } : live.Update;
                 return pipeline
-                    .Transform("geo", e => fault.Enabled && e.Url.StartsWith("/checkout", StringComparison.Ordinal)
+                    .Transform("geo", e => (partitioned ? e.GeoFault : fault.Enabled) && e.Url.StartsWith("/checkout", StringComparison.Ordinal)
                         ? throw new TimeoutException($"geo lookup for {e.Site} timed out (the demo fault is on)")
                         : e)
                     .FanOut("keys", e => (Keyed[])[new Keyed(new FigureKey(e.Site, null), e), new Keyed(new FigureKey(e.Site, e.Url), e)])
@@ -31,7 +41,7 @@ public static class DashboardPipeline
                         AllowedLateness = TimeSpan.FromSeconds(30), // events up to 30 s old still update their windows
                         IdleTimeout = TimeSpan.FromMilliseconds(250), // quiet input: event time follows the clock, figures keep moving
                     }, WindowStats.Aggregate)
-                    .Sink("figures", live.Update)
+                    .Sink("figures", figures)
                     .Build();
             })
             .ConfigureOptions(o =>

@@ -3,7 +3,13 @@ using EventStream.Windowing;
 namespace EventStream.Samples.Dashboard;
 
 /// <summary>The live figures the page shows, kept from the window results as they fire.</summary>
-public sealed class LiveState(TimeProvider time)
+/// <param name="time">The clock.</param>
+/// <param name="freshForMs">
+/// How far behind the newest window end a key's newest window may end and still count as current (the default, 1 s:
+/// in one process every key's windows fire together). With <c>--redis</c> the results of different partitions are
+/// committed by different instances at different moments, so a key may trail the newest end by a commit interval or two.
+/// </param>
+public sealed class LiveState(TimeProvider time, long freshForMs = 1000)
 {
     private const double SpikeFactor = 3.0;
     private const long SpikeMinimum = 20;
@@ -21,8 +27,8 @@ public sealed class LiveState(TimeProvider time)
     private long _newestEnd = long.MinValue;
     private long _prunedAt = long.MinValue;
 
-    /// <summary>Takes one window result (the sink of the pipeline).</summary>
-    public void Update(WindowResult<FigureKey, WindowStats> result)
+    /// <summary>Takes one window result (from the sink of the pipeline, or with <c>--redis</c> from the committed results of every partition).</summary>
+    public void Update(WindowResult<FigureKey, WindowFigures> result)
     {
         var stats = result.Value;
         lock (_lock)
@@ -50,7 +56,7 @@ public sealed class LiveState(TimeProvider time)
         lock (_lock)
         {
             var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-            var fresh = now - _newestEnd > QuietAfterMs ? long.MaxValue : _newestEnd - 1000;
+            var fresh = now - _newestEnd > QuietAfterMs ? long.MaxValue : _newestEnd - freshForMs;
             var sites = _sites.Values.Where(s => s.End >= fresh).Select(s => s.Figures).OrderBy(s => s.Site, StringComparer.Ordinal).ToList();
             var pages = _pages.Where(p => p.Value.End >= fresh)
                 .OrderByDescending(p => p.Value.Views).ThenBy(p => p.Key.Site, StringComparer.Ordinal).ThenBy(p => p.Key.Url, StringComparer.Ordinal).Take(10)
@@ -69,7 +75,7 @@ public sealed class LiveState(TimeProvider time)
         }
     }
 
-    private void UpdateSite(string site, WindowResult<FigureKey, WindowStats> result, WindowStats stats)
+    private void UpdateSite(string site, WindowResult<FigureKey, WindowFigures> result, WindowFigures stats)
     {
         if (!_sites.TryGetValue(site, out var state))
         {
@@ -88,7 +94,7 @@ public sealed class LiveState(TimeProvider time)
         var seconds = Math.Min(((result.End - result.Start) / 1000) - 1, newestSecond - state.FirstSecond);
         var baseline = seconds > 0 ? (stats.Count - newest) / (double)seconds : 0;
         state.End = result.End;
-        state.Figures = new SiteFigures(site, stats.Users.Count, newest, Math.Round(baseline, 2));
+        state.Figures = new SiteFigures(site, stats.Users, newest, Math.Round(baseline, 2));
         var warmedUp = seconds >= 10;
         if (warmedUp && newest >= SpikeMinimum && newest > SpikeFactor * Math.Max(baseline, 1) && state.LastAlert < result.End - 10_000)
         {

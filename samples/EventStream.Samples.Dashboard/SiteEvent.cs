@@ -1,10 +1,20 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace EventStream.Samples.Dashboard;
 
 /// <summary>One event a customer's website posts: who did what on which page, when (epoch ms).</summary>
-public sealed record SiteEvent(string Site, string User, string Url, long Timestamp);
+/// <param name="Site">The site.</param>
+/// <param name="User">The user.</param>
+/// <param name="Url">The page.</param>
+/// <param name="Timestamp">When, epoch milliseconds.</param>
+/// <param name="GeoFault">
+/// With <c>--redis</c> only: the event was admitted while the demo fault was on, so the "geo" stage fails for it if it
+/// is a checkout page. Every instance runs the stages before the window on every event, so the fault must be a property
+/// of the event, not of the instance reading it (each would decide differently); replay clears it. Not written when false.
+/// </param>
+public sealed record SiteEvent(string Site, string User, string Url, long Timestamp, [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool GeoFault = false);
 
 /// <summary>Reads a POSTed JSON array element by element: the valid ones become events, each bad one gets its reason.</summary>
 public static class SiteEventParser

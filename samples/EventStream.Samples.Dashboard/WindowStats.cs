@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using EventStream.Aggregates;
 
 namespace EventStream.Samples.Dashboard;
@@ -6,17 +7,25 @@ namespace EventStream.Samples.Dashboard;
 /// What one sliding window holds for a key: events, distinct users, and the events of its newest second (a spike
 /// shows there before it moves the 5-minute baseline). Merging keeps the newest second's count.
 /// </summary>
+/// <remarks>
+/// The accumulator of the window stage. With <c>--redis</c> it is window state that another instance may restore, so it
+/// round-trips through System.Text.Json: every member is written and read back (<see cref="JsonIncludeAttribute"/>).
+/// </remarks>
 public sealed class WindowStats
 {
+    [JsonInclude]
     public long Count { get; private set; }
 
-    public DistinctCounter Users { get; } = new();
+    [JsonInclude]
+    public UserCounter Users { get; private set; } = new();
 
+    [JsonInclude]
     public long NewestSecond { get; private set; } = long.MinValue;
 
+    [JsonInclude]
     public long NewestSecondCount { get; private set; }
 
-    public static IAggregator<Keyed, WindowStats, WindowStats> Aggregate { get; } = EventStream.Aggregates.Aggregate.Create<Keyed, WindowStats, WindowStats>(
+    public static IAggregator<Keyed, WindowStats, WindowFigures> Aggregate { get; } = EventStream.Aggregates.Aggregate.Create<Keyed, WindowStats, WindowFigures>(
         () => new WindowStats(),
         (stats, item) =>
         {
@@ -32,7 +41,7 @@ public sealed class WindowStats
             into.AddSecond(other.NewestSecond, other.NewestSecondCount);
             return into;
         },
-        stats => stats);
+        stats => new WindowFigures(stats.Count, stats.Users.Count, stats.NewestSecond, stats.NewestSecondCount));
 
     private void AddSecond(long second, long count)
     {
@@ -47,6 +56,12 @@ public sealed class WindowStats
         }
     }
 }
+
+/// <summary>
+/// The result of one window firing: its events, distinct users, and the newest second with its events. A plain record,
+/// so that with <c>--redis</c> every instance reads it back from the committed results (JSON) as it was fired.
+/// </summary>
+public sealed record WindowFigures(long Count, long Users, long NewestSecond, long NewestSecondCount);
 
 /// <summary>An event under one of the keys the window stage groups by.</summary>
 public sealed record Keyed(FigureKey Key, SiteEvent Event);

@@ -1,7 +1,11 @@
 using System.Net;
+using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace EventStream.Samples.Dashboard.Tests;
 
@@ -257,6 +261,54 @@ public sealed class ApiTests
         alert.GetProperty("rate").GetInt64().Should().Be(60);
         message.GetProperty("topPages")[0].GetProperty("url").GetString().Should().Be("/", "120 views against 60");
     }
+
+    [Fact]
+    public async Task With_an_operator_token_the_dead_letters_replay_and_the_fault_switch_answer_only_callers_that_send_it()
+    {
+        await using var server = await DashboardServer.StartAsync("--operator-token", "s3cret");
+
+        (await server.Client.GetAsync("/api/dead-letters")).StatusCode.Should().Be(HttpStatusCode.Unauthorized, "a loopback caller without the token is refused once a token is set");
+        (await server.Client.PostAsync("/api/dead-letters/replay", null)).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        (await server.Client.PostAsJsonAsync("/api/fault", new { enabled = true })).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        (await Send(server, HttpMethod.Post, "/api/fault", "wrong", new { enabled = true })).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        server.App.Services.GetRequiredService<FaultSwitch>().Enabled.Should().BeFalse("no refused request switched the fault");
+
+        (await Send(server, HttpMethod.Post, "/api/fault", "s3cret", new { enabled = true })).StatusCode.Should().Be(HttpStatusCode.NoContent);
+        server.App.Services.GetRequiredService<FaultSwitch>().Enabled.Should().BeTrue();
+        (await Send(server, HttpMethod.Get, "/api/dead-letters", "s3cret")).StatusCode.Should().Be(HttpStatusCode.OK);
+        (await Send(server, HttpMethod.Post, "/api/dead-letters/replay", "s3cret")).StatusCode.Should().Be(HttpStatusCode.OK);
+        (await server.PostEventsAsync(new[] { new { site = "a.example", user = "u", url = "/" } })).StatusCode.Should().Be(HttpStatusCode.Accepted, "posting events stays open");
+        (await server.Client.GetAsync("/api/metrics")).StatusCode.Should().Be(HttpStatusCode.OK, "so do the metrics");
+    }
+
+    [Fact]
+    public async Task Without_a_token_the_dead_letters_replay_and_the_fault_switch_refuse_callers_from_another_machine()
+    {
+        // The server listens on this machine's network address, so the test's requests come from it, not from loopback.
+        var address = NetworkAddress() ?? throw new InvalidOperationException("This machine has no non-loopback IPv4 address to call the dashboard from another address.");
+        await using var server = await DashboardServer.StartAsync("--urls", $"http://{address}:0");
+        server.Address.Host.Should().Be(address.ToString());
+
+        (await server.Client.GetAsync("/api/dead-letters")).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        (await server.Client.PostAsync("/api/dead-letters/replay", null)).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        (await server.Client.PostAsJsonAsync("/api/fault", new { enabled = true })).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        server.App.Services.GetRequiredService<FaultSwitch>().Enabled.Should().BeFalse();
+        (await server.PostEventsAsync(new[] { new { site = "a.example", user = "u", url = "/" } })).StatusCode.Should().Be(HttpStatusCode.Accepted, "websites post from anywhere");
+        (await server.Client.GetAsync("/api/metrics")).StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
+    private static async Task<HttpResponseMessage> Send(DashboardServer server, HttpMethod method, string path, string token, object? body = null)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = body is null ? null : JsonContent.Create(body) };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return await server.Client.SendAsync(request);
+    }
+
+    private static IPAddress? NetworkAddress() => NetworkInterface.GetAllNetworkInterfaces()
+        .Where(n => n.OperationalStatus == OperationalStatus.Up && n.NetworkInterfaceType != NetworkInterfaceType.Loopback)
+        .SelectMany(n => n.GetIPProperties().UnicastAddresses)
+        .Select(a => a.Address)
+        .FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a));
 
     private static async Task<JsonElement> NextMessageAsync(StreamReader reader)
     {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 
 namespace EventStream.Samples.Dashboard.Tests;
@@ -60,6 +61,34 @@ public sealed class BrowserTests
         (await page.TextContentAsync("#replay-result"))!.Should().Contain("6 replayed");
         server.Pipeline.GetMetrics().Replayed.Should().Be(6);
         failedRequests.Should().BeEmpty("the page loads nothing from outside the app");
+    }
+
+    [Fact]
+    public async Task With_an_operator_token_the_page_switches_the_fault_when_its_address_carries_the_token_and_says_why_not_otherwise()
+    {
+        var chromium = FindChromium() ?? throw new InvalidOperationException(
+            "chromium is not installed: the browser test needs a real headless Chromium. Install it (Debian: apt-get install -y chromium) or set CHROMIUM_PATH.");
+        await using var server = await DashboardServer.StartAsync("--operator-token", "t0ken");
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = chromium, Headless = true, Args = ChromiumArgs });
+        var fault = server.App.Services.GetRequiredService<FaultSwitch>();
+
+        var anonymous = await browser.NewPageAsync();
+        await anonymous.GotoAsync(server.Address.ToString());
+        await anonymous.WaitForFunctionAsync("() => document.querySelector('#status').textContent.includes('live')", null, new PageWaitForFunctionOptions { Timeout = 10_000 });
+        await anonymous.ClickAsync("#fault-toggle");
+        await anonymous.WaitForSelectorAsync("#fault-error:not([hidden])", new PageWaitForSelectorOptions { Timeout = 5_000 });
+        (await anonymous.TextContentAsync("#fault-error"))!.Should().Contain("401");
+        fault.Enabled.Should().BeFalse();
+
+        var operatorPage = await browser.NewPageAsync();
+        await operatorPage.GotoAsync(server.Address + "#token=t0ken");
+        await operatorPage.WaitForFunctionAsync("() => document.querySelector('#status').textContent.includes('live')", null, new PageWaitForFunctionOptions { Timeout = 10_000 });
+        (await operatorPage.EvaluateAsync<string>("() => window.location.hash")).Should().BeEmpty("the token is taken out of the address bar");
+        await operatorPage.ClickAsync("#fault-toggle");
+        await operatorPage.WaitForFunctionAsync("() => document.querySelector('#fault-toggle').textContent.includes('Fix')", null, new PageWaitForFunctionOptions { Timeout = 5_000 });
+        fault.Enabled.Should().BeTrue();
+        (await operatorPage.IsHiddenAsync("#fault-error")).Should().BeTrue();
     }
 
     /// <summary>Saves the page as a test artifact (next to the test assembly: artifacts/dashboard.png).</summary>

@@ -11,6 +11,8 @@ namespace EventStream.Samples.Dashboard.Tests;
 /// <summary>The dashboard app on a real Kestrel server bound to a free loopback port.</summary>
 public sealed class DashboardServer : IAsyncDisposable
 {
+    private int _disposed;
+
     private DashboardServer(WebApplication app, Uri address)
     {
         App = app;
@@ -43,8 +45,14 @@ public sealed class DashboardServer : IAsyncDisposable
 
     public static long Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
+    /// <summary>Stops the app (once: a test may stop an instance before the end of its scope).</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         Client.Dispose();
         await App.StopAsync();
         await App.DisposeAsync();

@@ -277,9 +277,26 @@ new ResizeObserver(() => drawChart()).observe(el.chart);
 
 // ---------------------------------------------------------------- HTTP helpers
 
+// The operator token (the server's --operator-token) for the dead letters, Replay and the fault switch: given once in
+// the address as #token=…, then kept for this tab only and taken out of the address bar. Without one, the server
+// answers those requests for callers on its own machine only.
+const operatorToken = (() => {
+  const match = /^#(?:.*&)?token=([^&]*)/.exec(window.location.hash);
+  if (match) {
+    sessionStorage.setItem('operatorToken', decodeURIComponent(match[1]));
+    history.replaceState(null, '', window.location.pathname + window.location.search);
+  }
+  return sessionStorage.getItem('operatorToken');
+})();
+
+/** Request headers: JSON, and the operator token when there is one. */
+function headers(extra = {}) {
+  return { Accept: 'application/json', ...(operatorToken ? { Authorization: `Bearer ${operatorToken}` } : {}), ...extra };
+}
+
 /** fetch() that throws on a non-2xx status and returns the JSON body (null for 204). */
 async function request(url, options = {}) {
-  const response = await fetch(url, { headers: { Accept: 'application/json' }, ...options });
+  const response = await fetch(url, { headers: headers(), ...options });
   if (!response.ok) throw new Error(`${response.status} ${response.statusText}`.trim());
   return response.status === 204 ? null : response.json();
 }
@@ -287,7 +304,7 @@ async function request(url, options = {}) {
 function postJson(url, body) {
   return request(url, {
     method: 'POST',
-    headers: { Accept: 'application/json', 'Content-Type': 'application/json' },
+    headers: headers({ 'Content-Type': 'application/json' }),
     body: body === undefined ? undefined : JSON.stringify(body),
   });
 }
