@@ -17,7 +17,7 @@ public sealed class WindowStats
     public long Count { get; private set; }
 
     [JsonInclude]
-    public UserCounter Users { get; private set; } = new();
+    public DistinctCounter Users { get; private set; } = new();
 
     [JsonInclude]
     public long NewestSecond { get; private set; } = long.MinValue;

@@ -34,36 +34,6 @@ public sealed class WindowStatsTests
         Figures(Merge(RoundTrip(big), other)).Should().Be(Figures(Merge(big, other)));
     }
 
-    [Theory]
-    [InlineData(1)]
-    [InlineData(2_048)]
-    public void Up_to_the_exact_limit_distinct_users_are_counted_exactly(int users)
-    {
-        var counter = new UserCounter();
-        for (var i = 0; i < users; i++)
-        {
-            counter.Add("user-" + i);
-            counter.Add("user-" + i);
-        }
-
-        counter.Count.Should().Be(users);
-    }
-
-    [Theory]
-    [InlineData(5_000)]
-    [InlineData(100_000)]
-    [InlineData(1_000_000)]
-    public void Past_the_exact_limit_distinct_users_are_estimated_within_two_percent(int users)
-    {
-        var counter = new UserCounter();
-        for (var i = 0; i < users; i++)
-        {
-            counter.Add("user-" + i);
-        }
-
-        counter.Count.Should().BeCloseTo(users, (uint)(users * 0.02));
-    }
-
     [Fact]
     public void A_committed_result_reads_back_with_the_options_it_is_written_with()
     {

@@ -72,4 +72,33 @@ public class DistinctCounterTests
         counter.Add(new Visitor("a.example", 8));
         counter.Count.Should().Be(2);
     }
+
+    [Theory]
+    [InlineData(100)]
+    [InlineData(3_000)]
+    [InlineData(200_000)]
+    public void In_JSON_a_counter_is_its_state_and_reads_back_counting_and_merging_the_same(int users)
+    {
+        // Inside a user-defined accumulator, which a partitioned window stores as JSON: exact, sparse and dense states.
+        var counter = new DistinctCounter();
+        for (var i = 0; i < users; i++)
+        {
+            counter.Add("user-" + i);
+        }
+
+        var json = System.Text.Json.JsonSerializer.Serialize(new { users = counter });
+        json.Should().StartWith("{\"users\":\"");
+        var back = System.Text.Json.JsonSerializer.Deserialize<DistinctCounter>(System.Text.Json.JsonSerializer.Deserialize<System.Text.Json.JsonElement>(json).GetProperty("users"))!;
+
+        back.Count.Should().Be(counter.Count);
+        back.IsExact.Should().Be(counter.IsExact);
+        var more = new DistinctCounter();
+        more.Add("user-0");
+        more.Add("someone else");
+        back.Merge(more);
+        counter.Merge(more);
+        back.Count.Should().Be(counter.Count);
+        var notState = () => System.Text.Json.JsonSerializer.Deserialize<DistinctCounter>("12");
+        notState.Should().Throw<System.Text.Json.JsonException>().WithMessage("*base64 string of its state*");
+    }
 }
