@@ -86,4 +86,29 @@ public sealed class StateCodecTests
         codec.Write(value, buffer);
         return buffer.WrittenSpan.ToArray();
     }
+
+    /// <summary>An accumulator System.Text.Json writes but cannot fill back: its setters are private.</summary>
+    public sealed class Sealed
+    {
+        public long Count { get; private set; }
+
+        public Sealed Add()
+        {
+            Count++;
+            return this;
+        }
+    }
+
+    [Fact]
+    public void A_type_that_JSON_writes_but_cannot_read_back_is_refused_at_its_first_filled_value_naming_it()
+    {
+        // Its empty value reads back right (the check at Build() passes); a filled one would be restored as empty.
+        var codec = StateCodec.For<Sealed>();
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        codec.Write(new Sealed(), buffer);
+
+        var filled = () => codec.Write(new Sealed().Add(), new System.Buffers.ArrayBufferWriter<byte>());
+
+        filled.Should().Throw<InvalidOperationException>().WithMessage("A Sealed does not read back through System.Text.Json as it was written ({\"count\":1} reads back as {\"count\":0})*[JsonInclude]*");
+    }
 }

@@ -130,10 +130,44 @@ internal static class StateCodec
 
     private sealed class JsonCodec<T>(JsonSerializerOptions options) : IStateCodec<T>
     {
+        private byte[]? _firstChecked;
+        private volatile bool _checked;
+
         public void Write(T value, IBufferWriter<byte> output)
         {
+            if (!_checked)
+            {
+                Check(value);
+            }
+
             using var writer = new Utf8JsonWriter(output);
             JsonSerializer.Serialize(writer, value, options);
+        }
+
+        /// <summary>
+        /// Checks that values read back as they were written, until two different ones have: a type whose members JSON
+        /// cannot set (private setters, say) reads an empty value back right, but would restore a filled one as empty.
+        /// </summary>
+        private void Check(T value)
+        {
+            var json = JsonSerializer.SerializeToUtf8Bytes(value, options);
+            var back = JsonSerializer.SerializeToUtf8Bytes(JsonSerializer.Deserialize<T>(json, options), options);
+            if (!json.AsSpan().SequenceEqual(back))
+            {
+                throw new InvalidOperationException(
+                    $"A {typeof(T).Name} does not read back through System.Text.Json as it was written ({Encoding.UTF8.GetString(json)} reads back as " +
+                    $"{Encoding.UTF8.GetString(back)}), so a partitioned window would restore it wrong: give the members public setters or [JsonInclude], " +
+                    "or a constructor System.Text.Json can use, or give the type a codec of its own.");
+            }
+
+            if (_firstChecked is null)
+            {
+                _firstChecked = json;
+            }
+            else if (!_firstChecked.AsSpan().SequenceEqual(json))
+            {
+                _checked = true;
+            }
         }
 
         public T Read(ReadOnlySpan<byte> data)
