@@ -100,9 +100,7 @@ public static class DashboardApp
             settings,
             sp.GetRequiredService<IEventPipeline<SiteEvent>>(),
             sp.GetRequiredService<FaultSwitch>(),
-            sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<IHostApplicationLifetime>(),
-            sp.GetRequiredService<ILogger<RedisBackend>>()));
+            sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<IDashboardBackend>(sp => sp.GetRequiredService<RedisBackend>());
         services.AddHostedService(sp => sp.GetRequiredService<RedisBackend>());
         services.AddSingleton(sp => new CommittedFigures(

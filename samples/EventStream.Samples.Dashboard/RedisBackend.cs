@@ -24,8 +24,6 @@ public sealed partial class RedisBackend : IDashboardBackend, IHostedService
     private readonly IEventPipeline<SiteEvent> _pipeline;
     private readonly FaultSwitch _fault;
     private readonly TimeProvider _time;
-    private readonly IHostApplicationLifetime _lifetime;
-    private readonly ILogger _logger;
     private readonly RedisStreamProducer<SiteEvent> _producer;
     private readonly RedisDeadLetterStore _rejected;
     private readonly Reading<(long Length, long Added)> _stream;
@@ -34,15 +32,13 @@ public sealed partial class RedisBackend : IDashboardBackend, IHostedService
     private readonly Reading<long> _late;
     private long _admittedSinceReading;
 
-    public RedisBackend(IConnectionMultiplexer redis, DashboardRedis settings, IEventPipeline<SiteEvent> pipeline, FaultSwitch fault, TimeProvider time, IHostApplicationLifetime lifetime, ILogger<RedisBackend> logger)
+    public RedisBackend(IConnectionMultiplexer redis, DashboardRedis settings, IEventPipeline<SiteEvent> pipeline, FaultSwitch fault, TimeProvider time)
     {
         _db = redis.GetDatabase();
         _settings = settings;
         _pipeline = pipeline;
         _fault = fault;
         _time = time;
-        _lifetime = lifetime;
-        _logger = logger;
 
         // No consumer group, so no group lag to watch: the backlog is checked here, before publishing (AdmitAsync).
         _producer = new RedisStreamProducer<SiteEvent>(redis, new RedisStreamOptions { Stream = settings.Partitioned.Stream, TimeProvider = time });
@@ -176,24 +172,11 @@ public sealed partial class RedisBackend : IDashboardBackend, IHostedService
         _fault.Enabled = enabled;
     }
 
-    /// <summary>Watches the worker: one that fails (a definition that differs from the computation's stored one, say) stops the host, not silently the figures.</summary>
-    public Task StartAsync(CancellationToken cancellationToken)
-    {
-        _ = _pipeline.Completion.ContinueWith(
-            run =>
-            {
-                if (run.IsFaulted && !_lifetime.ApplicationStopping.IsCancellationRequested)
-                {
-                    var failure = run.Exception!.GetBaseException();
-                    LogWorkerFailed(_logger, _settings.Partitioned.Stream, _settings.Partitioned.Group, failure);
-                    _lifetime.StopApplication();
-                }
-            },
-            CancellationToken.None,
-            TaskContinuationOptions.ExecuteSynchronously,
-            TaskScheduler.Default);
-        return Task.CompletedTask;
-    }
+    /// <summary>
+    /// Nothing to start: being a hosted service makes the host build the pipeline at its start, whose worker then runs;
+    /// one that fails (a definition that differs from the computation's stored one, say) is logged and stops the host.
+    /// </summary>
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
@@ -227,9 +210,6 @@ public sealed partial class RedisBackend : IDashboardBackend, IHostedService
             return (0, 0); // nothing admitted yet
         }
     }
-
-    [LoggerMessage(Level = LogLevel.Critical, Message = "The dashboard's worker of stream '{Stream}', group '{Group}' failed; stopping the host")]
-    private static partial void LogWorkerFailed(ILogger logger, string stream, string group, Exception exception);
 
     /// <summary>A value read from Redis, reused for a while; a reading that started before the last <see cref="Set"/> is dropped.</summary>
     private sealed class Reading<T>(Func<Task<T>> read, TimeSpan maxAge, TimeProvider time, Action<T>? applied = null)

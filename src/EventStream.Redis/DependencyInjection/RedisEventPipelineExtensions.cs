@@ -78,12 +78,15 @@ public static class RedisEventPipelineExtensions
             services.AddKeyedSingleton(name, new PipelineBuildHook((definition, sp) =>
             {
                 var connection = sp.GetRequiredKeyedService<IConnectionMultiplexer>(configuration);
-                var worker = new Partitions.PartitionedWorker<T>(
-                    connection,
-                    definition,
-                    partitioned,
-                    sp.GetService<ILoggerFactory>()?.CreateLogger($"EventStream.Redis.Partitions.{name}"));
-                return new Partitions.PartitionedEventPipeline<T>(worker, name, partitioned.Stream, (max, ct) => Partitions.RedisPartitionedPipeline.ReplayDeadLettersAsync(connection, partitioned, max, ct));
+                var logger = sp.GetService<ILoggerFactory>()?.CreateLogger($"EventStream.Redis.Partitions.{name}");
+                var worker = new Partitions.PartitionedWorker<T>(connection, definition, partitioned, logger);
+                return new Partitions.PartitionedEventPipeline<T>(
+                    worker,
+                    name,
+                    partitioned.Stream,
+                    (max, ct) => Partitions.RedisPartitionedPipeline.ReplayDeadLettersAsync(connection, partitioned, max, ct),
+                    logger,
+                    sp.GetService<IHostApplicationLifetime>());
             }));
             return builder;
         }

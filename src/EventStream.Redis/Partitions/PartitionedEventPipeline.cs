@@ -1,6 +1,9 @@
 using EventStream.DeadLetters;
 using EventStream.DependencyInjection;
 using EventStream.Metrics;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace EventStream.Redis.Partitions;
 
@@ -23,14 +26,16 @@ internal sealed class PartitionedEventPipeline<T> : IEventPipeline<T>, IStoppabl
     private int _disposed;
 
     private readonly Func<int, CancellationToken, Task<ReplayResult>> _replay;
+    private readonly Task _watch;
 
-    public PartitionedEventPipeline(PartitionedWorker<T> worker, string name, string stream, Func<int, CancellationToken, Task<ReplayResult>> replay)
+    public PartitionedEventPipeline(PartitionedWorker<T> worker, string name, string stream, Func<int, CancellationToken, Task<ReplayResult>> replay, ILogger? logger = null, IHostApplicationLifetime? lifetime = null)
     {
         _worker = worker;
         _replay = replay;
         Name = name;
         _stream = stream;
         _run = Task.Run(() => worker.RunAsync(_stop.Token));
+        _watch = WatchAsync(logger ?? NullLogger.Instance, lifetime);
     }
 
     public string Name { get; }
@@ -50,10 +55,11 @@ internal sealed class PartitionedEventPipeline<T> : IEventPipeline<T>, IStoppabl
 
     public void Complete() => _stop.Cancel();
 
+    /// <summary>Stops the worker and waits for it; a worker that failed was logged (see <see cref="Completion"/> for the failure).</summary>
     public async Task CompleteAsync(CancellationToken cancellationToken = default)
     {
         await _stop.CancelAsync().ConfigureAwait(false);
-        await _run.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _watch.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => CompleteAsync(cancellationToken);
@@ -71,8 +77,30 @@ internal sealed class PartitionedEventPipeline<T> : IEventPipeline<T>, IStoppabl
             await _stop.CancelAsync().ConfigureAwait(false);
         }
 
-        await _run.ConfigureAwait(false);
+        await _watch.ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// A worker that fails (a stored definition that differs, a key of the wrong type, …) is logged and stops the host,
+    /// as a failing <c>BackgroundService</c> does: the computation must not stop unnoticed, and a stop must not throw.
+    /// </summary>
+    private async Task WatchAsync(ILogger logger, IHostApplicationLifetime? lifetime)
+    {
+        try
+        {
+            await _run.ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // Logged; Completion keeps the failure for whoever awaits it.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Failed(logger, Name, _stream, ex.Message, ex);
+            lifetime?.StopApplication();
+        }
+    }
+
+    private static readonly Action<ILogger, string, string, string, Exception?> Failed = LoggerMessage.Define<string, string, string>(
+        LogLevel.Critical, new EventId(1, "PartitionedWorkerFailed"), "Event pipeline '{Pipeline}': the partitioned worker of stream '{Stream}' failed and stopped: {Problem}; stopping the host.");
 
     private NotSupportedException Refused() =>
         new($"Pipeline '{Name}' runs partitioned over Redis and reads its input from the stream '{_stream}': add events there (RedisStreamProducer<T>, or any Redis client: XADD {_stream} * event <json>), not to the pipeline.");

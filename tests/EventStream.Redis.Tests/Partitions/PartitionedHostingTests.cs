@@ -6,6 +6,7 @@ using EventStream.Redis.Partitions;
 using EventStream.Windowing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace EventStream.Redis.Tests.Partitions;
 
@@ -63,6 +64,30 @@ public sealed class PartitionedHostingTests(RedisServerFixture redis)
         invalid.Should().Throw<ArgumentException>().WithMessage("*Partitions must be between 1 and 1024 (was 0)*");
     }
 
+    [Fact]
+    public async Task A_host_whose_worker_disagrees_with_the_stored_definition_logs_it_and_stops_without_throwing()
+    {
+        // Regression: the worker's failure was noticed by nothing; the host ran on without it, and its stop rethrew.
+        var stream = "views-" + Guid.NewGuid().ToString("N")[..8];
+        var prefix = "t" + Guid.NewGuid().ToString("N")[..6];
+        var sunk = new ConcurrentQueue<WindowResult<string, long>>();
+        var db = redis.Connection.GetDatabase();
+        await RunHostAsync(stream, prefix, sunk, until: async () => await db.KeyExistsAsync(new PartitionKeys(prefix, stream, "views", 4).Definition));
+
+        var lines = new ConcurrentQueue<string>();
+        using var host = BuildHost(stream, prefix, sunk, partitions: 8, log: lines.Enqueue);
+        var stopping = new TaskCompletionSource();
+        host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.Register(() => stopping.TrySetResult());
+        await host.StartAsync();
+        await stopping.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var stop = () => host.StopAsync();
+        await stop.Should().NotThrowAsync();
+
+        lines.Should().Contain(l => l.StartsWith("Critical: Event pipeline 'views': the partitioned worker of stream '" + stream + "' failed and stopped: ", StringComparison.Ordinal) && l.Contains("partitions: stored 4, this worker 8", StringComparison.Ordinal));
+        var pipeline = host.Services.GetRequiredService<IEventPipeline<Click>>();
+        await pipeline.Invoking(p => p.Completion).Should().ThrowAsync<InvalidOperationException>().WithMessage("*another definition*");
+    }
+
     public sealed record Click(string Url, long Timestamp);
 
     private Task<PartitionedMetrics> ReadAsync(string stream, string prefix) =>
@@ -70,7 +95,24 @@ public sealed class PartitionedHostingTests(RedisServerFixture redis)
 
     private async Task RunHostAsync(string stream, string prefix, ConcurrentQueue<WindowResult<string, long>> sunk, Func<Task<bool>> until)
     {
+        using var host = BuildHost(stream, prefix, sunk, partitions: 4);
+        await host.StartAsync();
+        var pipeline = host.Services.GetRequiredService<IEventPipeline<Click>>();
+        var write = () => pipeline.TryWrite(new Click("/x", 1));
+        write.Should().Throw<NotSupportedException>().WithMessage($"*reads its input from the stream '{stream}'*");
+        await TestSupport.Eventually(until, "the host's worker committed the input", timeoutMs: 30_000);
+        await host.StopAsync();
+        pipeline.Completion.IsCompletedSuccessfully.Should().BeTrue("the stop committed and handed over");
+    }
+
+    private IHost BuildHost(string stream, string prefix, ConcurrentQueue<WindowResult<string, long>> sunk, int partitions, Action<string>? log = null)
+    {
         var builder = Host.CreateApplicationBuilder();
+        if (log is not null)
+        {
+            builder.Logging.AddProvider(new LineLogger(log));
+        }
+
         builder.Services.AddEventPipeline<Click>("views", (pipeline, _) => pipeline
                 .Window("per-url", new WindowOptions<Click, string>
                 {
@@ -86,18 +128,29 @@ public sealed class PartitionedHostingTests(RedisServerFixture redis)
                 o.Partitioned = new PartitionedOptions
                 {
                     Stream = stream,
-                    Partitions = 4,
+                    Partitions = partitions,
                     CommitInterval = TimeSpan.FromMilliseconds(100),
                     Lease = TimeSpan.FromSeconds(2),
                 };
             });
-        using var host = builder.Build();
-        await host.StartAsync();
-        var pipeline = host.Services.GetRequiredService<IEventPipeline<Click>>();
-        var write = () => pipeline.TryWrite(new Click("/x", 1));
-        write.Should().Throw<NotSupportedException>().WithMessage($"*reads its input from the stream '{stream}'*");
-        await TestSupport.Eventually(until, "the host's worker committed the input", timeoutMs: 30_000);
-        await host.StopAsync();
-        pipeline.Completion.IsCompletedSuccessfully.Should().BeTrue("the stop committed and handed over");
+        return builder.Build();
+    }
+
+    /// <summary>Every log line of a host, as text.</summary>
+    private sealed class LineLogger(Action<string> log) : Microsoft.Extensions.Logging.ILoggerProvider, Microsoft.Extensions.Logging.ILogger
+    {
+        public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => this;
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            log($"{logLevel}: {formatter(state, exception)}");
+
+        public void Dispose()
+        {
+        }
     }
 }
