@@ -23,6 +23,7 @@ return args.FirstOrDefault() switch
     "windows-one" => await WindowChecks.RunOneAsync(args[1], args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 1, Console.Out),
     "redis" => await RedisBenchmark.RunAsync(args[1..]),
     "partition-restore" => await RedisBenchmark.PartitionRestoreAsync(args[1..]),
+    "partitioned-pipelines" => await RedisBenchmark.PartitionedPipelinesAsync(args[1..]),
     _ => Usage(),
 };
 
@@ -72,6 +73,12 @@ static int Usage()
               per key per second for 1,000 s, sliding 1,000 s by 1 s): a fresh worker after a graceful stop, and a
               fresh worker after the owner (a child process) is SIGKILLed. Median of the runs, every committed window
               checked. Writes benchmarks/results/partition-restore.md. Exit 2 when the target is missed.
+
+          dotnet run -c Release --project benchmarks/EventStream.Benchmarks -- partitioned-pipelines [--events 200000] [--runs 3]
+              One partitioned worker draining a filled stream through three pipelines in the same round: tumbling
+              1-minute sums (the reference), the dashboard's users online (sliding 5 min by 1 s, distinct visitors) and a
+              user-defined aggregate (a record accumulator stored as JSON); committed results compared with the same
+              pipeline in memory. Writes benchmarks/results/partitioned-pipelines.md. Exit 2 when a check fails.
         """);
     return 1;
 }

@@ -39,19 +39,11 @@ public static class WindowWorkload
     public static Click[] Create(int keys, int count = EventCount, int seed = Seed)
     {
         var random = new Random(seed);
-        var cdf = new double[keys];
-        var total = 0.0;
-        for (var k = 0; k < keys; k++)
-        {
-            total += 1.0 / Math.Pow(k + 1, ZipfExponent);
-            cdf[k] = total;
-        }
-
+        var distribution = new KeyDistribution(keys, ZipfExponent);
         var events = new Click[count];
         for (var i = 0; i < count; i++)
         {
-            var at = Array.BinarySearch(cdf, random.NextDouble() * total);
-            var key = Math.Min(at < 0 ? ~at : at, keys - 1);
+            var key = distribution.Next(random);
             var t = StartMs + (long)(i * (double)SpanMs / count);
             if (random.NextDouble() < DisplacedShare)
             {

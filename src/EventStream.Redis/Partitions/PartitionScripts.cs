@@ -11,11 +11,11 @@ internal static class PartitionScripts
 {
     /// <summary>
     /// Takes the lease when it is free (no owner, released, or expired by the caller's clock). KEYS: cursor. ARGV: owner,
-    /// now (ms), until (ms). Returns <c>{epoch, ''}</c> when taken, <c>{0, owner}</c> when another holds it.
+    /// now (ms), until (ms). Returns <c>{epoch, ''}</c> when taken, <c>{0, owner, until}</c> when another holds it.
     /// </summary>
     public const string Acquire = """
         local v = redis.call('HMGET', KEYS[1], 'owner', 'until')
-        if v[1] and v[1] ~= ARGV[1] and tonumber(v[2] or '0') > tonumber(ARGV[2]) then return {0, v[1]} end
+        if v[1] and v[1] ~= ARGV[1] and tonumber(v[2] or '0') > tonumber(ARGV[2]) then return {0, v[1], v[2]} end
         local epoch = redis.call('HINCRBY', KEYS[1], 'epoch', 1)
         redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'until', ARGV[3])
         return {epoch, ''}

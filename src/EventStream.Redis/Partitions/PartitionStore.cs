@@ -78,21 +78,36 @@ internal sealed class PartitionStore(IDatabase db, PartitionKeys keys)
     /// <summary>Removes <paramref name="member"/> from the member set (a worker that stops).</summary>
     public Task LeaveAsync(string member) => db.SortedSetRemoveAsync(keys.Members, member);
 
-    /// <summary>The members whose heartbeat has not run out at <paramref name="now"/>, in name order.</summary>
-    public async Task<string[]> LiveMembersAsync(long now)
+    /// <summary>
+    /// The members whose heartbeat has not run out at <paramref name="now"/>, in name order, and when the first of those
+    /// heartbeats runs out (epoch ms; <see cref="long.MaxValue"/> for none): the member set changes then.
+    /// </summary>
+    public async Task<(string[] Names, long NextExpiry)> LiveMembersAsync(long now)
     {
-        var members = await db.SortedSetRangeByScoreAsync(keys.Members, now, double.PositiveInfinity, Exclude.Start).ConfigureAwait(false);
-        var names = members.Select(m => m.ToString()).ToArray();
+        var members = await db.SortedSetRangeByScoreWithScoresAsync(keys.Members, now, double.PositiveInfinity, Exclude.Start).ConfigureAwait(false);
+        var names = members.Select(m => m.Element.ToString()).ToArray();
         Array.Sort(names, StringComparer.Ordinal);
-        return names;
+        return (names, members.Length == 0 ? long.MaxValue : (long)members.Min(m => m.Score));
     }
 
-    /// <summary>Takes the partition's lease when it is free; returns the new epoch, or 0 and the holder.</summary>
-    public async Task<(long Epoch, string? Holder)> TryAcquireAsync(int partition, string owner, long now, long until)
+    /// <summary>Takes the partition's lease when it is free; returns the new epoch, or 0 with the holder and when its lease runs out.</summary>
+    public async Task<Acquisition> TryAcquireAsync(int partition, string owner, long now, long until)
     {
         var reply = (RedisResult[])(await db.ScriptEvaluateAsync(PartitionScripts.Acquire, [keys.Cursor(partition)], [owner, now, until]).ConfigureAwait(false))!;
         var epoch = (long)reply[0];
-        return (epoch, epoch == 0 ? (string?)reply[1] : null);
+        return epoch == 0
+            ? new Acquisition(0, (string?)reply[1], long.Parse((string)reply[2]!, NumberStyles.Integer, CultureInfo.InvariantCulture))
+            : new Acquisition(epoch, null, 0);
+    }
+
+    /// <summary>What became of an attempt to take a lease: the new epoch, or 0 with the holder and its lease's expiry (epoch ms).</summary>
+    public readonly record struct Acquisition(long Epoch, string? Holder, long HeldUntil)
+    {
+        public void Deconstruct(out long epoch, out string? holder)
+        {
+            epoch = Epoch;
+            holder = Holder;
+        }
     }
 
     /// <summary>Extends the lease; <see langword="false"/> when another epoch has taken the partition.</summary>

@@ -38,7 +38,8 @@ internal sealed partial class PartitionedWorker<T>
     {
         // Every worker runs the stages before the window (and the window's key) on every event and meets the same
         // failures: the owner of the event's own partition records it. A failing aggregate is met by the key's owner only.
-        var partition = (entry.Stage == _window!.StageName ? _window.PartitionOfEvent(entry.Event) : null)
+        var window = _window ?? throw new InvalidOperationException("A partitioned pipeline's dead letters are its stages' own, recorded by the worker once it runs.");
+        var partition = (entry.Stage == window.StageName ? window.PartitionOfEvent(entry.Event) : null)
             ?? PartitionOf(System.Text.Encoding.UTF8.GetBytes(eventJson));
         if (!Accepts(partition))
         {

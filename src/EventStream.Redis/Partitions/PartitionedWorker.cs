@@ -50,6 +50,7 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
     private long _outages;
     private bool _waitingFor;
     private bool _torn;
+    private long _nextChange = long.MaxValue;
     private System.Diagnostics.Metrics.Meter? _ownMeter;
 
     public PartitionedWorker(IConnectionMultiplexer redis, PipelineDefinition definition, PartitionedOptions options, ILogger? logger = null)
@@ -124,7 +125,13 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
 
                         // A partition on its way here (its holder releases it at its next commit) is asked for again
                         // after a commit interval, not a third of a lease: a hand-over leaves it unowned that long at most.
+                        // And at the moment a heartbeat or a lease it waits for runs out: a dead worker's partitions are
+                        // taken at once then, not up to a third of a lease later.
                         nextRebalance = now + (_waitingFor ? (long)_options.CommitInterval.TotalMilliseconds : (long)_options.Lease.TotalMilliseconds / 3);
+                        if (_nextChange > now && _nextChange < nextRebalance)
+                        {
+                            nextRebalance = _nextChange + 1;
+                        }
                     }
 
                     if (changed || NowMs() >= nextCommit)
@@ -220,9 +227,13 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
     {
         var lease = (long)_options.Lease.TotalMilliseconds;
         await _store.HeartbeatAsync(_options.Consumer, now + lease).ConfigureAwait(false);
-        var members = await _store.LiveMembersAsync(now).ConfigureAwait(false);
+        var (members, nextExpiry) = await _store.LiveMembersAsync(now).ConfigureAwait(false);
         var changed = false;
         _waitingFor = false;
+        // A live worker renews its heartbeat and leases every third of a lease, so one that runs out within half a
+        // lease has missed its renewal (it died, most likely): the next rebalance is when it runs out.
+        var soon = now + (lease / 2);
+        _nextChange = nextExpiry < soon ? nextExpiry : long.MaxValue;
         for (var p = 0; p < _owned.Length; p++)
         {
             var mine = PartitionAssignment.OwnerOf(p, members) == _options.Consumer;
@@ -241,15 +252,19 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
             }
             else if (mine)
             {
-                var (epoch, _) = await _store.TryAcquireAsync(p, _options.Consumer, now, now + lease).ConfigureAwait(false);
-                if (epoch > 0)
+                var acquisition = await _store.TryAcquireAsync(p, _options.Consumer, now, now + lease).ConfigureAwait(false);
+                if (acquisition.Epoch > 0)
                 {
-                    await RestoreAsync(p, epoch, stop).ConfigureAwait(false);
+                    await RestoreAsync(p, acquisition.Epoch, stop).ConfigureAwait(false);
                     changed = true;
                 }
                 else
                 {
                     _waitingFor = true;
+                    if (acquisition.HeldUntil < soon)
+                    {
+                        _nextChange = Math.Min(_nextChange, acquisition.HeldUntil);
+                    }
                 }
             }
         }

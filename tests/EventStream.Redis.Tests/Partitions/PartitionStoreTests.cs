@@ -54,7 +54,9 @@ public sealed class PartitionStoreTests(RedisServerFixture redis)
         var (store, db) = Store(partitions: 2);
 
         var (first, _) = await store.TryAcquireAsync(0, "a", T0, T0 + 1_000);
-        var (refused, holder) = await store.TryAcquireAsync(0, "b", T0 + 500, T0 + 1_500);
+        var refusal = await store.TryAcquireAsync(0, "b", T0 + 500, T0 + 1_500);
+        var (refused, holder) = refusal;
+        refusal.HeldUntil.Should().Be(T0 + 1_000, "b learns when a's lease runs out");
         var (second, _) = await store.TryAcquireAsync(0, "b", T0 + 1_000, T0 + 2_000); // a's lease ran out (a paused, say)
 
         first.Should().Be(1);
@@ -211,8 +213,10 @@ public sealed class PartitionStoreTests(RedisServerFixture redis)
         await store.HeartbeatAsync("w3", T0 + 5_000);
         await store.LeaveAsync("w3");
 
-        (await store.LiveMembersAsync(T0 + 500)).Should().Equal("w1", "w2");
-        (await store.LiveMembersAsync(T0 + 1_000)).Should().Equal("w2");
+        (await store.LiveMembersAsync(T0 + 500)).Names.Should().Equal("w1", "w2");
+        (await store.LiveMembersAsync(T0 + 500)).NextExpiry.Should().Be(T0 + 1_000, "w1's heartbeat runs out first");
+        (await store.LiveMembersAsync(T0 + 1_000)).Names.Should().Equal("w2");
+        (await store.LiveMembersAsync(T0 + 3_000)).NextExpiry.Should().Be(long.MaxValue, "no member is live");
     }
 
     [Fact]

@@ -154,19 +154,7 @@ internal sealed partial class WindowEngine<T, TKey, TAcc, TResult>
                         };
                         _windows[(key, windowStart)] = meta;
                         var end = windowStart + _sliding.Size;
-                        if (meta.Fired || IsDue(end, Watermark))
-                        {
-                            _timers.Enqueue(new Timer(key, windowStart, end, Purge: true), end - 1 + _lateness, 1);
-                        }
-                        else if (_lateness == 0)
-                        {
-                            _timers.Enqueue(new Timer(key, windowStart, end, Purge: false, AlsoPurge: true), end - 1, 0);
-                        }
-                        else
-                        {
-                            _timers.Enqueue(new Timer(key, windowStart, end, Purge: false), end - 1, 0);
-                            _timers.Enqueue(new Timer(key, windowStart, end, Purge: true), end - 1 + _lateness, 1);
-                        }
+                        ScheduleWindow(key, windowStart, end, fired: meta.Fired || IsDue(end, Watermark));
                     }
 
                     break;

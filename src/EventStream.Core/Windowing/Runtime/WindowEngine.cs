@@ -292,20 +292,26 @@ internal sealed partial class WindowEngine<T, TKey, TAcc, TResult>
 
             _windows.Add((key, start), new WindowMeta());
             Touch(WindowStateFormat.WindowEntry, key, start);
-            if (IsDue(end, watermark))
-            {
-                _timers.Enqueue(new Timer(key, start, end, Purge: true), end - 1 + _lateness, 1);
-            }
-            else if (_lateness == 0)
-            {
-                // Fire and purge fall on the same watermark: one timer does both.
-                _timers.Enqueue(new Timer(key, start, end, Purge: false, AlsoPurge: true), end - 1, 0);
-            }
-            else
-            {
-                _timers.Enqueue(new Timer(key, start, end, Purge: false), end - 1, 0);
-                _timers.Enqueue(new Timer(key, start, end, Purge: true), end - 1 + _lateness, 1);
-            }
+            ScheduleWindow(key, start, end, fired: IsDue(end, watermark));
+        }
+    }
+
+    /// <summary>A window's timers: its firing (unless it is already due or fired) and its purge.</summary>
+    private void ScheduleWindow(TKey key, long start, long end, bool fired)
+    {
+        if (fired)
+        {
+            _timers.Enqueue(new Timer(key, start, end, Purge: true), end - 1 + _lateness, 1);
+        }
+        else if (_lateness == 0)
+        {
+            // Fire and purge fall on the same watermark: one timer does both.
+            _timers.Enqueue(new Timer(key, start, end, Purge: false, AlsoPurge: true), end - 1, 0);
+        }
+        else
+        {
+            _timers.Enqueue(new Timer(key, start, end, Purge: false), end - 1, 0);
+            _timers.Enqueue(new Timer(key, start, end, Purge: true), end - 1 + _lateness, 1);
         }
     }
 
