@@ -297,6 +297,44 @@ public sealed class PartitionedWorkerTests(RedisServerFixture redis)
         metrics.Windowed.Should().Be(40);
     }
 
+    [Fact]
+    public async Task A_dead_workers_partitions_are_taken_when_its_heartbeat_runs_out_not_a_third_of_a_lease_later()
+    {
+        // On a fake clock (leases and heartbeats are the workers' clocks, passed to Redis): a dead worker holds its share
+        // until T0 + 1 s; the live one, with a 60 s lease, used to rebalance every 20 s, and now does at that moment.
+        var run = new Run(redis);
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(1_800_000_000_000));
+        var t0 = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var store = new PartitionStore(redis.Connection.GetDatabase(), run.Keys);
+        string[] members = ["a-dead", "b-live"];
+        var deadShare = Enumerable.Range(0, Partitions).Where(p => PartitionAssignment.OwnerOf(p, members) == "a-dead").ToList();
+        deadShare.Should().NotBeEmpty().And.HaveCountLessThan(Partitions);
+        await store.HeartbeatAsync("a-dead", t0 + 1_000);
+        foreach (var p in deadShare)
+        {
+            (await store.TryAcquireAsync(p, "a-dead", t0, t0 + 1_000)).Epoch.Should().BePositive();
+        }
+
+        var live = run.StartWorker("b-live", configure: o =>
+        {
+            o.TimeProvider = time;
+            o.Lease = TimeSpan.FromSeconds(60);
+        });
+
+        // The clock moves 50 ms at a time, with a pause for the worker between steps, until it holds every partition.
+        var steps = 0;
+        while (live.Worker.OwnedPartitions.Count < Partitions && steps++ < 2_000)
+        {
+            time.Advance(TimeSpan.FromMilliseconds(50));
+            await Task.Delay(10);
+        }
+
+        var took = time.GetUtcNow().ToUnixTimeMilliseconds() - t0;
+        await live.StopAsync();
+        live.Worker.OwnedPartitions.Should().BeEmpty("it handed everything over when it stopped");
+        took.Should().BeInRange(1_000, 10_000, "the dead worker's share is free from 1 s, and taken then rather than at the next periodic rebalance (20 s)");
+    }
+
     /// <summary>A URL whose window key falls in another partition than <paramref name="other"/>.</summary>
     private static string KeyNotIn(int other, out int partition)
     {
@@ -391,13 +429,15 @@ public sealed class PartitionedWorkerTests(RedisServerFixture redis)
             ReadCount = readCount,
         };
 
-        public Running StartWorker(string name, TimeSpan? exitWhenIdle = null, int readCount = 1000)
+        public Running StartWorker(string name, TimeSpan? exitWhenIdle = null, int readCount = 1000, Action<PartitionedOptions>? configure = null)
         {
             var sunk = new ConcurrentBag<WindowResult<string, long>>();
+            var options = Options(name, exitWhenIdle, readCount);
+            configure?.Invoke(options);
             var worker = PipelineBuilder.Create<Click>("clicks")
                 .Window("w", Window(), Aggregates.Aggregate.Count<Click>())
                 .Sink("out", r => sunk.Add(r))
-                .BuildPartitioned(redis.Connection, Options(name, exitWhenIdle, readCount));
+                .BuildPartitioned(redis.Connection, options);
             var stop = new CancellationTokenSource();
             return new Running(worker, worker.RunAsync(stop.Token), stop, sunk);
         }
