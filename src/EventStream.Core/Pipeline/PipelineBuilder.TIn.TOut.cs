@@ -107,7 +107,12 @@ public sealed class PipelineBuilder<TIn, TOut>
             new Windowing.WindowOperator<TOut, TKey, TAccumulator, TResult>(rt, next!, copy, aggregate), copy.Validate);
     }
 
-    /// <summary>Adds the terminal async sink. It must be the last stage. Set <see cref="StageOptions.Capacity"/> to run it on a worker of its own.</summary>
+    /// <summary>
+    /// Adds the terminal async sink. It must be the last stage. Set <see cref="StageOptions.Capacity"/> to run it on a worker of its own.
+    /// After a window run partitioned over Redis, a sink gets each committed result at least once (again after a
+    /// takeover, for those the old owner may not have delivered): identify a result by its key, window start and firing
+    /// number (<see cref="Windowing.WindowResult{TKey, TResult}.FiringNumber"/>) and upsert it.
+    /// </summary>
     /// <param name="name">The stage name, unique in the pipeline.</param>
     /// <param name="sink">Receives each event; completing counts the event as delivered.</param>
     /// <param name="options">The stage options.</param>
@@ -118,7 +123,12 @@ public sealed class PipelineBuilder<TIn, TOut>
         return Add<TOut>(name, StageKind.Sink, options, (rt, _) => new SinkOperator<TOut>(rt, sink));
     }
 
-    /// <summary>Adds the terminal synchronous sink. It must be the last stage. Set <see cref="StageOptions.Capacity"/> to run it on a worker of its own.</summary>
+    /// <summary>
+    /// Adds the terminal synchronous sink. It must be the last stage. Set <see cref="StageOptions.Capacity"/> to run it on a worker of its own.
+    /// After a window run partitioned over Redis, a sink gets each committed result at least once (again after a
+    /// takeover, for those the old owner may not have delivered): identify a result by its key, window start and firing
+    /// number (<see cref="Windowing.WindowResult{TKey, TResult}.FiringNumber"/>) and upsert it.
+    /// </summary>
     /// <param name="name">The stage name, unique in the pipeline.</param>
     /// <param name="sink">Receives each event; returning counts the event as delivered.</param>
     /// <param name="options">The stage options.</param>
