@@ -34,7 +34,7 @@ public sealed class RedisFailoverTests
         }
 
         await ProduceAsync(events.Take(500));
-        using var connection = await ConnectionMultiplexer.ConnectAsync($"{b.Configuration},{a.Configuration},abortConnect=false,configCheckSeconds=1");
+        using var connection = await ConnectionMultiplexer.ConnectAsync($"{b.Configuration},{a.Configuration},abortConnect=false"); // roles checked every 60 s
         var lines = new ConcurrentQueue<string>();
         var options = new PartitionedOptions { Stream = stream, Group = "g", Partitions = 4, CommitInterval = TimeSpan.FromMilliseconds(100), Lease = TimeSpan.FromSeconds(5) };
         var worker = PipelineBuilder.Create<Click>("clicks")
@@ -59,6 +59,11 @@ public sealed class RedisFailoverTests
             await onA.GetDatabase().StreamAddAsync(stream, "event", JsonSerializer.Serialize(e, JsonSerializerOptions.Web));
         }
 
+        // The client still takes B for the master (it checks roles once a minute): the worker's next write gets READONLY.
+        await TestSupport.Eventually(() => running.IsCompleted || lines.Any(l => l.Contains("READONLY", StringComparison.Ordinal)), "the worker meets the demoted master", 20_000);
+        running.IsCompleted.Should().BeFalse("READONLY is waited out: " + string.Join(" | ", lines.TakeLast(3)));
+        await connection.ConfigureAsync(); // the client's next role check, now: it finds A
+
         await TestSupport.Eventually(
             async () => running.IsCompleted || (await RedisPartitionedPipeline.ReadMetricsAsync(onA, options)).Read == events.Count,
             "the worker commits the second half on A, the new master",
@@ -69,7 +74,7 @@ public sealed class RedisFailoverTests
 
         var metrics = await RedisPartitionedPipeline.ReadMetricsAsync(onA, options);
         (metrics.Read, metrics.Windowed, metrics.DeadLettered).Should().Be((1_000, 1_000, 0), "every entry once, across the failover");
-        summary.Outages.Should().BePositive("the worker met the demoted master");
+        summary.Outages.Should().BePositive("the worker met the demoted master and waited");
     }
 
     private sealed class Lines(ConcurrentQueue<string> lines) : ILogger
