@@ -12,7 +12,7 @@ namespace EventStream.Samples.Dashboard;
 /// <summary>
 /// The dashboard application: options from the command line (<c>--simulate RATE</c>, <c>--redis HOST:PORT</c>, and with
 /// Redis <c>--stream KEY</c>, <c>--group NAME</c>, <c>--consumer NAME</c>, <c>--partitions N</c>; <c>--max-body BYTES</c>,
-/// <c>--capacity N</c>, <c>--operator-token TOKEN</c> (see <see cref="OperatorAccess"/>), and ASP.NET Core's own <c>--urls</c>).
+/// <c>--capacity N</c>, <c>--dead-letter-capacity N</c> (in memory; posts get 503 once it is full), <c>--operator-token TOKEN</c> (see <see cref="OperatorAccess"/>), and ASP.NET Core's own <c>--urls</c>).
 /// </summary>
 public static class DashboardApp
 {
@@ -37,7 +37,7 @@ public static class DashboardApp
         if (string.IsNullOrWhiteSpace(redis))
         {
             builder.Services.AddSingleton(sp => new LiveState(sp.GetRequiredService<TimeProvider>()));
-            builder.Services.AddDashboardPipeline(capacity);
+            builder.Services.AddDashboardPipeline(capacity, deadLetterCapacity: config.GetValue("dead-letter-capacity", 100_000));
             builder.Services.AddSingleton<IDashboardBackend>(sp => new InMemoryBackend(sp.GetRequiredService<IEventPipeline<SiteEvent>>(), sp.GetRequiredService<FaultSwitch>()));
         }
         else
@@ -225,6 +225,11 @@ public static class DashboardApp
             try
             {
                 await backend.AdmitAsync(good, ct);
+            }
+            catch (DeadLetterStoreFullException ex)
+            {
+                // Not backpressure: retrying does not help until an operator replays or removes dead letters.
+                return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "The dead-letter store is full", detail: ex.Message);
             }
             catch (BackpressureException ex)
             {

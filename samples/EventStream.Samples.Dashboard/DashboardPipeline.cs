@@ -22,7 +22,7 @@ public static class DashboardPipeline
     /// are read from the committed results of all partitions (<see cref="CommittedFigures"/>), not from this instance's.
     /// </param>
     /// <returns>The registration, for <c>UseRedis</c>.</returns>
-    public static EventPipelineServiceBuilder<SiteEvent> AddDashboardPipeline(this IServiceCollection services, int capacity, bool partitioned = false) =>
+    public static EventPipelineServiceBuilder<SiteEvent> AddDashboardPipeline(this IServiceCollection services, int capacity, bool partitioned = false, int deadLetterCapacity = 100_000) =>
         services.AddEventPipeline<SiteEvent>(Name, (pipeline, sp) =>
             {
                 var fault = sp.GetRequiredService<FaultSwitch>();
@@ -48,6 +48,12 @@ public static class DashboardPipeline
             {
                 o.Capacity = capacity;
                 o.BackpressureThreshold = capacity;
+                if (!partitioned)
+                {
+                    // Full: posts get 503 until an operator replays or removes dead letters (waiting does not help).
+                    o.DeadLetterStore = new EventStream.DeadLetters.InMemoryDeadLetterStore(new EventStream.DeadLetters.InMemoryDeadLetterStoreOptions { Capacity = deadLetterCapacity, FullMode = EventStream.DeadLetters.DeadLetterFullMode.RejectIngest });
+                }
+
                 o.Retry = new RetryOptions { MaxAttempts = 2, BaseDelay = TimeSpan.FromMilliseconds(20), MaxDelay = TimeSpan.FromMilliseconds(50) };
             });
 }

@@ -230,7 +230,8 @@ public class BackpressureTests
         store.Count.Should().Be(5, "nothing admitted is dropped, even past the capacity");
         store.IsFull.Should().BeTrue();
         var ingest = () => pipeline.Ingest(new[] { 6 });
-        ingest.Should().Throw<DeadLetterStoreFullException>().WithMessage("*dead-letter store is full*");
+        ingest.Should().Throw<DeadLetterStoreFullException>().WithMessage("*dead-letter store is full*")
+            .Which.Should().NotBeAssignableTo<BackpressureException>("waiting does not empty a dead-letter store: a caller that retries on backpressure must not retry this (issue 11)");
         pipeline.TryWrite(7).Should().BeFalse();
 
         foreach (var entry in await store.ListAsync(limit: 3))

@@ -201,6 +201,28 @@ public sealed class ApiTests
     }
 
     [Fact]
+    public async Task A_full_dead_letter_store_gets_503_not_429_until_its_dead_letters_are_replayed()
+    {
+        // Regression (issue 11): DeadLetterStoreFullException was a BackpressureException, so the door answered
+        // 429 with Retry-After: 1 — a request that cannot succeed by waiting, retried for ever.
+        await using var server = await DashboardServer.StartAsync("--dead-letter-capacity", "2");
+        (await server.Client.PostAsJsonAsync("/api/fault", new { enabled = true })).StatusCode.Should().Be(HttpStatusCode.NoContent);
+        var now = DashboardServer.Now();
+        var failing = Enumerable.Range(0, 3).Select(i => new { site = "shop.example", user = "u" + i, url = "/checkout", timestamp = now + i }).ToList();
+        (await server.PostEventsAsync(failing)).StatusCode.Should().Be(HttpStatusCode.Accepted);
+        await server.DrainedAsync();
+
+        var refused = await server.PostEventsAsync(new[] { new { site = "shop.example", user = "u9", url = "/", timestamp = now } });
+        refused.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+        refused.Headers.RetryAfter.Should().BeNull("waiting does not help");
+        (await refused.Content.ReadAsStringAsync()).Should().Contain("dead-letter store is full");
+
+        (await server.Client.PostAsJsonAsync("/api/fault", new { enabled = false })).EnsureSuccessStatusCode();
+        (await (await server.Client.PostAsync("/api/dead-letters/replay", null)).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("replayed").GetInt32().Should().Be(3);
+        (await server.PostEventsAsync(new[] { new { site = "shop.example", user = "u9", url = "/", timestamp = now } })).StatusCode.Should().Be(HttpStatusCode.Accepted);
+    }
+
+    [Fact]
     public async Task Events_that_fail_while_the_fault_is_on_are_dead_lettered_and_replayed_once_it_is_fixed()
     {
         await using var server = await DashboardServer.StartAsync();

@@ -1,10 +1,11 @@
 namespace EventStream.DeadLetters;
 
 /// <summary>
-/// Thrown by a pipeline's ingest doors while its dead-letter store is full and configured to reject
-/// (<see cref="DeadLetterFullMode.RejectIngest"/>). Replay or remove dead letters to make room.
+/// The dead-letter store is full and the pipeline rejects new events (<see cref="DeadLetterFullMode.RejectIngest"/>) until
+/// dead letters are replayed or removed. Not a kind of <see cref="BackpressureException"/>: waiting and retrying does not
+/// help until an operator acts, so an HTTP door answers 503 Service Unavailable (not 429 Too Many Requests).
 /// </summary>
-public sealed class DeadLetterStoreFullException : BackpressureException
+public sealed class DeadLetterStoreFullException : InvalidOperationException
 {
     /// <summary>Creates the exception.</summary>
     public DeadLetterStoreFullException()

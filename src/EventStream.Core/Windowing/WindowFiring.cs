@@ -1,6 +1,10 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
 namespace EventStream.Windowing;
 
-/// <summary>Why a window emitted a result.</summary>
+/// <summary>Why a window emitted a result. In JSON (System.Text.Json) it is its name in camelCase: <c>"onTime"</c>.</summary>
+[JsonConverter(typeof(WindowFiringJsonConverter))]
 public enum WindowFiring
 {
     /// <summary>An in-progress value, emitted on processing time before the watermark reached the window's end.</summary>
@@ -20,3 +24,6 @@ public enum WindowFiring
     /// </summary>
     Stopped = 3,
 }
+
+/// <summary>Writes a <see cref="WindowFiring"/> as its camelCase name (<c>"onTime"</c>); reads names in any case, and numbers.</summary>
+internal sealed class WindowFiringJsonConverter() : JsonStringEnumConverter<WindowFiring>(JsonNamingPolicy.CamelCase);

@@ -335,4 +335,18 @@ public class WindowEdgeCaseTests
         output.Select(r => (r.Start, r.End, r.Count, r.Value)).Should().BeEquivalentTo(expected);
         output.Should().Contain(r => r.Count == 2, "the overflow is exercised");
     }
+
+    [Fact]
+    public void A_firing_is_written_in_JSON_as_its_name_and_read_back_from_a_name_or_a_number()
+    {
+        // Regression (issue 11): with default options a result's firing was written as 0, 1, 2 or 3.
+        var result = new WindowResult<string, long>("/a", 0, 1000, 3, 3, WindowFiring.OnTime, 1);
+
+        var json = System.Text.Json.JsonSerializer.Serialize(result);
+
+        json.Should().Contain("\"Firing\":\"onTime\"");
+        System.Text.Json.JsonSerializer.Deserialize<WindowResult<string, long>>(json).Should().Be(result);
+        System.Text.Json.JsonSerializer.Deserialize<WindowFiring>("\"Stopped\"").Should().Be(WindowFiring.Stopped);
+        System.Text.Json.JsonSerializer.Deserialize<WindowFiring>("2").Should().Be(WindowFiring.Late);
+    }
 }
