@@ -55,6 +55,7 @@ public sealed class PipelineBuilder<TIn, TOut>
     /// <param name="enrich">The enrichment.</param>
     /// <param name="options">The stage options.</param>
     /// <returns>The builder for the next stage.</returns>
+    [System.Runtime.CompilerServices.OverloadResolutionPriority(1)] // an async lambda fits both: it gets the ValueTask one
     public PipelineBuilder<TIn, TNext> Enrich<TNext>(string name, Func<TOut, CancellationToken, ValueTask<TNext>> enrich, StageOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(enrich);
@@ -62,6 +63,21 @@ public sealed class PipelineBuilder<TIn, TOut>
         return Add<TNext>(name, StageKind.Enrich, options, (rt, next) => parallelism > 1
             ? new ParallelEnrichOperator<TOut, TNext>(rt, next!, enrich, parallelism)
             : new EnrichOperator<TOut, TNext>(rt, next!, enrich));
+    }
+
+    /// <summary>
+    /// Adds an async enrichment whose handler returns a <see cref="Task{TResult}"/> (most client libraries' methods), as
+    /// <see cref="Enrich{TNext}(string, Func{TOut, CancellationToken, ValueTask{TNext}}, StageOptions?)"/> does.
+    /// </summary>
+    /// <typeparam name="TNext">The output type.</typeparam>
+    /// <param name="name">The stage name, unique in the pipeline.</param>
+    /// <param name="enrich">The enrichment.</param>
+    /// <param name="options">The stage options.</param>
+    /// <returns>The builder for the next stage.</returns>
+    public PipelineBuilder<TIn, TNext> Enrich<TNext>(string name, Func<TOut, CancellationToken, Task<TNext>> enrich, StageOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(enrich);
+        return Enrich(name, (item, ct) => new ValueTask<TNext>(enrich(item, ct)), options);
     }
 
     /// <summary>
@@ -117,10 +133,25 @@ public sealed class PipelineBuilder<TIn, TOut>
     /// <param name="sink">Receives each event; completing counts the event as delivered.</param>
     /// <param name="options">The stage options.</param>
     /// <returns>The builder, for <see cref="Build"/>.</returns>
+    [System.Runtime.CompilerServices.OverloadResolutionPriority(1)] // an async lambda fits both: it gets the ValueTask one
     public PipelineBuilder<TIn, TOut> Sink(string name, Func<TOut, CancellationToken, ValueTask> sink, StageOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(sink);
         return Add<TOut>(name, StageKind.Sink, options, (rt, _) => new SinkOperator<TOut>(rt, sink));
+    }
+
+    /// <summary>
+    /// Adds the terminal async sink whose handler returns a <see cref="Task"/> (a store's <c>SaveAsync</c>, say), as
+    /// <see cref="Sink(string, Func{TOut, CancellationToken, ValueTask}, StageOptions?)"/> does.
+    /// </summary>
+    /// <param name="name">The stage name, unique in the pipeline.</param>
+    /// <param name="sink">Receives each event; completing counts the event as delivered.</param>
+    /// <param name="options">The stage options.</param>
+    /// <returns>The builder, for <see cref="Build"/>.</returns>
+    public PipelineBuilder<TIn, TOut> Sink(string name, Func<TOut, CancellationToken, Task> sink, StageOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(sink);
+        return Sink(name, (item, ct) => new ValueTask(sink(item, ct)), options);
     }
 
     /// <summary>
