@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The test command: installs what the tests need when it is missing, then runs every test.
+#   bash build/test.sh
+# The tests start their own redis-server (and a 3-node Redis Cluster, joined with redis-cli) and drive a headless
+# Chromium. On Debian or Ubuntu (apt-get), missing ones are installed: redis-server, redis-tools, chromium — as root,
+# or through sudo. Elsewhere nothing is installed: install redis-server, redis-cli and chromium yourself, or point the
+# tests at running servers (REDIS_URL=host:port, REDIS_CLUSTER_URL=host:port,host:port,host:port) and a browser
+# (CHROMIUM_PATH=...). Then it runs: dotnet test EventStream.sln -c Release "$@"
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+if [ -z "${REDIS_URL:-}" ]; then
+  command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+fi
+command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)
+if [ -z "${CHROMIUM_PATH:-}" ] && [ ! -x /usr/bin/chromium ]; then
+  need+=(chromium)
+fi
+
+if [ ${#need[@]} -gt 0 ]; then
+  if command -v apt-get >/dev/null 2>&1; then
+    sudo=""
+    if [ "$(id -u)" -ne 0 ]; then
+      command -v sudo >/dev/null 2>&1 && sudo="sudo" || { echo "build/test.sh: ${need[*]} missing and not root (no sudo): install them, then run again" >&2; exit 1; }
+    fi
+    echo "== installing ${need[*]} (apt-get)"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}"
+  else
+    echo "build/test.sh: missing ${need[*]} and no apt-get here: install them (or set REDIS_URL / CHROMIUM_PATH), then run again" >&2
+    exit 1
+  fi
+fi
+
+exec dotnet test EventStream.sln -c Release "$@"
