@@ -31,7 +31,8 @@ public static class ProduceCommand
                 var producer = new RedisStreamProducer<object>(redis, new RedisStreamOptions { Stream = args.Stream });
                 var batch = new List<string>(args.Batch);
                 long read = 0, blank = 0, published = 0;
-                while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
+                var lines = new LineReader(reader);
+                while (await lines.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
                 {
                     read++;
                     if (string.IsNullOrWhiteSpace(line))

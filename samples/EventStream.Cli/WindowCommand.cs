@@ -57,6 +57,7 @@ public static class WindowCommand
         await using (run.ConfigureAwait(false))
         {
             var parser = new EventParser(args.Key, args.Aggregate);
+            var lines = new LineReader(reader);
             var batch = new ParsedEvent[BatchSize];
             var count = 0;
             long read = 0, blank = 0, dead = 0;
@@ -66,7 +67,7 @@ public static class WindowCommand
                 string? line;
                 try
                 {
-                    line = reader.ReadLine();
+                    line = lines.ReadLine();
                 }
                 catch (IOException ex)
                 {

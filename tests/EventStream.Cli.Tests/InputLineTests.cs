@@ -230,5 +230,19 @@ public sealed class InputLineTests : IDisposable
         run.Output.Should().HaveCount((int)results);
     }
 
+    [Fact]
+    public async Task A_line_ends_at_LF_and_a_CR_inside_it_is_JSON_whitespace_not_a_line_break()
+    {
+        // Regression (issue 11): a bare CR split a line, so one valid event became two dead letters and a 3-line file
+        // was counted as 4 lines. CRLF still ends a line.
+        File.WriteAllText(_cli.InputPath, Ev(1000) + "\n" + "{\"timestamp\":2000,\r\"data\":{\"url\":\"/a\"}}\r\n" + Ev(3000) + "\n");
+
+        var run = await _cli.RunArgsAsync(_cli.Args("tumbling:10s", "data.url", "count"));
+
+        run.ShouldSucceed();
+        run.Summary.Should().Be((3L, 0L, 3L, 0L, 0L, 1L), "three lines, three events windowed, none dead-lettered");
+        run.Output.Should().Equal(Result("/a", 0, 10000, "3", 3));
+    }
+
     public void Dispose() => _cli.Dispose();
 }
