@@ -38,8 +38,12 @@ public static class WindowCommand
         ArgumentNullException.ThrowIfNull(stdout);
         var started = Stopwatch.GetTimestamp();
 
-        // The input is opened first, so a missing input creates no output files.
+        // The input is opened first and every output checked, so a missing input or an output that cannot be created
+        // leaves no output file behind.
         using var reader = OpenInput(args.Input);
+        Outputs.Check("--output", args.Output);
+        Outputs.Check("--late", args.Late);
+        Outputs.Check("--dead-letter", args.DeadLetter);
         await using var outputs = new Outputs();
         var output = outputs.Open("--output", args.Output, stdout);
         var late = outputs.Open("--late", args.Late, stdout);
@@ -230,6 +234,27 @@ public static class WindowCommand
     {
         private readonly List<Output> _outputs = [];
         private volatile CliException? _failure;
+
+        /// <summary>Refuses an output file that cannot be created (its directory is missing, or it is a directory), before any is.</summary>
+        public static void Check(string option, string path)
+        {
+            if (path == "-")
+            {
+                return;
+            }
+
+            var full = Path.GetFullPath(path);
+            var directory = Path.GetDirectoryName(full);
+            if (Directory.Exists(full))
+            {
+                throw new CliException(1, $"cannot write {option} '{path}': it is a directory");
+            }
+
+            if (directory is not null && !Directory.Exists(directory))
+            {
+                throw new CliException(1, $"cannot write {option} '{path}': the directory '{directory}' does not exist");
+            }
+        }
 
         public Output Open(string option, string path, TextWriter stdout)
         {

@@ -212,6 +212,18 @@ public sealed class ArgumentTests : IDisposable
     }
 
     [Fact]
+    public async Task An_output_that_cannot_be_created_leaves_no_other_output_behind()
+    {
+        // Regression (issue 11): --late in a missing directory exited 1 but left an empty --output file.
+        var late = Path.Combine(_cli.Dir, "no-such-dir", "late.ndjson");
+
+        var run = await _cli.RunArgsAsync(_cli.ArgsWith(("--late", late)));
+
+        File.Exists(_cli.OutputPath).Should().BeFalse("no output is created before every output is known to be writable");
+        run.ShouldFailWith(1, $"cannot write --late '{late}': the directory '{Path.GetDirectoryName(late)}' does not exist");
+    }
+
+    [Fact]
     public async Task Results_go_to_stdout_for_a_dash()
     {
         var run = await _cli.RunArgsAsync(_cli.ArgsWith(("--output", "-")));
