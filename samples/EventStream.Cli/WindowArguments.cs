@@ -67,7 +67,7 @@ public sealed record WindowArguments : WindowedArguments
         var files = outputs.Where(o => o.Item2 != "-").Select(o => (Option: o.Item1, Path: FullPath(o.Item1, o.Item2))).ToList();
         foreach (var (option, path) in files)
         {
-            if (string.Equals(path, input, comparison))
+            if (FileIdentity.Same(path, input, comparison))
             {
                 throw new UsageException($"{option} '{path}' is the input file; it would be overwritten");
             }
@@ -78,7 +78,7 @@ public sealed record WindowArguments : WindowedArguments
             for (var j = i + 1; j < files.Count; j++)
             {
                 // Devices such as /dev/null may be shared.
-                if (string.Equals(files[i].Path, files[j].Path, comparison) && !files[i].Path.StartsWith("/dev/", StringComparison.Ordinal))
+                if (!files[i].Path.StartsWith("/dev/", StringComparison.Ordinal) && FileIdentity.Same(files[i].Path, files[j].Path, comparison))
                 {
                     throw new UsageException($"{files[i].Option} and {files[j].Option} name the same file '{files[i].Path}'");
                 }

@@ -162,6 +162,47 @@ public sealed class ArgumentTests : IDisposable
         run.Stderr.Should().BeEmpty();
     }
 
+    [Theory]
+    [InlineData("symbolic")]
+    [InlineData("hard")]
+    public async Task An_output_that_is_the_input_through_a_link_is_refused_and_the_input_is_left_alone(string link)
+    {
+        // Regression (issue 11): the same-file guard compared path strings, so --output through a link to the input
+        // truncated the input to 0 bytes and exited 0 with "0 lines read".
+        File.WriteAllLines(_cli.InputPath, [Ev(1000), Ev(2000)]);
+        var before = await File.ReadAllBytesAsync(_cli.InputPath);
+        var path = Path.Combine(_cli.Dir, link + "-link.ndjson");
+        if (link == "symbolic")
+        {
+            File.CreateSymbolicLink(path, _cli.InputPath);
+        }
+        else
+        {
+            using var ln = System.Diagnostics.Process.Start("ln", [_cli.InputPath, path])!;
+            await ln.WaitForExitAsync();
+            ln.ExitCode.Should().Be(0, "the test makes a hard link with ln");
+        }
+
+        var run = await _cli.RunArgsAsync(_cli.ArgsWith(("--output", path)));
+
+        (await File.ReadAllBytesAsync(_cli.InputPath)).Should().Equal(before, "the input is not touched");
+        run.ShouldFailWith(2, "--output");
+        run.Stderr.Should().Contain("is the input file");
+    }
+
+    [Fact]
+    public async Task Two_outputs_that_name_one_file_through_a_link_are_refused()
+    {
+        var output = Path.Combine(_cli.Dir, "out.ndjson");
+        await File.WriteAllTextAsync(output, string.Empty);
+        var late = Path.Combine(_cli.Dir, "late-link.ndjson");
+        File.CreateSymbolicLink(late, output);
+
+        var run = await _cli.RunArgsAsync(_cli.ArgsWith(("--output", output), ("--late", late)));
+
+        run.ShouldFailWith(2, "--output and --late name the same file");
+    }
+
     [Fact]
     public async Task An_output_that_is_the_input_is_refused_before_anything_is_written()
     {
