@@ -119,7 +119,9 @@ public static class WorkerCommand
         }
         catch (RedisException ex)
         {
-            throw new CliException(1, $"cannot reach Redis at '{configuration}': {WindowCommand.OneLine(ex.Message)}");
+            // StackExchange.Redis's message carries about a kilobyte of client diagnostics after its first clause.
+            var reason = WindowCommand.OneLine(ex.Message).Split("; ", 2)[0].Split(", inst:", 2)[0];
+            throw new CliException(1, $"cannot reach Redis at '{configuration}': {(reason.Length > 160 ? reason[..160] + "…" : reason)}");
         }
     }
 }

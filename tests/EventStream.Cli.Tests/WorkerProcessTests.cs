@@ -355,6 +355,7 @@ public sealed class WorkerProcessTests(RedisServerFixture redis) : WorkerRun
         using var unreachable = CliProcess.Start("produce", "--redis", "127.0.0.1:1,connectTimeout=300", "--stream", "s", "--input", WriteInput("in.ndjson", 1, 0, 1));
         (await unreachable.WaitAsync(Timeout)).Should().Be(1);
         unreachable.Stderr.Should().Contain("cannot reach Redis at '127.0.0.1:1");
+        unreachable.Stderr.TrimEnd().Should().NotContain("\n", "one line").And.Match(s => s.Length < 300, "the address and the reason, not the client's diagnostics (about 1,000 characters before)");
     }
 
 }
