@@ -40,10 +40,10 @@ internal sealed class DeadLetterRecorder
     {
         var reason = _pipelineToken.IsCancellationRequested && exception is OperationCanceledException ? DeadLetterReason.Canceled : DeadLetterReason.Failed;
         var now = _time.GetUtcNow();
-        _log.DeadLettered(stage, attempts, exception);
         if (ticket is not null)
         {
             var original = ticket.Entry;
+            _log.DeadLettered(stage, reason, original.Id, original.Attempts + attempts, exception);
             await Store.ReplaceAsync(original with
             {
                 Reason = reason,
@@ -58,7 +58,9 @@ internal sealed class DeadLetterRecorder
             return;
         }
 
-        await RecordAsync(Create(stage, reason, exception.GetType().FullName, exception.Message, attempts, firstFailure, now, item)).ConfigureAwait(false);
+        var entry = Create(stage, reason, exception.GetType().FullName, exception.Message, attempts, firstFailure, now, item);
+        _log.DeadLettered(stage, reason, entry.Id, attempts, exception);
+        await RecordAsync(entry).ConfigureAwait(false);
     }
 
     /// <summary>An event added to no window, with no late output to take it (or a late output that failed).</summary>

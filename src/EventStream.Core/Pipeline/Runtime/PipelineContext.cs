@@ -23,7 +23,7 @@ internal sealed class PipelineContext
         Partitioning = partitioning;
         Options = options;
         Time = options.TimeProvider;
-        Log = new PipelineLog(options.LoggerFactory, name);
+        Log = new PipelineLog(options.LoggerFactory, name, Time);
         Instruments = new PipelineInstruments(name, options.MeterFactory);
         Counters = new PipelineCounters(Instruments, new ThroughputMeter(Time, options.MetricsInterval));
         Latency = new LatencyRecorder(Time, Instruments);

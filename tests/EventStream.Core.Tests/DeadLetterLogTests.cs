@@ -1,0 +1,91 @@
+using System.Collections.Concurrent;
+using EventStream.Retry;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
+
+namespace EventStream.Tests;
+
+/// <summary>What an operator reads in the log when events are dead-lettered (issue 11).</summary>
+public sealed class DeadLetterLogTests
+{
+    [Fact]
+    public async Task A_dead_letter_is_one_warning_line_without_a_stack_and_a_burst_is_summarised_per_stage()
+    {
+        // Regression: every dead letter was a Warning with the exception's stack trace attached; the dashboard's demo
+        // fault printed 782 warnings and 3,148 log lines in 20 s.
+        var time = new FakeTimeProvider(DateTimeOffset.UnixEpoch.AddDays(20_000));
+        var logs = new Logs(LogLevel.Warning);
+        await using var pipeline = PipelineBuilder.Create<int>("orders", o =>
+            {
+                o.Retry = RetryOptions.None;
+                o.LoggerFactory = logs;
+                o.TimeProvider = time;
+            })
+            .Transform("geo", int (x) => throw new TimeoutException($"geo lookup {x} timed out"))
+            .Sink("s", _ => { })
+            .Build();
+
+        await pipeline.WriteBatchAsync(Enumerable.Range(0, 100).ToArray());
+        await TestSupport.Eventually(() => pipeline.GetMetrics().DeadLettered == 100, "every event dead-lettered");
+        var first = (await pipeline.DeadLetters.ListAsync("orders", 1))[0];
+
+        logs.Lines.Should().ContainSingle("one line for the burst so far").Which.Should().Be(
+            $"Warning: Pipeline orders: stage geo dead-lettered event {first.Id} (Failed, after 1 attempt(s)): TimeoutException: geo lookup 0 timed out [no exception]");
+
+        time.Advance(TimeSpan.FromSeconds(11));
+        await pipeline.WriteAsync(100);
+        await TestSupport.Eventually(() => pipeline.GetMetrics().DeadLettered == 101, "the next one dead-lettered");
+        logs.Lines.Should().HaveCount(3);
+        logs.Lines.ElementAt(1).Should().Be("Warning: Pipeline orders: stage geo dead-lettered 99 more event(s) within 10 s of the one logged before; they are in the dead-letter store. [no exception]");
+        logs.Lines.ElementAt(2).Should().Contain("geo lookup 100 timed out").And.EndWith("[no exception]");
+    }
+
+    [Fact]
+    public async Task At_debug_each_dead_letter_carries_its_failure()
+    {
+        var logs = new Logs(LogLevel.Debug);
+        await using var pipeline = PipelineBuilder.Create<int>("orders", o =>
+            {
+                o.Retry = RetryOptions.None;
+                o.LoggerFactory = logs;
+            })
+            .Transform("geo", int (x) => throw new TimeoutException("down"))
+            .Sink("s", _ => { })
+            .Build();
+
+        await pipeline.WriteBatchAsync(new[] { 1, 2, 3 });
+        await pipeline.CompleteAsync();
+
+        logs.Lines.Where(l => l.StartsWith("Debug:", StringComparison.Ordinal) && l.Contains("; the failure:", StringComparison.Ordinal))
+            .Should().HaveCount(3).And.OnlyContain(l => l.EndsWith("[TimeoutException]", StringComparison.Ordinal));
+    }
+
+    /// <summary>Every log line as text: level, message, and the type of the exception attached to it.</summary>
+    private sealed class Logs(LogLevel minimum) : ILoggerFactory, ILogger
+    {
+        public ConcurrentQueue<string> Lines { get; } = new();
+
+        public ILogger CreateLogger(string categoryName) => this;
+
+        public void AddProvider(ILoggerProvider provider)
+        {
+        }
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= minimum;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel))
+            {
+                Lines.Enqueue($"{logLevel}: {formatter(state, exception)} [{exception?.GetType().Name ?? "no exception"}]");
+            }
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+}
