@@ -684,22 +684,20 @@ public static partial class RedisBenchmark
         public static RestoreSettings Parse(string[] args)
         {
             var s = new RestoreSettings { Arguments = args };
-            for (var i = 0; i < args.Length; i++)
+            var a = new BenchmarkArguments(args, "partition-restore [--keys 1000] [--seconds 1000] [--window 1000] [--runs 3] [--partitions 16] [--lease 5] [--no-crash] [--fill-at-once]");
+            while (a.Next(out var name))
             {
-                string Next() => i + 1 < args.Length ? args[++i] : throw new FormatException($"{args[i]} needs a value");
-                int Int() => int.TryParse(Next(), NumberStyles.AllowThousands, CultureInfo.InvariantCulture, out var v) && v > 0 ? v : throw new FormatException($"{args[i - 1]}: a positive integer, not '{args[i]}'");
-                switch (args[i])
+                switch (name)
                 {
-                    case "--keys": s.Keys = Int(); break;
-                    case "--seconds": s.Seconds = Int(); break;
-                    case "--window": s.WindowSeconds = Int(); break;
-                    case "--runs": s.Runs = Int(); break;
-                    case "--partitions": s.Partitions = Int(); break;
-                    case "--lease": s.Lease = TimeSpan.FromSeconds(Int()); break;
+                    case "--keys": s.Keys = a.Count(); break;
+                    case "--seconds": s.Seconds = a.Count(); break;
+                    case "--window": s.WindowSeconds = a.Count(); break;
+                    case "--runs": s.Runs = a.Count(); break;
+                    case "--partitions": s.Partitions = a.Count(); break;
+                    case "--lease": s.Lease = TimeSpan.FromSeconds(a.Count()); break;
                     case "--no-crash": s.Crash = false; break;
                     case "--fill-at-once": s.FillAtOnce = true; break;
-                    default:
-                        throw new FormatException($"unknown argument '{args[i]}'. Usage: partition-restore [--keys 1000] [--seconds 1000] [--window 1000] [--runs 3] [--partitions 16] [--lease 5] [--no-crash] [--fill-at-once]");
+                    default: throw a.Unknown();
                 }
             }
 

@@ -42,17 +42,23 @@ public static partial class RedisBenchmark
     {
         var events = 200_000;
         var runs = 3;
-        for (var i = 0; i < args.Length; i++)
+        try
         {
-            int Int() => i + 1 < args.Length && int.TryParse(args[++i], NumberStyles.AllowThousands, CultureInfo.InvariantCulture, out var v) && v > 0 ? v : throw new FormatException($"{args[i - 1]}: a positive integer");
-            switch (args[i])
+            var a = new BenchmarkArguments(args, "partitioned-pipelines [--events 200000] [--runs 3]");
+            while (a.Next(out var name))
             {
-                case "--events": events = Int(); break;
-                case "--runs": runs = Int(); break;
-                default:
-                    Console.Error.WriteLine($"unknown argument '{args[i]}'. Usage: partitioned-pipelines [--events 200000] [--runs 3]");
-                    return 1;
+                switch (name)
+                {
+                    case "--events": events = a.Count(); break;
+                    case "--runs": runs = a.Count(); break;
+                    default: throw a.Unknown();
+                }
             }
+        }
+        catch (FormatException ex)
+        {
+            Console.Error.WriteLine(ex.Message);
+            return 1;
         }
 
         var loadAtStart = Machine.LoadAverage();

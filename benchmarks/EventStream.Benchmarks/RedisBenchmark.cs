@@ -818,26 +818,24 @@ public static partial class RedisBenchmark
         public static Settings Parse(string[] args)
         {
             var s = new Settings { Arguments = args };
-            for (var i = 0; i < args.Length; i++)
+            var a = new BenchmarkArguments(args, "redis [--events 200000] [--baseline-events 20000] [--runs 5] [--batch-sizes 500[,1000,...]] [--keys 1000] [--uniform] [--aof] [--no-profile] [--pipeline 16] [--clients 50]");
+            while (a.Next(out var name))
             {
-                string Next() => i + 1 < args.Length ? args[++i] : throw new FormatException($"{args[i]} needs a value");
-                int Int() => int.TryParse(Next(), NumberStyles.AllowThousands, CultureInfo.InvariantCulture, out var v) && v > 0 ? v : throw new FormatException($"{args[i - 1]}: a positive integer, not '{args[i]}'");
-                switch (args[i])
+                switch (name)
                 {
-                    case "--events": s.Events = Int(); break;
-                    case "--baseline-events": s.BaselineEvents = Int(); break;
-                    case "--runs": s.Repetitions = Int(); break;
-                    case "--keys": s.Keys = Int(); break;
-                    case "--pipeline": s.Pipeline = Int(); break;
-                    case "--clients": s.Clients = Int(); break;
+                    case "--events": s.Events = a.Count(); break;
+                    case "--baseline-events": s.BaselineEvents = a.Count(); break;
+                    case "--runs": s.Repetitions = a.Count(); break;
+                    case "--keys": s.Keys = a.Count(); break;
+                    case "--pipeline": s.Pipeline = a.Count(); break;
+                    case "--clients": s.Clients = a.Count(); break;
                     case "--uniform": s.Uniform = true; break;
                     case "--aof": s.Aof = true; break;
                     case "--no-profile": s.Profile = false; break;
                     case "--batch-sizes":
-                        s.BatchSizes = Next().Split(',').Select(b => int.TryParse(b, CultureInfo.InvariantCulture, out var v) && v is >= 1 and <= 10_000 ? v : throw new FormatException($"--batch-sizes: 1..10000 each, not '{b}'")).ToArray();
+                        s.BatchSizes = a.Value().Split(',').Select(b => int.TryParse(b, CultureInfo.InvariantCulture, out var v) && v is >= 1 and <= 10_000 ? v : throw new FormatException($"--batch-sizes: 1..10000 each, not '{b}'")).ToArray();
                         break;
-                    default:
-                        throw new FormatException($"unknown argument '{args[i]}'. Usage: redis [--events 200000] [--baseline-events 20000] [--runs 5] [--batch-sizes 500[,1000,...]] [--keys 1000] [--uniform] [--aof] [--no-profile] [--pipeline 16] [--clients 50]");
+                    default: throw a.Unknown();
                 }
             }
 
