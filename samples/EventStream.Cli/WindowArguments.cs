@@ -14,7 +14,8 @@ public sealed record WindowArguments : WindowedArguments
           --input PATH                 NDJSON, one event per line: {"id","type","source","timestamp","data":{...}}
                                        (timestamp: integer epoch milliseconds)
           --window SPEC                tumbling:SIZE | sliding:SIZE:SLIDE | session:GAP   durations: 250ms, 10s, 5m, 1h
-          --key PATH                   dotted path into the event, e.g. data.url or source
+          --key PATH                   dotted path into the event, e.g. data.url or source; a key that is not a string
+                                       is its JSON text, so 42 and "42" (or null and "null") are one key
           --agg SPEC                   count | sum:PATH | avg:PATH | min:PATH | max:PATH | distinct:PATH
           --out-of-orderness DURATION  how far out of order events may arrive (default 0ms)
           --allowed-lateness DURATION  how long a fired window still takes late events, firing again (default 0ms)
