@@ -63,12 +63,8 @@ public static partial class RedisBenchmark
             return 1;
         }
 
-        var loadAtStart = Machine.LoadAverage();
-        var log = new StringWriter(CultureInfo.InvariantCulture);
-        var output = new TeeWriter(Console.Out, log);
-        await using var server = await PrivateRedis.StartAsync(aof: false);
-        output.WriteLine(Invariant($"redis-server {server.Version} started: 127.0.0.1:{server.Port}, dir {server.Directory}, {server.Persistence} (pid {server.Pid})"));
-        await using var admin = await ConnectAsync(server.Endpoint);
+        await using var session = await Session.StartAsync(aof: false);
+        var (loadAtStart, log, output, server, admin) = session;
         var keys = KeysOfPartitionZero(settings.Keys, settings.Partitions);
         var events = RestoreEvents(keys, settings.Seconds);
         var id = Guid.NewGuid().ToString("N")[..8];

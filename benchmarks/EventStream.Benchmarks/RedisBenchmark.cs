@@ -68,11 +68,8 @@ public static partial class RedisBenchmark
             return 1;
         }
 
-        var loadAtStart = Machine.LoadAverage();
-        var log = new StringWriter(CultureInfo.InvariantCulture);
-        var output = new TeeWriter(Console.Out, log);
-        await using var server = await PrivateRedis.StartAsync(settings.Aof);
-        output.WriteLine(Invariant($"redis-server {server.Version} started: 127.0.0.1:{server.Port}, dir {server.Directory}, {server.Persistence} (pid {server.Pid})"));
+        await using var session = await Session.StartAsync(settings.Aof);
+        var (loadAtStart, log, output, server, admin) = session;
         var events = CreateEvents(settings.Events, settings.Keys, settings.Uniform, Seed);
         var baselineEvents = events.Length == settings.BaselineEvents ? events : CreateEvents(settings.BaselineEvents, settings.Keys, settings.Uniform, Seed);
         var expected = Expected.Of(events);
@@ -80,7 +77,6 @@ public static partial class RedisBenchmark
         var payload = JsonSerializer.Serialize(events[events.Length / 2]);
         output.WriteLine(Invariant($"events: {events.Length:N0} for the Lua and partitioned workers ({expected.Windows.Count:N0} windows), {baselineEvents.Length:N0} for the baseline ({baselineExpected.Windows.Count:N0} windows); payload e.g. {payload} ({Encoding.UTF8.GetByteCount(payload)} B)"));
 
-        await using var admin = await ConnectAsync(server.Endpoint);
         var configurations = new List<Configuration>
         {
             new("redis-benchmark XADD", Kind.RedisBenchmark, 0, 0, settings.Events),
@@ -840,6 +836,53 @@ public static partial class RedisBenchmark
             }
 
             return s;
+        }
+    }
+
+    /// <summary>
+    /// One run of a Redis case: the load average at its start, its log (written to the console too), a private
+    /// redis-server and an admin connection to it; disposed in that order's reverse.
+    /// </summary>
+    private sealed class Session : IAsyncDisposable
+    {
+        private Session(string loadAtStart, StringWriter log, TextWriter output, PrivateRedis server, ConnectionMultiplexer admin) =>
+            (LoadAtStart, Log, Output, Server, Admin) = (loadAtStart, log, output, server, admin);
+
+        public string LoadAtStart { get; }
+
+        public StringWriter Log { get; }
+
+        public TextWriter Output { get; }
+
+        public PrivateRedis Server { get; }
+
+        public ConnectionMultiplexer Admin { get; }
+
+        public static async Task<Session> StartAsync(bool aof)
+        {
+            var loadAtStart = Machine.LoadAverage();
+            var log = new StringWriter(CultureInfo.InvariantCulture);
+            var output = new TeeWriter(Console.Out, log);
+            var server = await PrivateRedis.StartAsync(aof);
+            output.WriteLine(Invariant($"redis-server {server.Version} started: 127.0.0.1:{server.Port}, dir {server.Directory}, {server.Persistence} (pid {server.Pid})"));
+            try
+            {
+                return new Session(loadAtStart, log, output, server, await ConnectAsync(server.Endpoint));
+            }
+            catch
+            {
+                await server.DisposeAsync();
+                throw;
+            }
+        }
+
+        public void Deconstruct(out string loadAtStart, out StringWriter log, out TextWriter output, out PrivateRedis server, out ConnectionMultiplexer admin) =>
+            (loadAtStart, log, output, server, admin) = (LoadAtStart, Log, Output, Server, Admin);
+
+        public async ValueTask DisposeAsync()
+        {
+            await Admin.DisposeAsync();
+            await Server.DisposeAsync();
         }
     }
 
