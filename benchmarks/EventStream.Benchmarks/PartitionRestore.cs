@@ -4,12 +4,9 @@ using System.IO.Hashing;
 using System.Reflection;
 using System.Text;
 using System.Text.Json;
-using EventStream.Redis.Partitions;
-using EventStream.Redis.Streams;
-using EventStream.Windowing;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
-using Aggregate = EventStream.Aggregates.Aggregate;
+using Aggregate = EventStream.Aggregate;
 
 namespace EventStream.Benchmarks;
 

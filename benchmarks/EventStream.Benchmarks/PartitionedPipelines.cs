@@ -3,12 +3,8 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using EventStream.Aggregates;
-using EventStream.Redis.Partitions;
-using EventStream.Redis.Streams;
-using EventStream.Windowing;
 using StackExchange.Redis;
-using Aggregate = EventStream.Aggregates.Aggregate;
+using Aggregate = EventStream.Aggregate;
 
 namespace EventStream.Benchmarks;
 

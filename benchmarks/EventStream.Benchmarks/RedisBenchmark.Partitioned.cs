@@ -2,10 +2,7 @@ using System.Diagnostics;
 using System.IO.Hashing;
 using System.Text;
 using System.Text.Json;
-using Aggregate = EventStream.Aggregates.Aggregate;
-using EventStream.Redis.Partitions;
-using EventStream.Redis.Streams;
-using EventStream.Windowing;
+using Aggregate = EventStream.Aggregate;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 

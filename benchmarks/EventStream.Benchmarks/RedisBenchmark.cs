@@ -5,10 +5,8 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using EventStream.Redis.Streams;
 using EventStream.Benchmarks.Baseline;
 using EventStream.Tests;
-using EventStream.Windowing;
 using StackExchange.Redis;
 
 namespace EventStream.Benchmarks;
@@ -31,7 +29,7 @@ public sealed record UrlTiming(string Url, long Ts, double Ms);
 /// reaches the event count.</item>
 /// <item>The limit: <c>redis-benchmark</c> XADD of the same payload with pipelining.</item>
 /// <item>The partitioned path (issue 10, <c>RedisBenchmark.Partitioned.cs</c>): the same window as a
-/// <see cref="PipelineBuilder"/> pipeline run by 1 or 2 <see cref="EventStream.Redis.Partitions.RedisPartitionedWorker{T}"/>s
+/// <see cref="PipelineBuilder"/> pipeline run by 1 or 2 <see cref="RedisPartitionedWorker{T}"/>s
 /// while the producer publishes, and by 1 worker draining a stream filled beforehand.</item>
 /// </list>
 /// Every timed run is checked afterwards (outside the clock): the Lua worker's fired windows (after a finishing worker

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using EventStream.Retry;
 
 namespace EventStream.Benchmarks;
 
@@ -242,7 +241,7 @@ public static class RetryScenario
         {
             private readonly RetryRun _run;
 
-            public Result(RetryRun run, Metrics.PipelineMetrics metrics, double completedMs)
+            public Result(RetryRun run, PipelineMetrics metrics, double completedMs)
             {
                 _run = run;
                 Metrics = metrics;
@@ -252,7 +251,7 @@ public static class RetryScenario
                 NonFailingRate = run._nonFailing / (LastNonFailingMs / 1000);
             }
 
-            public Metrics.PipelineMetrics Metrics { get; }
+            public PipelineMetrics Metrics { get; }
 
             public double CompletedMs { get; }
 

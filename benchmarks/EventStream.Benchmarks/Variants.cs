@@ -23,17 +23,17 @@ public static class Variants
     /// EventStream with its defaults: the four stages chained into one loop behind the bounded input queue (the
     /// enrich lookup completes synchronously, so it costs no more than a transform).
     /// </summary>
-    public static Task<Metrics.PipelineMetrics> EventStreamAsync(Workload workload, UrlMinuteCounts sink) =>
+    public static Task<PipelineMetrics> EventStreamAsync(Workload workload, UrlMinuteCounts sink) =>
         EventStreamAsync(workload, sink, sinkCapacity: null);
 
     /// <summary>
     /// EventStream with the sink on a worker of its own (<c>StageOptions.Capacity</c> starts a new segment), so the
     /// two segments run on both cores.
     /// </summary>
-    public static Task<Metrics.PipelineMetrics> EventStreamTwoSegmentsAsync(Workload workload, UrlMinuteCounts sink) =>
+    public static Task<PipelineMetrics> EventStreamTwoSegmentsAsync(Workload workload, UrlMinuteCounts sink) =>
         EventStreamAsync(workload, sink, sinkCapacity: Capacity);
 
-    private static async Task<Metrics.PipelineMetrics> EventStreamAsync(Workload workload, UrlMinuteCounts sink, int? sinkCapacity)
+    private static async Task<PipelineMetrics> EventStreamAsync(Workload workload, UrlMinuteCounts sink, int? sinkCapacity)
     {
         var pipeline = PipelineBuilder.Create<ClickEvent>("clicks", o =>
             {

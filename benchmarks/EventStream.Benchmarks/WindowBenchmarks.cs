@@ -34,7 +34,7 @@ public class WindowBenchmarks
 
     internal WindowSink Sink => _sink;
 
-    internal Metrics.PipelineMetrics? Metrics { get; private set; }
+    internal PipelineMetrics? Metrics { get; private set; }
 
     /// <summary>Keep every (key, window start) → count in the sink (checks only, never timed).</summary>
     internal bool CollectWindows { get; init; }
@@ -121,7 +121,7 @@ public class WindowBenchmarks
         }
     }
 
-    private async Task RunAsync(string name, Windowing.WindowAssigner assigner)
+    private async Task RunAsync(string name, WindowAssigner assigner)
     {
         _case = name;
         Metrics = await WindowWorkload.RunAsync(EventsOf(name), assigner, _sink);
@@ -252,7 +252,7 @@ public static class WindowChecks
     }
 
     /// <summary>What is wrong with a run, or <see langword="null"/>.</summary>
-    public static string? Problem(Expectation expected, WindowSink sink, Metrics.PipelineMetrics? metrics, int eventCount)
+    public static string? Problem(Expectation expected, WindowSink sink, PipelineMetrics? metrics, int eventCount)
     {
         var problems = new List<string>();
         if (sink.Results != expected.Results)

@@ -1,6 +1,4 @@
 using System.Runtime.InteropServices;
-using EventStream.Aggregates;
-using EventStream.Windowing;
 
 namespace EventStream.Benchmarks;
 
@@ -66,7 +64,7 @@ public static class WindowWorkload
     /// The window stage as users run it: a pipeline (input queue, window stage, sink) fed in chunks of
     /// <see cref="ProducerChunk"/>, counting per key and window.
     /// </summary>
-    public static async Task<Metrics.PipelineMetrics> RunAsync(Click[] events, WindowAssigner assigner, WindowSink sink)
+    public static async Task<PipelineMetrics> RunAsync(Click[] events, WindowAssigner assigner, WindowSink sink)
     {
         var pipeline = PipelineBuilder.Create<Click>("w", o =>
             {

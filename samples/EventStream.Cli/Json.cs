@@ -71,7 +71,7 @@ internal static class Json
     /// One result line and a newline: <c>{"key","start","end","value","count"}</c> (the output of <c>window</c>), and with
     /// a firing <c>,"firing","firingNumber"</c> after them (the output of <c>worker</c>: which firing of the window it is).
     /// </summary>
-    public static void WriteResult<TValue>(TextWriter writer, string key, long start, long end, TValue value, long count, Action<TextWriter, TValue> writeValue, EventStream.Windowing.WindowFiring? firing = null, int firingNumber = 0)
+    public static void WriteResult<TValue>(TextWriter writer, string key, long start, long end, TValue value, long count, Action<TextWriter, TValue> writeValue, WindowFiring? firing = null, int firingNumber = 0)
     {
         writer.Write("{\"key\":");
         WriteString(writer, key);
@@ -86,7 +86,7 @@ internal static class Json
         if (firing is { } f)
         {
             writer.Write(",\"firing\":");
-            WriteString(writer, f switch { EventStream.Windowing.WindowFiring.Early => "early", EventStream.Windowing.WindowFiring.OnTime => "onTime", EventStream.Windowing.WindowFiring.Late => "late", _ => "stopped" });
+            WriteString(writer, f switch { WindowFiring.Early => "early", WindowFiring.OnTime => "onTime", WindowFiring.Late => "late", _ => "stopped" });
             writer.Write(",\"firingNumber\":");
             WriteNumber(writer, firingNumber);
         }

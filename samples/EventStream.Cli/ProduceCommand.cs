@@ -1,7 +1,7 @@
+using EventStream.Redis;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using EventStream.Redis.Streams;
 using StackExchange.Redis;
 
 namespace EventStream.Cli;

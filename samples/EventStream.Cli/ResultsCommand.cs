@@ -1,8 +1,8 @@
+using EventStream.Redis;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using EventStream.Redis.Partitions;
 
 namespace EventStream.Cli;
 
@@ -83,7 +83,7 @@ public static class ResultsCommand
                     w.Write("null");
                 }
             },
-            Enum.Parse<EventStream.Windowing.WindowFiring>(r.GetProperty("firing").GetString()!, ignoreCase: true),
+            Enum.Parse<WindowFiring>(r.GetProperty("firing").GetString()!, ignoreCase: true),
             r.GetProperty("firingNumber").GetInt32());
         return text.ToString().TrimEnd('\n');
     }

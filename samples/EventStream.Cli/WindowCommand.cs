@@ -1,9 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using EventStream.Aggregates;
-using EventStream.Retry;
-using EventStream.Windowing;
 
 namespace EventStream.Cli;
 

@@ -1,4 +1,3 @@
-using EventStream.Windowing;
 
 namespace EventStream.Cli;
 

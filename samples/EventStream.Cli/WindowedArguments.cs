@@ -37,7 +37,7 @@ public abstract record WindowedArguments
     public string Output { get; init; }
 
     /// <summary>The window stage's options these arguments ask for, the same for <c>window</c> and <c>worker</c>.</summary>
-    internal EventStream.Windowing.WindowOptions<ParsedEvent, string> WindowOptions() => new()
+    internal WindowOptions<ParsedEvent, string> WindowOptions() => new()
     {
         Assigner = Window.ToAssigner(),
         Key = p => p.Key,

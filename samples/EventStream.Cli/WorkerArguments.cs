@@ -1,5 +1,5 @@
+using EventStream.Redis;
 using System.Globalization;
-using EventStream.Redis.Partitions;
 
 namespace EventStream.Cli;
 

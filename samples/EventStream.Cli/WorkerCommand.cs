@@ -1,12 +1,10 @@
+using EventStream.Redis;
+using EventStream;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using EventStream.Aggregates;
-using EventStream.Redis.Partitions;
-using EventStream.Retry;
-using EventStream.Windowing;
-using Aggregate = EventStream.Aggregates.Aggregate;
+using Aggregate = EventStream.Aggregate;
 using StackExchange.Redis;
 
 namespace EventStream.Cli;

@@ -1,5 +1,4 @@
 using System.Text;
-using EventStream.Metrics;
 
 namespace EventStream.Samples.Clickstream;
 

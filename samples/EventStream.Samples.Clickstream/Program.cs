@@ -4,7 +4,6 @@
 // are replayed, and the accounting is checked: every accepted event must be delivered, filtered or dead-lettered.
 using System.Text;
 using EventStream;
-using EventStream.Retry;
 using EventStream.Samples.Clickstream;
 
 var options = SampleOptions.Parse(args, out var error);

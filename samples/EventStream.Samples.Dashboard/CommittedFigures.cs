@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using EventStream.Windowing;
 using StackExchange.Redis;
 
 namespace EventStream.Samples.Dashboard;

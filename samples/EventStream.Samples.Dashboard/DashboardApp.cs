@@ -1,9 +1,7 @@
+using EventStream.Redis;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
-using EventStream.DeadLetters;
-using EventStream.Redis.DependencyInjection;
-using EventStream.Redis.Partitions;
 using Microsoft.AspNetCore.Http.Features;
 using StackExchange.Redis;
 

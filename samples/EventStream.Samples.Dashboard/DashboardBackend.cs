@@ -1,4 +1,3 @@
-using EventStream.DeadLetters;
 
 namespace EventStream.Samples.Dashboard;
 

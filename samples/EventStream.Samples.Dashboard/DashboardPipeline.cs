@@ -1,6 +1,3 @@
-using EventStream.DependencyInjection;
-using EventStream.Retry;
-using EventStream.Windowing;
 
 namespace EventStream.Samples.Dashboard;
 
@@ -51,7 +48,7 @@ public static class DashboardPipeline
                 if (!partitioned)
                 {
                     // Full: posts get 503 until an operator replays or removes dead letters (waiting does not help).
-                    o.DeadLetterStore = new EventStream.DeadLetters.InMemoryDeadLetterStore(new EventStream.DeadLetters.InMemoryDeadLetterStoreOptions { Capacity = deadLetterCapacity, FullMode = EventStream.DeadLetters.DeadLetterFullMode.RejectIngest });
+                    o.DeadLetterStore = new InMemoryDeadLetterStore(new InMemoryDeadLetterStoreOptions { Capacity = deadLetterCapacity, FullMode = DeadLetterFullMode.RejectIngest });
                 }
 
                 o.Retry = new RetryOptions { MaxAttempts = 2, BaseDelay = TimeSpan.FromMilliseconds(20), MaxDelay = TimeSpan.FromMilliseconds(50) };

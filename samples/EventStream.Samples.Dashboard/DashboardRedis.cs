@@ -1,6 +1,6 @@
+using EventStream.Redis;
 using System.Globalization;
 using System.Text;
-using EventStream.Redis.Partitions;
 using StackExchange.Redis;
 
 namespace EventStream.Samples.Dashboard;
@@ -64,7 +64,7 @@ public sealed class DashboardRedis
     /// <summary>Gets the key of the lock one replay at a time holds.</summary>
     public string ReplayLockKey { get; }
 
-    /// <summary>Gets the key prefix of the store of the bad elements of POSTs (a <see cref="EventStream.Redis.DeadLetters.RedisDeadLetterStore"/>).</summary>
+    /// <summary>Gets the key prefix of the store of the bad elements of POSTs (a <see cref="RedisDeadLetterStore"/>).</summary>
     public string RejectedPrefix { get; }
 
     /// <summary>Gets the committed results stream of each partition.</summary>

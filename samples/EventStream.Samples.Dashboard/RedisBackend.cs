@@ -1,9 +1,6 @@
+using EventStream.Redis;
 using System.Globalization;
 using System.Text.Json;
-using EventStream.DeadLetters;
-using EventStream.Redis.DeadLetters;
-using EventStream.Redis.Partitions;
-using EventStream.Redis.Streams;
 using StackExchange.Redis;
 
 namespace EventStream.Samples.Dashboard;

@@ -55,7 +55,7 @@ public sealed partial class Simulator(IIngress ingress, TimeProvider time, ILogg
             {
                 await ingress.AdmitAsync(batch, stoppingToken).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is BackpressureException or DeadLetters.DeadLetterStoreFullException)
+            catch (Exception ex) when (ex is BackpressureException or DeadLetterStoreFullException)
             {
                 LogRefused(logger, ex.Message); // like a real site, it drops the batch and goes on
             }

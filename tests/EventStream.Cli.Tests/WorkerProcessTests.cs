@@ -1,5 +1,5 @@
+using EventStream.Redis;
 using System.Text;
-using EventStream.Redis.Partitions;
 using StackExchange.Redis;
 
 namespace EventStream.Cli.Tests;

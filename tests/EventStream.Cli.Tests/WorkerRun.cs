@@ -1,6 +1,6 @@
+using EventStream.Redis;
 using System.Globalization;
 using System.Text;
-using EventStream.Redis.Partitions;
 using StackExchange.Redis;
 
 namespace EventStream.Cli.Tests;

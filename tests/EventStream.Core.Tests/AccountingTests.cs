@@ -1,8 +1,4 @@
 using System.Collections.Concurrent;
-using EventStream.Aggregates;
-using EventStream.DeadLetters;
-using EventStream.Retry;
-using EventStream.Windowing;
 using Microsoft.Extensions.Time.Testing;
 
 namespace EventStream.Tests;

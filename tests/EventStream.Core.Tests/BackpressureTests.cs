@@ -1,5 +1,3 @@
-using EventStream.DeadLetters;
-using EventStream.Retry;
 using Microsoft.Extensions.Time.Testing;
 
 namespace EventStream.Tests;
@@ -79,7 +77,7 @@ public class BackpressureTests
         }
 
         var waiting = pipeline.WriteAsync(7).AsTask();
-        pipeline.GetMetrics().Should().Match<Metrics.PipelineMetrics>(m => m.Accepted == 7 && m.Stages[0].QueueDepth == 6, "the queue is full and the writer waits");
+        pipeline.GetMetrics().Should().Match<PipelineMetrics>(m => m.Accepted == 7 && m.Stages[0].QueueDepth == 6, "the queue is full and the writer waits");
 
         // 6 -> 5 -> 4: more than half full, the writer is kept out (it would be counted and queued at once if let in).
         for (var depth = 5; depth >= 4; depth--)
@@ -94,7 +92,7 @@ public class BackpressureTests
         // 4 -> 3: half full, the writer is let in as the event is taken, so the queue holds 4 again.
         permits.Release();
         (await entered.WaitAsync(TimeSpan.FromSeconds(10))).Should().BeTrue();
-        pipeline.GetMetrics().Should().Match<Metrics.PipelineMetrics>(m => m.Accepted == 8 && m.Stages[0].QueueDepth == 4, "the queue drained to half its capacity");
+        pipeline.GetMetrics().Should().Match<PipelineMetrics>(m => m.Accepted == 8 && m.Stages[0].QueueDepth == 4, "the queue drained to half its capacity");
         await waiting.WaitAsync(TimeSpan.FromSeconds(10));
 
         permits.Release(100);
@@ -257,7 +255,7 @@ public class BackpressureTests
         await TestSupport.Eventually(() => observed.AddsStarted == 3, "the third failure is being recorded");
         observed.AddsFinished.Should().Be(2, "the third add waits for room");
         store.Count.Should().Be(2, "the stage waits for room instead of dropping");
-        pipeline.GetMetrics().Should().Match<Metrics.PipelineMetrics>(
+        pipeline.GetMetrics().Should().Match<PipelineMetrics>(
             m => m.DeadLettered == 2 && m.InFlight == 2,
             "the waiting event counts as dead-lettered only once it is recorded, and the last one waits behind it");
 

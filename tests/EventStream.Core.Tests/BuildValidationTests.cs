@@ -59,7 +59,7 @@ public class BuildValidationTests
         var act = () => PipelineBuilder.Create<int>("many", o => o.BatchSize = 0)
             .Filter("f", _ => true, new StageOptions { Parallelism = 4 })
             .Enrich("", (x, _) => ValueTask.FromResult(x), new StageOptions { Timeout = TimeSpan.Zero })
-            .Transform("t", x => x, new StageOptions { Retry = new Retry.RetryOptions { MaxAttempts = 0 } })
+            .Transform("t", x => x, new StageOptions { Retry = new RetryOptions { MaxAttempts = 0 } })
             .Build();
 
         var problems = act.Should().Throw<PipelineConfigurationException>().Which.Problems;

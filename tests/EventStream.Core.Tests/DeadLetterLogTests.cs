@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using EventStream.Retry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 

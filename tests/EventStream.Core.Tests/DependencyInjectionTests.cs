@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using EventStream.DependencyInjection;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -14,15 +13,15 @@ public class DependencyInjectionTests
     {
         // Regression (issue 10): a host stop completed the pipeline, so every open window fired as OnTime, a final value,
         // although the watermark had not reached its end (a restart then fired the same window again from empty).
-        var results = new ConcurrentQueue<EventStream.Windowing.WindowResult<string, long>>();
+        var results = new ConcurrentQueue<WindowResult<string, long>>();
         var builder = Host.CreateApplicationBuilder();
         builder.Services.AddEventPipeline<(string Key, long Ts)>("views", (pipeline, _) => pipeline
-            .Window("per-key", new EventStream.Windowing.WindowOptions<(string Key, long Ts), string>
+            .Window("per-key", new WindowOptions<(string Key, long Ts), string>
             {
-                Assigner = EventStream.Windowing.WindowAssigner.Tumbling(TimeSpan.FromSeconds(10)),
+                Assigner = WindowAssigner.Tumbling(TimeSpan.FromSeconds(10)),
                 Key = e => e.Key,
                 Timestamp = e => e.Ts,
-            }, EventStream.Aggregates.Aggregate.Count<(string Key, long Ts)>())
+            }, Aggregate.Count<(string Key, long Ts)>())
             .Sink("collect", r => results.Enqueue(r))
             .Build());
         using var host = builder.Build();
@@ -33,18 +32,18 @@ public class DependencyInjectionTests
         await host.StopAsync();
 
         results.Select(r => (r.Start, r.Count, r.Firing)).Should().Equal(
-            (0L, 1L, EventStream.Windowing.WindowFiring.OnTime),      // the watermark (12,999) passed its end: final
-            (10_000L, 2L, EventStream.Windowing.WindowFiring.Stopped)); // open when the host stopped: partial, and marked so
+            (0L, 1L, WindowFiring.OnTime),      // the watermark (12,999) passed its end: final
+            (10_000L, 2L, WindowFiring.Stopped)); // open when the host stopped: partial, and marked so
 
         // Completing the input is the end of the stream: the last window is final then.
-        var direct = new ConcurrentQueue<EventStream.Windowing.WindowResult<string, long>>();
+        var direct = new ConcurrentQueue<WindowResult<string, long>>();
         var complete = PipelineBuilder.Create<(string Key, long Ts)>("direct")
-            .Window("per-key", new EventStream.Windowing.WindowOptions<(string Key, long Ts), string> { Assigner = EventStream.Windowing.WindowAssigner.Tumbling(TimeSpan.FromSeconds(10)), Key = e => e.Key, Timestamp = e => e.Ts }, EventStream.Aggregates.Aggregate.Count<(string Key, long Ts)>())
+            .Window("per-key", new WindowOptions<(string Key, long Ts), string> { Assigner = WindowAssigner.Tumbling(TimeSpan.FromSeconds(10)), Key = e => e.Key, Timestamp = e => e.Ts }, Aggregate.Count<(string Key, long Ts)>())
             .Sink("collect", r => direct.Enqueue(r))
             .Build();
         await complete.WriteAsync(("a", 1_000L));
         await complete.CompleteAsync();
-        direct.Should().ContainSingle().Which.Firing.Should().Be(EventStream.Windowing.WindowFiring.OnTime);
+        direct.Should().ContainSingle().Which.Firing.Should().Be(WindowFiring.OnTime);
     }
 
     [Fact]
@@ -129,10 +128,10 @@ public class DependencyInjectionTests
     public async Task The_host_time_provider_and_dead_letter_store_are_used()
     {
         var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero));
-        var store = new EventStream.DeadLetters.InMemoryDeadLetterStore();
+        var store = new InMemoryDeadLetterStore();
         var services = new ServiceCollection();
         services.AddSingleton<TimeProvider>(time);
-        services.AddSingleton<EventStream.DeadLetters.IDeadLetterStore>(store);
+        services.AddSingleton<IDeadLetterStore>(store);
         services.AddEventPipeline<int>((p, _) => p.Transform("fail", int (x) => throw new ArgumentException("bad")).Sink("s", _ => { }).Build());
         await using var provider = services.BuildServiceProvider();
         var pipeline = provider.GetRequiredService<IEventPipeline<int>>();

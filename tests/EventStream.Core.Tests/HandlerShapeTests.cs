@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using EventStream.DeadLetters;
-using EventStream.Retry;
 
 namespace EventStream.Tests;
 

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
-using EventStream.Metrics;
 using Microsoft.Extensions.Time.Testing;
 
 namespace EventStream.Tests;
@@ -52,7 +51,7 @@ public class MetricsTests
     [Fact]
     public async Task The_snapshot_lists_every_stage_with_its_queue_and_failures()
     {
-        await using var pipeline = PipelineBuilder.Create<int>("stages", o => o.Retry = Retry.RetryOptions.None)
+        await using var pipeline = PipelineBuilder.Create<int>("stages", o => o.Retry = RetryOptions.None)
             .Transform("t", x => x == 3 ? throw new IOException("x") : x)
             .Filter("f", _ => true)
             .Enrich("e", (x, _) => ValueTask.FromResult(x), new StageOptions { Capacity = 7 })
@@ -76,7 +75,7 @@ public class MetricsTests
         var measured = new ConcurrentDictionary<string, long>();
         using var listener = Listen("metered", measured);
 
-        await using var pipeline = PipelineBuilder.Create<int>("metered", o => o.Retry = Retry.RetryOptions.None)
+        await using var pipeline = PipelineBuilder.Create<int>("metered", o => o.Retry = RetryOptions.None)
             .Filter("odd", x => x % 2 == 1)
             .Transform("fail-on-5", x => x == 5 ? throw new IOException("5") : x)
             .Sink("s", _ => { })

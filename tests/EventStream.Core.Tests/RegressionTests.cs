@@ -1,4 +1,3 @@
-using EventStream.Retry;
 using Microsoft.Extensions.Time.Testing;
 
 namespace EventStream.Tests;

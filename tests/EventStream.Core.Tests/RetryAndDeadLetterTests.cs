@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using EventStream.DeadLetters;
-using EventStream.Retry;
 using Microsoft.Extensions.Time.Testing;
 
 namespace EventStream.Tests;
@@ -121,7 +119,7 @@ public class RetryAndDeadLetterTests
         entry.Event.Should().Be("bad");
         entry.FirstFailure.Should().Be(Start);
         entry.LastFailure.Should().Be(Start.AddMilliseconds(300), "the last attempt is made after the two back-offs of 100 and 200 ms");
-        pipeline.GetMetrics().Should().Match<Metrics.PipelineMetrics>(m => m.Delivered == 1 && m.DeadLettered == 1 && m.Retries == 2);
+        pipeline.GetMetrics().Should().Match<PipelineMetrics>(m => m.Delivered == 1 && m.DeadLettered == 1 && m.Retries == 2);
     }
 
     [Fact]

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using EventStream.Retry;
 
 namespace EventStream.Tests;
 
@@ -104,7 +103,7 @@ public class RetryDelayTests
         }
 
         await pipeline.CompleteAsync();
-        pipeline.GetMetrics().Should().Match<Metrics.PipelineMetrics>(m => m.Delivered == 1 && m.Retries == failures);
+        pipeline.GetMetrics().Should().Match<PipelineMetrics>(m => m.Delivered == 1 && m.Retries == failures);
         return delays;
     }
 }

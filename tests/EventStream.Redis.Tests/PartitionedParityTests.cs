@@ -1,12 +1,10 @@
+using EventStream.Redis.Partitions;
+using EventStream;
 using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using EventStream.DeadLetters;
-using EventStream.Redis.Partitions;
-using EventStream.Retry;
-using EventStream.Windowing;
 using StackExchange.Redis;
-using Aggregate = EventStream.Aggregates.Aggregate;
+using Aggregate = EventStream.Aggregate;
 
 namespace EventStream.Redis.Tests;
 

@@ -1,7 +1,6 @@
+using EventStream.Redis;
 using System.Collections.Concurrent;
 using System.Text.Json;
-using EventStream.DeadLetters;
-using EventStream.Redis.DeadLetters;
 using EventStream.Tests.DeadLetters;
 using StackExchange.Redis;
 

@@ -1,8 +1,7 @@
+using EventStream.Redis;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.RegularExpressions;
-using EventStream.DependencyInjection;
-using EventStream.Redis.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using StackExchange.Redis;
@@ -43,7 +42,7 @@ public sealed partial class RedisRestartTests
         var builder = Host.CreateApplicationBuilder();
         var registration = partitioned
             ? builder.Services.AddEventPipeline<Click>("loading", (pipeline, _) => pipeline
-                .Window("per-url", new Windowing.WindowOptions<Click, string> { Assigner = Windowing.WindowAssigner.Tumbling(TimeSpan.FromSeconds(1)), Key = c => c.Url, Timestamp = c => c.Ts }, Aggregates.Aggregate.Count<Click>())
+                .Window("per-url", new WindowOptions<Click, string> { Assigner = WindowAssigner.Tumbling(TimeSpan.FromSeconds(1)), Key = c => c.Url, Timestamp = c => c.Ts }, Aggregate.Count<Click>())
                 .Sink("collect", r => delivered.Enqueue(r.Key))
                 .Build())
             : builder.Services.AddEventPipeline<Click>("loading", (pipeline, _) => pipeline.Sink("collect", c => delivered.Enqueue(c.Url)).Build());
@@ -51,7 +50,7 @@ public sealed partial class RedisRestartTests
         {
             if (partitioned)
             {
-                o.Partitioned = new EventStream.Redis.Partitions.PartitionedOptions { Stream = stream, Partitions = 4, CommitInterval = TimeSpan.FromMilliseconds(100), Lease = TimeSpan.FromSeconds(2) };
+                o.Partitioned = new PartitionedOptions { Stream = stream, Partitions = 4, CommitInterval = TimeSpan.FromMilliseconds(100), Lease = TimeSpan.FromSeconds(2) };
             }
             else
             {

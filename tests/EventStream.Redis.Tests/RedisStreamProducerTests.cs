@@ -1,5 +1,4 @@
 using System.Text.Json;
-using EventStream.Redis.Streams;
 using StackExchange.Redis;
 
 namespace EventStream.Redis.Tests;

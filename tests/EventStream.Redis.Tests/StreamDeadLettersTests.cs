@@ -1,4 +1,3 @@
-using EventStream.Redis.Streams;
 
 namespace EventStream.Redis.Tests;
 

@@ -1,11 +1,6 @@
+using EventStream.Redis;
 using System.Collections.Concurrent;
 using System.Text.Json;
-using EventStream.DeadLetters;
-using EventStream.DependencyInjection;
-using EventStream.Redis.DeadLetters;
-using EventStream.Redis.DependencyInjection;
-using EventStream.Redis.Streams;
-using EventStream.Retry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;

@@ -1,7 +1,7 @@
+using EventStream.Redis;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using EventStream.Redis.Partitions;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace EventStream.Samples.Dashboard.Tests;

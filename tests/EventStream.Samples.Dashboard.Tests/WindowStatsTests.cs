@@ -1,5 +1,4 @@
 using System.Text.Json;
-using EventStream.Windowing;
 
 namespace EventStream.Samples.Dashboard.Tests;
 

@@ -1,4 +1,3 @@
-using EventStream.Metrics;
 using Microsoft.Extensions.Time.Testing;
 
 namespace EventStream.Tests;

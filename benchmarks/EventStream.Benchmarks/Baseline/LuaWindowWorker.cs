@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using EventStream.Windowing;
 using StackExchange.Redis;
 
 namespace EventStream.Benchmarks.Baseline;

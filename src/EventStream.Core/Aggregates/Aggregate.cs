@@ -1,4 +1,4 @@
-namespace EventStream.Aggregates;
+namespace EventStream;
 
 /// <summary>The built-in aggregates: count, sum, average, min, max, distinct count, and your own from four functions.</summary>
 public static class Aggregate

@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 using System.Numerics;
 using System.Runtime.InteropServices;
 
-namespace EventStream.Aggregates;
+namespace EventStream;
 
 /// <summary>
 /// Counts distinct values: exactly (a set of 64-bit value hashes) up to <see cref="ExactLimit"/> values, then with a

@@ -1,4 +1,4 @@
-namespace EventStream.Aggregates;
+namespace EventStream;
 
 /// <summary>
 /// An aggregate over the events of a window: an accumulator is created empty, events are added to it, accumulators

@@ -1,4 +1,4 @@
-namespace EventStream.Aggregates;
+namespace EventStream;
 
 /// <summary>A running sum and count with Kahan compensation, for <see cref="Aggregate.Sum{T}"/> and <see cref="Aggregate.Average{T}"/>.</summary>
 public readonly record struct SumAccumulator

@@ -1,4 +1,4 @@
-namespace EventStream.DeadLetters;
+namespace EventStream;
 
 /// <summary>
 /// An event that could not be processed, with everything needed to understand and replay it.

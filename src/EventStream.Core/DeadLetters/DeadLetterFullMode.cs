@@ -1,4 +1,4 @@
-namespace EventStream.DeadLetters;
+namespace EventStream;
 
 /// <summary>What an <see cref="InMemoryDeadLetterStore"/> does when it holds <see cref="InMemoryDeadLetterStoreOptions.Capacity"/> entries.</summary>
 public enum DeadLetterFullMode

@@ -1,4 +1,4 @@
-namespace EventStream.DeadLetters;
+namespace EventStream;
 
 /// <summary>Why an event was dead-lettered.</summary>
 public enum DeadLetterReason

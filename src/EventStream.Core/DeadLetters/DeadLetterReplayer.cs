@@ -1,5 +1,5 @@
-using System.Collections.Concurrent;
 using EventStream.Metrics;
+using System.Collections.Concurrent;
 
 namespace EventStream.DeadLetters;
 

@@ -1,4 +1,4 @@
-namespace EventStream.DeadLetters;
+namespace EventStream;
 
 /// <summary>
 /// The dead-letter store is full and the pipeline rejects new events (<see cref="DeadLetterFullMode.RejectIngest"/>) until

@@ -1,4 +1,4 @@
-namespace EventStream.DeadLetters;
+namespace EventStream;
 
 /// <summary>
 /// Where events go when they cannot be processed. Implementations must never drop an entry: when full they either

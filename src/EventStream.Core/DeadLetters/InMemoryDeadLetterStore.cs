@@ -1,4 +1,4 @@
-namespace EventStream.DeadLetters;
+namespace EventStream;
 
 /// <summary>
 /// A dead-letter store in process memory, oldest entry first. Entries are lost with the process; use a durable store

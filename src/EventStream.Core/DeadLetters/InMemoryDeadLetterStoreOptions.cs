@@ -1,4 +1,4 @@
-namespace EventStream.DeadLetters;
+namespace EventStream;
 
 /// <summary>Options of <see cref="InMemoryDeadLetterStore"/>.</summary>
 public sealed class InMemoryDeadLetterStoreOptions

@@ -1,4 +1,4 @@
-namespace EventStream.DeadLetters;
+namespace EventStream;
 
 /// <summary>The outcome of replaying dead letters.</summary>
 /// <param name="Replayed">Entries whose event passed the stage that had failed; they left the store.</param>

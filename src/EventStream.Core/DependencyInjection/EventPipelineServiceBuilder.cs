@@ -1,6 +1,6 @@
-using Microsoft.Extensions.DependencyInjection;
+using EventStream;
 
-namespace EventStream.DependencyInjection;
+namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Configures a pipeline registered with <c>AddEventPipeline</c>; backends add their own extensions to it.</summary>
 /// <typeparam name="T">The input event type.</typeparam>

@@ -1,12 +1,12 @@
+using EventStream.DependencyInjection;
 using System.Diagnostics.Metrics;
-using EventStream.DeadLetters;
-using Microsoft.Extensions.DependencyInjection;
+using EventStream;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace EventStream.DependencyInjection;
+namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Registers event pipelines in a host's service collection.</summary>
 public static class EventPipelineServiceCollectionExtensions

@@ -2,7 +2,7 @@ namespace EventStream.DependencyInjection;
 
 /// <summary>
 /// A pipeline that a host stops rather than completes: its input has not ended. In one process the windows that fire
-/// then say <see cref="Windowing.WindowFiring.Stopped"/>; run partitioned, the stop commits, hands the partitions over
+/// then say <see cref="WindowFiring.Stopped"/>; run partitioned, the stop commits, hands the partitions over
 /// and fires nothing.
 /// </summary>
 internal interface IStoppablePipeline

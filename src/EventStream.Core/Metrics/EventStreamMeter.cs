@@ -1,4 +1,4 @@
-namespace EventStream.Metrics;
+namespace EventStream;
 
 /// <summary>
 /// The names under which pipelines report on <see cref="System.Diagnostics.Metrics"/>. Every instrument carries the

@@ -1,4 +1,4 @@
-namespace EventStream.Metrics;
+namespace EventStream;
 
 /// <summary>
 /// A snapshot of a pipeline's metrics. The counts obey

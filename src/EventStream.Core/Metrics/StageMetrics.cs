@@ -1,4 +1,4 @@
-namespace EventStream.Metrics;
+namespace EventStream;
 
 /// <summary>Metrics of one stage.</summary>
 /// <param name="Name">The stage name.</param>

@@ -1,5 +1,3 @@
-using EventStream.DeadLetters;
-using EventStream.Metrics;
 
 namespace EventStream;
 
@@ -43,7 +41,7 @@ public interface IEventPipeline<T> : IAsyncDisposable
 
     /// <summary>
     /// Writes events in batches of <see cref="PipelineOptions.BatchSize"/>, waiting for room before each batch. When cancelled,
-    /// the batches written before the cancellation stay admitted (see <see cref="Metrics.PipelineMetrics.Accepted"/>).
+    /// the batches written before the cancellation stay admitted (see <see cref="PipelineMetrics.Accepted"/>).
     /// </summary>
     /// <param name="items">The events.</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
@@ -78,7 +76,7 @@ public interface IEventPipeline<T> : IAsyncDisposable
     /// Replays this pipeline's dead letters, oldest first: each event re-enters the stage that failed. An entry leaves the
     /// store only once its event has passed that stage; if it fails again it stays, re-recorded with the new failure. If
     /// the pipeline is cancelled first, the call returns and the event counts as failed again (it is dead-lettered once
-    /// more as cancelled, while its entry stays). A full store in <see cref="DeadLetters.DeadLetterFullMode.Wait"/> mode blocks the stage that would record a
+    /// more as cancelled, while its entry stays). A full store in <see cref="DeadLetterFullMode.Wait"/> mode blocks the stage that would record a
     /// failure, replays included: make room by removing entries, not by replaying into the same pipeline.
     /// </summary>
     /// <param name="maxCount">The most entries to replay.</param>

@@ -97,29 +97,29 @@ public sealed class PipelineBuilder<TIn, TOut>
 
     /// <summary>
     /// Adds an event-time (or processing-time) window stage: events are grouped by key into tumbling, sliding or session
-    /// windows and aggregated; each firing of each window flows on as a <see cref="Windowing.WindowResult{TKey, TValue}"/>.
-    /// Late events go to <see cref="Windowing.WindowOptions{T, TKey}.LateOutput"/> (by default the dead-letter store).
-    /// Semantics follow Apache Flink: see <see cref="Windowing.WindowAssigner"/> and the README.
+    /// windows and aggregated; each firing of each window flows on as a <see cref="WindowResult{TKey, TValue}"/>.
+    /// Late events go to <see cref="WindowOptions{T, TKey}.LateOutput"/> (by default the dead-letter store).
+    /// Semantics follow Apache Flink: see <see cref="WindowAssigner"/> and the README.
     /// </summary>
     /// <typeparam name="TKey">The key type.</typeparam>
     /// <typeparam name="TAccumulator">The aggregate's accumulator type.</typeparam>
     /// <typeparam name="TResult">The aggregate's result type.</typeparam>
     /// <param name="name">The stage name, unique in the pipeline.</param>
     /// <param name="window">The windows, key, timestamps, watermark, lateness and firing options. They are copied.</param>
-    /// <param name="aggregate">The aggregate, for example <see cref="Aggregates.Aggregate.Count{T}"/>.</param>
+    /// <param name="aggregate">The aggregate, for example <see cref="Aggregate.Count{T}"/>.</param>
     /// <param name="options">The stage options.</param>
     /// <returns>The builder for the next stage.</returns>
-    public PipelineBuilder<TIn, Windowing.WindowResult<TKey, TResult>> Window<TKey, TAccumulator, TResult>(
+    public PipelineBuilder<TIn, WindowResult<TKey, TResult>> Window<TKey, TAccumulator, TResult>(
         string name,
-        Windowing.WindowOptions<TOut, TKey> window,
-        Aggregates.IAggregator<TOut, TAccumulator, TResult> aggregate,
+        WindowOptions<TOut, TKey> window,
+        IAggregator<TOut, TAccumulator, TResult> aggregate,
         StageOptions? options = null)
         where TKey : notnull
     {
         ArgumentNullException.ThrowIfNull(window);
         ArgumentNullException.ThrowIfNull(aggregate);
         var copy = window.Clone();
-        return Add<Windowing.WindowResult<TKey, TResult>>(name, StageKind.Window, options, (rt, next) =>
+        return Add<WindowResult<TKey, TResult>>(name, StageKind.Window, options, (rt, next) =>
             new Windowing.WindowOperator<TOut, TKey, TAccumulator, TResult>(rt, next!, copy, aggregate), copy.Validate);
     }
 
@@ -127,7 +127,7 @@ public sealed class PipelineBuilder<TIn, TOut>
     /// Adds the terminal async sink. It must be the last stage. Set <see cref="StageOptions.Capacity"/> to run it on a worker of its own.
     /// After a window run partitioned over Redis, a sink gets each committed result at least once (again after a
     /// takeover, for those the old owner may not have delivered): identify a result by its key, window start and firing
-    /// number (<see cref="Windowing.WindowResult{TKey, TResult}.FiringNumber"/>) and upsert it.
+    /// number (<see cref="WindowResult{TKey, TResult}.FiringNumber"/>) and upsert it.
     /// </summary>
     /// <param name="name">The stage name, unique in the pipeline.</param>
     /// <param name="sink">Receives each event; completing counts the event as delivered.</param>
@@ -158,7 +158,7 @@ public sealed class PipelineBuilder<TIn, TOut>
     /// Adds the terminal synchronous sink. It must be the last stage. Set <see cref="StageOptions.Capacity"/> to run it on a worker of its own.
     /// After a window run partitioned over Redis, a sink gets each committed result at least once (again after a
     /// takeover, for those the old owner may not have delivered): identify a result by its key, window start and firing
-    /// number (<see cref="Windowing.WindowResult{TKey, TResult}.FiringNumber"/>) and upsert it.
+    /// number (<see cref="WindowResult{TKey, TResult}.FiringNumber"/>) and upsert it.
     /// </summary>
     /// <param name="name">The stage name, unique in the pipeline.</param>
     /// <param name="sink">Receives each event; returning counts the event as delivered.</param>

@@ -1,5 +1,3 @@
-using EventStream.DeadLetters;
-using EventStream.Retry;
 using Microsoft.Extensions.Logging;
 
 namespace EventStream;
@@ -39,7 +37,7 @@ public sealed class PipelineOptions
     /// <value>The default value is 30 s.</value>
     public TimeSpan DrainTimeout { get; set; } = PipelineConstants.DefaultDrainTimeout;
 
-    /// <summary>Gets or sets the interval over which <see cref="Metrics.PipelineMetrics.ThroughputPerSecond"/> is measured.</summary>
+    /// <summary>Gets or sets the interval over which <see cref="PipelineMetrics.ThroughputPerSecond"/> is measured.</summary>
     /// <value>The default value is 5 s.</value>
     public TimeSpan MetricsInterval { get; set; } = PipelineConstants.DefaultMetricsInterval;
 

@@ -1,4 +1,3 @@
-using EventStream.Retry;
 
 namespace EventStream;
 

@@ -1,4 +1,5 @@
-namespace EventStream.Retry;
+using EventStream.Retry;
+namespace EventStream;
 
 /// <summary>
 /// How a stage retries an event whose handler failed. A retried event waits on a timer (from the pipeline's

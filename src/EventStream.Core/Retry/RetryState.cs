@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using EventStream.DeadLetters;
+using System.Diagnostics;
 
 namespace EventStream.Retry;
 

@@ -1,4 +1,4 @@
-namespace EventStream.Windowing;
+namespace EventStream;
 
 /// <summary>Whose clock drives a window stage.</summary>
 public enum TimeCharacteristic

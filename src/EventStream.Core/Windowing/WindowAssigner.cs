@@ -1,4 +1,5 @@
-namespace EventStream.Windowing;
+using EventStream.Windowing;
+namespace EventStream;
 
 /// <summary>
 /// Which windows an event belongs to, by its timestamp (epoch milliseconds). The semantics follow Apache Flink:

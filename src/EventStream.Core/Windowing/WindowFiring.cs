@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace EventStream.Windowing;
+namespace EventStream;
 
 /// <summary>Why a window emitted a result. In JSON (System.Text.Json) it is its name in camelCase: <c>"onTime"</c>.</summary>
 [JsonConverter(typeof(WindowFiringJsonConverter))]

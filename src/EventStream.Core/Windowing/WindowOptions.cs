@@ -1,4 +1,4 @@
-namespace EventStream.Windowing;
+namespace EventStream;
 
 /// <summary>
 /// How a window stage groups and times events. Required: <see cref="Assigner"/> and <see cref="Key"/>, and
@@ -46,7 +46,7 @@ public sealed class WindowOptions<T, TKey>
     /// <summary>
     /// Gets or sets where late events (added to no window) go. They are counted as late in the metrics either way.
     /// </summary>
-    /// <value>The default value is <see langword="null"/>: the dead-letter store, with reason <see cref="DeadLetters.DeadLetterReason.Late"/>.</value>
+    /// <value>The default value is <see langword="null"/>: the dead-letter store, with reason <see cref="DeadLetterReason.Late"/>.</value>
     public Func<T, CancellationToken, ValueTask>? LateOutput { get; set; }
 
     /// <summary>Gets or sets the key comparer.</summary>

@@ -1,4 +1,4 @@
-namespace EventStream.Windowing;
+namespace EventStream;
 
 /// <summary>One firing of one window of one key.</summary>
 /// <typeparam name="TKey">The key type.</typeparam>

@@ -1,9 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
-using EventStream.DeadLetters;
 using StackExchange.Redis;
 
-namespace EventStream.Redis.DeadLetters;
+namespace EventStream.Redis;
 
 /// <summary>
 /// A dead-letter store in Redis, shared by every process that uses the same key prefix: entries survive restarts and

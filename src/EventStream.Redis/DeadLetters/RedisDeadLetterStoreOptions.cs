@@ -1,4 +1,4 @@
-namespace EventStream.Redis.DeadLetters;
+namespace EventStream.Redis;
 
 /// <summary>Options of <see cref="RedisDeadLetterStore"/>.</summary>
 public sealed class RedisDeadLetterStoreOptions

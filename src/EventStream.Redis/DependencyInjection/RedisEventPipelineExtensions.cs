@@ -1,8 +1,7 @@
-using EventStream.DeadLetters;
+using EventStream.Redis.Partitions;
 using EventStream.DependencyInjection;
-using EventStream.Redis.DeadLetters;
-using EventStream.Redis.Streams;
-using Microsoft.Extensions.DependencyInjection;
+using EventStream;
+using EventStream.Redis;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -10,7 +9,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
-namespace EventStream.Redis.DependencyInjection;
+namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Puts a registered event pipeline on Redis.</summary>
 public static class RedisEventPipelineExtensions
@@ -79,12 +78,12 @@ public static class RedisEventPipelineExtensions
             {
                 var connection = sp.GetRequiredKeyedService<IConnectionMultiplexer>(configuration);
                 var logger = sp.GetService<ILoggerFactory>()?.CreateLogger($"EventStream.Redis.Partitions.{name}");
-                var worker = new Partitions.PartitionedWorker<T>(connection, definition, partitioned, logger);
-                return new Partitions.PartitionedEventPipeline<T>(
+                var worker = new PartitionedWorker<T>(connection, definition, partitioned, logger);
+                return new PartitionedEventPipeline<T>(
                     worker,
                     name,
                     partitioned.Stream,
-                    (max, ct) => Partitions.RedisPartitionedPipeline.ReplayDeadLettersAsync(connection, partitioned, max, ct),
+                    (max, ct) => RedisPartitionedPipeline.ReplayDeadLettersAsync(connection, partitioned, max, ct),
                     logger,
                     sp.GetService<IHostApplicationLifetime>());
             }));

@@ -1,8 +1,7 @@
-using EventStream.Redis.Streams;
 
-namespace EventStream.Redis.DependencyInjection;
+namespace EventStream.Redis;
 
-/// <summary>Options of <see cref="RedisEventPipelineExtensions.UseRedis{T}"/>.</summary>
+/// <summary>Options of <see cref="Microsoft.Extensions.DependencyInjection.RedisEventPipelineExtensions.UseRedis{T}"/>.</summary>
 public sealed class RedisPipelineOptions
 {
     /// <summary>Gets or sets the first part of every key (dead-letter store and stream state).</summary>
@@ -20,11 +19,11 @@ public sealed class RedisPipelineOptions
     /// <summary>
     /// Gets or sets the options of partitioned execution, or <see langword="null"/> (the default) to run the pipeline in
     /// this process. When set, the registration's <c>Build()</c> makes one worker of a computation partitioned over the
-    /// stream <see cref="Partitions.PartitionedOptions.Stream"/> (see <see cref="Partitions.RedisPartitionedWorker{T}"/>):
+    /// stream <see cref="PartitionedOptions.Stream"/> (see <see cref="RedisPartitionedWorker{T}"/>):
     /// the same pipeline on every instance of the application, each window firing committed exactly once, the stages
     /// after the window fed with committed results; a host stop commits and hands over without firing anything. The
-    /// group defaults to the pipeline's name; <see cref="Partitions.PartitionedOptions.KeyPrefix"/> is replaced by
+    /// group defaults to the pipeline's name; <see cref="PartitionedOptions.KeyPrefix"/> is replaced by
     /// <see cref="KeyPrefix"/>. It cannot be combined with <see cref="Source"/>.
     /// </summary>
-    public Partitions.PartitionedOptions? Partitioned { get; set; }
+    public PartitionedOptions? Partitioned { get; set; }
 }

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using EventStream.DeadLetters;
 using StackExchange.Redis;
 
 namespace EventStream.Redis.Partitions;

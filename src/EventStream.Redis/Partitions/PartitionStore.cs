@@ -1,6 +1,6 @@
+using EventStream.Windowing.State;
 using System.Globalization;
 using System.Text.Json;
-using EventStream.Windowing.State;
 using StackExchange.Redis;
 
 namespace EventStream.Redis.Partitions;

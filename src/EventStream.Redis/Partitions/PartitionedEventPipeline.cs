@@ -1,6 +1,4 @@
-using EventStream.DeadLetters;
 using EventStream.DependencyInjection;
-using EventStream.Metrics;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -8,9 +6,9 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace EventStream.Redis.Partitions;
 
 /// <summary>
-/// The pipeline a registration with <see cref="DependencyInjection.RedisPipelineOptions.Partitioned"/> builds: one
+/// The pipeline a registration with <see cref="RedisPipelineOptions.Partitioned"/> builds: one
 /// worker of the partitioned computation, running from its creation. Its input is the Redis stream (write to it with
-/// <see cref="Streams.RedisStreamProducer{T}"/> or any client), so the producer doors refuse; completing or stopping it
+/// <see cref="RedisStreamProducer{T}"/> or any client), so the producer doors refuse; completing or stopping it
 /// commits, hands its partitions over and fires nothing. Its metrics are this worker's view; the computation's are read
 /// with <see cref="RedisPartitionedPipeline.ReadMetricsAsync"/>.
 /// </summary>

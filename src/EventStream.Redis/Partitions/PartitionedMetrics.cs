@@ -1,4 +1,4 @@
-namespace EventStream.Redis.Partitions;
+namespace EventStream.Redis;
 
 /// <summary>One partition of a partitioned computation, as its last commit left it.</summary>
 /// <param name="Partition">The partition number.</param>

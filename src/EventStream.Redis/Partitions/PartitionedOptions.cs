@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace EventStream.Redis.Partitions;
+namespace EventStream.Redis;
 
 /// <summary>
 /// How a pipeline runs partitioned over a Redis stream (see <see cref="RedisPartitionedWorker{T}"/>): the input stream,

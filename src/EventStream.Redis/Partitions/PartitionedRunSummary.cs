@@ -1,4 +1,4 @@
-namespace EventStream.Redis.Partitions;
+namespace EventStream.Redis;
 
 /// <summary>What one worker of a partitioned computation did, in the commits it made (what it did after its last commit is not counted).</summary>
 /// <param name="EntriesRead">Input entries read (every worker reads the whole input).</param>

@@ -1,5 +1,5 @@
-using System.Text.Json;
 using EventStream.Windowing.State;
+using System.Text.Json;
 
 namespace EventStream.Redis.Partitions;
 
@@ -34,7 +34,7 @@ internal sealed partial class PartitionedWorker<T>
     }
 
     /// <summary>A dead letter of the stages before the window: recorded by the owner of the partition its event maps to.</summary>
-    internal void OnDeadLetter(EventStream.DeadLetters.DeadLetterEntry entry, string eventJson)
+    internal void OnDeadLetter(DeadLetterEntry entry, string eventJson)
     {
         // Every worker runs the stages before the window (and the window's key) on every event and meets the same
         // failures: the owner of the event's own partition records it. A failing aggregate is met by the key's owner only.

@@ -1,8 +1,8 @@
+using EventStream.Redis.Streams;
+using EventStream.Windowing.State;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using EventStream.Redis.Streams;
-using EventStream.Windowing.State;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
@@ -95,7 +95,7 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
     public IReadOnlyList<int> Owned => [.. _owned.Where(o => o is not null).Select(o => o!.Partition)];
 
     /// <summary>Gets the dead-letter store of the stages up to the window (the partitions' dead-letter streams).</summary>
-    public EventStream.DeadLetters.IDeadLetterStore DeadLetters => _deadLetters;
+    public IDeadLetterStore DeadLetters => _deadLetters;
 
     /// <summary>Gets the head pipeline (the stages up to the window), once running.</summary>
     public IEventPipeline<T>? Head => _head;
@@ -184,8 +184,8 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
         head.Stages.AddRange(_definition.Stages);
         _head = PartitionedPipeline.AssembleHead<T>(head, this);
         _tail = PartitionedPipeline.AssembleTail(_definition, Json);
-        _ownMeter = options.MeterFactory is null ? new System.Diagnostics.Metrics.Meter(EventStream.Metrics.EventStreamMeter.MeterName) : null;
-        ObserveGauges(_ownMeter ?? options.MeterFactory!.Create(new System.Diagnostics.Metrics.MeterOptions(EventStream.Metrics.EventStreamMeter.MeterName)));
+        _ownMeter = options.MeterFactory is null ? new System.Diagnostics.Metrics.Meter(EventStreamMeter.MeterName) : null;
+        ObserveGauges(_ownMeter ?? options.MeterFactory!.Create(new System.Diagnostics.Metrics.MeterOptions(EventStreamMeter.MeterName)));
     }
 
     /// <summary>The partitions this worker owns, on the Meter: how many, and each one's watermark, commit age and lag.</summary>
@@ -195,14 +195,14 @@ internal sealed partial class PartitionedWorker<T> : IWindowPartitionHost
             ? [new("pipeline", _definition.Name), new("worker", _options.Consumer), new("partition", p)]
             : [new("pipeline", _definition.Name), new("worker", _options.Consumer)];
         IEnumerable<OwnedPartition> Owned() => _owned.Where(o => o is not null).Select(o => o!).ToList();
-        meter.CreateObservableGauge(EventStream.Metrics.EventStreamMeter.PartitionsOwned, () => new System.Diagnostics.Metrics.Measurement<int>(Owned().Count(), Tags(null)), "{partition}", "Partitions this worker owns.");
-        meter.CreateObservableGauge(EventStream.Metrics.EventStreamMeter.PartitionWatermark, () => Owned()
+        meter.CreateObservableGauge(EventStreamMeter.PartitionsOwned, () => new System.Diagnostics.Metrics.Measurement<int>(Owned().Count(), Tags(null)), "{partition}", "Partitions this worker owns.");
+        meter.CreateObservableGauge(EventStreamMeter.PartitionWatermark, () => Owned()
             .Where(o => o.Clock.Watermark is not (long.MinValue or long.MaxValue))
             .Select(o => new System.Diagnostics.Metrics.Measurement<long>(o.Clock.Watermark, Tags(o.Partition))), "ms", "Each owned partition's committed watermark (epoch ms).");
-        meter.CreateObservableGauge(EventStream.Metrics.EventStreamMeter.PartitionCommitAge, () => Owned()
+        meter.CreateObservableGauge(EventStreamMeter.PartitionCommitAge, () => Owned()
             .Where(o => o.CommittedAt > 0)
             .Select(o => new System.Diagnostics.Metrics.Measurement<long>(NowMs() - o.CommittedAt, Tags(o.Partition))), "ms", "How long ago each owned partition committed.");
-        meter.CreateObservableGauge(EventStream.Metrics.EventStreamMeter.PartitionLag, () =>
+        meter.CreateObservableGauge(EventStreamMeter.PartitionLag, () =>
         {
             var read = _position;
             return read is null ? [] : Owned().Select(o => new System.Diagnostics.Metrics.Measurement<long>(Math.Max(0, StreamIds.Millis(read) - StreamIds.Millis(o.Position)), Tags(o.Partition)));

@@ -1,7 +1,8 @@
+using EventStream.Redis.Partitions;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
-namespace EventStream.Redis.Partitions;
+namespace EventStream.Redis;
 
 /// <summary>
 /// One worker of a pipeline run partitioned over a Redis stream: the same <see cref="PipelineBuilder"/> pipeline on
@@ -55,9 +56,9 @@ public static class RedisPartitionedPipeline
     /// <param name="options">The computation: <see cref="PartitionedOptions.Stream"/>, <see cref="PartitionedOptions.Group"/> and <see cref="PartitionedOptions.KeyPrefix"/>.</param>
     /// <param name="maxCount">The most dead letters to replay.</param>
     /// <param name="cancellationToken">Stops the replay between dead letters.</param>
-    /// <returns>How many were replayed and skipped (<see cref="EventStream.DeadLetters.ReplayResult.FailedAgain"/> is 0: a replayed event that fails again is dead-lettered again by its owner, later).</returns>
+    /// <returns>How many were replayed and skipped (<see cref="ReplayResult.FailedAgain"/> is 0: a replayed event that fails again is dead-lettered again by its owner, later).</returns>
     /// <exception cref="InvalidOperationException">No computation of that stream and group has started.</exception>
-    public static async Task<EventStream.DeadLetters.ReplayResult> ReplayDeadLettersAsync(IConnectionMultiplexer redis, PartitionedOptions options, int maxCount = int.MaxValue, CancellationToken cancellationToken = default)
+    public static async Task<ReplayResult> ReplayDeadLettersAsync(IConnectionMultiplexer redis, PartitionedOptions options, int maxCount = int.MaxValue, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(redis);
         ArgumentNullException.ThrowIfNull(options);
@@ -83,7 +84,7 @@ public static class RedisPartitionedPipeline
             }
         }
 
-        return new EventStream.DeadLetters.ReplayResult(replayed, 0, skipped);
+        return new ReplayResult(replayed, 0, skipped);
     }
 
     /// <summary>

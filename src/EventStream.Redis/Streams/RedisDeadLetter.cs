@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace EventStream.Redis.Streams;
+namespace EventStream.Redis;
 
 /// <summary>One entry of a dead-letter stream.</summary>
 /// <param name="Id">The dead letter's id in the dead-letter stream (what <see cref="RedisDeadLetters.ReplayAsync(string)"/> takes).</param>

@@ -1,7 +1,8 @@
+using EventStream.Redis.Streams;
 using System.Globalization;
 using StackExchange.Redis;
 
-namespace EventStream.Redis.Streams;
+namespace EventStream.Redis;
 
 /// <summary>
 /// The dead-letter stream of an input stream and consumer group (<c>prefix:{stream}:group:dead</c>, or <c>prefix:{tag}:stream:group:dead</c> for a stream key with a hash tag): entries that could not

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace EventStream.Redis.Streams;
+namespace EventStream.Redis;
 
 /// <summary>Options of <see cref="RedisStreamProducer{T}"/>.</summary>
 public sealed class RedisStreamOptions

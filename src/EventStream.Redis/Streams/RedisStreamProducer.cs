@@ -1,8 +1,9 @@
+using EventStream.Redis.Streams;
 using System.Globalization;
 using System.Text.Json;
 using StackExchange.Redis;
 
-namespace EventStream.Redis.Streams;
+namespace EventStream.Redis;
 
 /// <summary>
 /// Publishes events to a Redis Stream, one entry per event with the field <c>event</c> holding its JSON. A batch is one

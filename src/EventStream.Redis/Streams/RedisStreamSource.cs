@@ -1,12 +1,13 @@
+using EventStream.Redis.Streams;
 using System.Text.Json;
 using StackExchange.Redis;
 
-namespace EventStream.Redis.Streams;
+namespace EventStream.Redis;
 
 /// <summary>
 /// Feeds an <see cref="IEventPipeline{T}"/> from a Redis Stream through a consumer group, at least once: entries are
 /// acknowledged only at a checkpoint, once the pipeline holds nothing in flight — every event read has been delivered
-/// to its sink, filtered, dead-lettered (use a durable store such as <see cref="DeadLetters.RedisDeadLetterStore"/>) or
+/// to its sink, filtered, dead-lettered (use a durable store such as <see cref="RedisDeadLetterStore"/>) or
 /// found late. A process that dies before a checkpoint leaves its entries pending; another claims them after
 /// <see cref="RedisStreamSourceOptions.ClaimIdleTime"/> (sinks should be idempotent). Reading waits while the pipeline
 /// is full, so the group's lag grows and <see cref="RedisStreamProducer{T}"/> pushes back on producers.
@@ -16,8 +17,8 @@ namespace EventStream.Redis.Streams;
 /// <remarks>
 /// Checkpoints wait for the whole pipeline to be empty, so other producers writing into the same pipeline delay them;
 /// an in-process window stage keeps its state in memory (for windows that survive restarts and are shared by processes,
-/// run the pipeline partitioned: <see cref="Partitions.RedisPartitionedPipeline.BuildPartitioned{TIn, TOut}"/>, or
-/// <see cref="DependencyInjection.RedisPipelineOptions.Partitioned"/> in a host).
+/// run the pipeline partitioned: <see cref="RedisPartitionedPipeline.BuildPartitioned{TIn, TOut}"/>, or
+/// <see cref="RedisPipelineOptions.Partitioned"/> in a host).
 /// </remarks>
 /// <typeparam name="T">The event type.</typeparam>
 public sealed class RedisStreamSource<T>

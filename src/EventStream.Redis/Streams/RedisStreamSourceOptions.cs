@@ -1,7 +1,8 @@
+using EventStream.Redis.Streams;
 using System.Globalization;
 using System.Text.Json;
 
-namespace EventStream.Redis.Streams;
+namespace EventStream.Redis;
 
 /// <summary>Options of a <see cref="RedisStreamSource{T}"/>.</summary>
 public sealed class RedisStreamSourceOptions

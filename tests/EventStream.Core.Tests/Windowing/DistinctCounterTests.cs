@@ -1,4 +1,3 @@
-using EventStream.Aggregates;
 
 namespace EventStream.Tests.Windowing;
 

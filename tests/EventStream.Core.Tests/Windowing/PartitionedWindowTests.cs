@@ -1,8 +1,6 @@
+using EventStream.Windowing.State;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using EventStream.Aggregates;
-using EventStream.Windowing;
-using EventStream.Windowing.State;
 using FluentAssertions;
 using Xunit;
 

@@ -1,6 +1,5 @@
-using System.Buffers;
-using EventStream.Aggregates;
 using EventStream.Windowing.State;
+using System.Buffers;
 using FluentAssertions;
 using Xunit;
 

@@ -1,4 +1,3 @@
-using EventStream.Aggregates;
 using EventStream.Windowing;
 
 namespace EventStream.Tests.Windowing;

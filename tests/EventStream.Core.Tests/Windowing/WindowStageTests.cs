@@ -1,7 +1,5 @@
-using System.Collections.Concurrent;
-using EventStream.Aggregates;
-using EventStream.DeadLetters;
 using EventStream.Windowing;
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Time.Testing;
 
 namespace EventStream.Tests.Windowing;
@@ -167,7 +165,7 @@ public class WindowStageTests
     public async Task An_aggregate_that_throws_on_one_event_dead_letters_that_event_and_the_windows_hold_the_others(string kind)
     {
         var results = new ConcurrentQueue<WindowResult<string, double>>();
-        await using var pipeline = PipelineBuilder.Create<View>("prices", o => o.Retry = EventStream.Retry.RetryOptions.None)
+        await using var pipeline = PipelineBuilder.Create<View>("prices", o => o.Retry = RetryOptions.None)
             .Window("w", new WindowOptions<View, string>
             {
                 Assigner = kind == "sliding" ? WindowAssigner.Sliding(TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(5)) : WindowAssigner.Session(TimeSpan.FromSeconds(3)),

@@ -1,6 +1,5 @@
-using EventStream.Aggregates;
-using EventStream.Windowing;
 using EventStream.Windowing.State;
+using EventStream.Windowing;
 using FluentAssertions;
 using Xunit;
 

@@ -1,6 +1,6 @@
+using EventStream.Windowing.State;
 using EventStream.Redis.Partitions;
 using EventStream.Windowing;
-using EventStream.Windowing.State;
 using StackExchange.Redis;
 
 namespace EventStream.Redis.Tests.Partitions;
@@ -231,7 +231,7 @@ public sealed class PartitionStoreTests(RedisServerFixture redis)
     }
 
     internal static WindowEngine<long, string, long, long> Engine() =>
-        new(WindowAssigner.Sliding(TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(100)), EventStream.Aggregates.Aggregate.Count<long>(), 0, 0,
+        new(WindowAssigner.Sliding(TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(100)), Aggregate.Count<long>(), 0, 0,
             state: new WindowStateCodecs<string, long>(StateCodec.For<string>(), StateCodec.For<long>()));
 
     private static PartitionCommit Gather(WindowEngine<long, string, long, long> engine, List<WindowResult<string, long>> results, string position)

@@ -1,9 +1,7 @@
+using EventStream.Redis.Partitions;
+using EventStream.Redis;
 using System.Collections.Concurrent;
 using System.Text.Json;
-using EventStream.DependencyInjection;
-using EventStream.Redis.DependencyInjection;
-using EventStream.Redis.Partitions;
-using EventStream.Windowing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -119,7 +117,7 @@ public sealed class PartitionedHostingTests(RedisServerFixture redis)
                     Assigner = WindowAssigner.Tumbling(TimeSpan.FromSeconds(10)),
                     Key = c => c.Url,
                     Timestamp = c => c.Timestamp,
-                }, Aggregates.Aggregate.Count<Click>())
+                }, Aggregate.Count<Click>())
                 .Sink("collect", r => sunk.Enqueue(r))
                 .Build())
             .UseRedis(redis.Configuration, o =>

@@ -1,7 +1,7 @@
+using EventStream.Windowing;
+using EventStream.Redis.Partitions;
 using System.Collections.Concurrent;
 using System.Text.Json;
-using EventStream.Redis.Partitions;
-using EventStream.Windowing;
 using StackExchange.Redis;
 
 namespace EventStream.Redis.Tests.Partitions;
@@ -39,9 +39,9 @@ public sealed class PartitionedWorkerTests(RedisServerFixture redis)
         await run.ProduceAsync([.. events, .. bad]);
         var broken = 1;
         var sunk = new ConcurrentBag<WindowResult<string, long>>();
-        RedisPartitionedWorker<Click> Start(string name, TimeSpan? idle) => PipelineBuilder.Create<Click>("clicks", o => o.Retry = Retry.RetryOptions.None)
+        RedisPartitionedWorker<Click> Start(string name, TimeSpan? idle) => PipelineBuilder.Create<Click>("clicks", o => o.Retry = RetryOptions.None)
             .Transform("check", c => c.Url == "/bad" && Volatile.Read(ref broken) == 1 ? throw new InvalidDataException("the lookup for /bad is down") : c)
-            .Window("w", Window(), Aggregates.Aggregate.Count<Click>())
+            .Window("w", Window(), Aggregate.Count<Click>())
             .Sink("out", r => sunk.Add(r))
             .BuildPartitioned(redis.Connection, run.Options(name, idle));
 
@@ -58,7 +58,7 @@ public sealed class PartitionedWorkerTests(RedisServerFixture redis)
         var options = run.Options("admin", null);
         var replay = await RedisPartitionedPipeline.ReplayDeadLettersAsync(redis.Connection, options); // no worker in this "process"
 
-        replay.Should().Be(new EventStream.DeadLetters.ReplayResult(2, 0, 0));
+        replay.Should().Be(new ReplayResult(2, 0, 0));
         await Start("b", TimeSpan.FromMilliseconds(300)).RunAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
         (await run.CountsAsync()).Should().Be((504, 502, 0, 2), "the two entries added back were windowed; their dead letters stay counted as they happened");
         Ordered(await run.CommittedAsync()).Should().Equal(Ordered(Reference([.. events, .. bad], complete: true)), "the replayed events count once, in their window");
@@ -74,7 +74,7 @@ public sealed class PartitionedWorkerTests(RedisServerFixture redis)
         var dropped = events.Count(e => e.Url == "/p7");
         RedisPartitionedWorker<Click> Start(string name) => PipelineBuilder.Create<Click>("clicks")
             .Filter("no-p7", c => c.Url != "/p7")
-            .Window("w", Window(), Aggregates.Aggregate.Count<Click>())
+            .Window("w", Window(), Aggregate.Count<Click>())
             .Sink("out", _ => { })
             .BuildPartitioned(redis.Connection, run.Options(name, exitWhenIdle: TimeSpan.FromMilliseconds(300)));
         var a = Start("a");
@@ -108,7 +108,7 @@ public sealed class PartitionedWorkerTests(RedisServerFixture redis)
         {
             listener.InstrumentPublished = (instrument, l) =>
             {
-                if (instrument.Meter.Name == Metrics.EventStreamMeter.MeterName && instrument.Name.StartsWith("eventstream.partition", StringComparison.Ordinal))
+                if (instrument.Meter.Name == EventStreamMeter.MeterName && instrument.Name.StartsWith("eventstream.partition", StringComparison.Ordinal))
                 {
                     l.EnableMeasurementEvents(instrument);
                 }
@@ -129,10 +129,10 @@ public sealed class PartitionedWorkerTests(RedisServerFixture redis)
         }
 
         await worker.StopAsync();
-        seen[(Metrics.EventStreamMeter.PartitionsOwned, null)].Should().Be(Partitions);
-        seen.Keys.Where(k => k.Name == Metrics.EventStreamMeter.PartitionWatermark).Should().HaveCount(Partitions, "every partition committed a watermark");
-        seen.Where(k => k.Key.Name == Metrics.EventStreamMeter.PartitionWatermark).Select(k => k.Value).Max().Should().Be(events.Max(e => e.Ts) - 100 - 1, "the watermark of the whole input");
-        seen.Keys.Where(k => k.Name == Metrics.EventStreamMeter.PartitionCommitAge).Should().HaveCount(Partitions);
+        seen[(EventStreamMeter.PartitionsOwned, null)].Should().Be(Partitions);
+        seen.Keys.Where(k => k.Name == EventStreamMeter.PartitionWatermark).Should().HaveCount(Partitions, "every partition committed a watermark");
+        seen.Where(k => k.Key.Name == EventStreamMeter.PartitionWatermark).Select(k => k.Value).Max().Should().Be(events.Max(e => e.Ts) - 100 - 1, "the watermark of the whole input");
+        seen.Keys.Where(k => k.Name == EventStreamMeter.PartitionCommitAge).Should().HaveCount(Partitions);
     }
 
     [Fact]
@@ -362,7 +362,7 @@ public sealed class PartitionedWorkerTests(RedisServerFixture redis)
     /// <summary>A user-defined accumulator, serialised by System.Text.Json: the earliest and latest time and a count.</summary>
     public sealed record Spread(long First, long Last, int Count);
 
-    private static Aggregates.IAggregator<Click, Spread, Spread> SpreadAggregate() => Aggregates.Aggregate.Create<Click, Spread, Spread>(
+    private static IAggregator<Click, Spread, Spread> SpreadAggregate() => Aggregate.Create<Click, Spread, Spread>(
         () => new Spread(long.MaxValue, long.MinValue, 0),
         (s, c) => new Spread(Math.Min(s.First, c.Ts), Math.Max(s.Last, c.Ts), s.Count + 1),
         (l, r) => new Spread(Math.Min(l.First, r.First), Math.Max(l.Last, r.Last), l.Count + r.Count),
@@ -390,7 +390,7 @@ public sealed class PartitionedWorkerTests(RedisServerFixture redis)
     /// <summary>What one engine in one process fires on the same input (no completion: a stop fires nothing).</summary>
     private static List<WindowResult<string, long>> Reference(Click[] events, bool complete = false)
     {
-        var engine = new WindowEngine<Click, string, long, long>(Window().Assigner!, Aggregates.Aggregate.Count<Click>(), 100, 0);
+        var engine = new WindowEngine<Click, string, long, long>(Window().Assigner!, Aggregate.Count<Click>(), 100, 0);
         var results = new List<WindowResult<string, long>>();
         foreach (var e in events)
         {
@@ -440,7 +440,7 @@ public sealed class PartitionedWorkerTests(RedisServerFixture redis)
             var options = Options(name, exitWhenIdle, readCount);
             configure?.Invoke(options);
             var worker = PipelineBuilder.Create<Click>("clicks")
-                .Window("w", Window(), Aggregates.Aggregate.Count<Click>())
+                .Window("w", Window(), Aggregate.Count<Click>())
                 .Sink("out", r => sunk.Add(r))
                 .BuildPartitioned(redis.Connection, options);
             var stop = new CancellationTokenSource();

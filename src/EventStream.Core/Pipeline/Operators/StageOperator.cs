@@ -1,7 +1,7 @@
-using System.Diagnostics;
+using EventStream.Retry;
 using EventStream.DeadLetters;
 using EventStream.Metrics;
-using EventStream.Retry;
+using System.Diagnostics;
 
 namespace EventStream;
 

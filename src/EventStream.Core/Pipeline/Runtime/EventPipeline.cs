@@ -1,6 +1,6 @@
-using System.Diagnostics;
-using EventStream.DeadLetters;
 using EventStream.Metrics;
+using EventStream.DeadLetters;
+using System.Diagnostics;
 
 namespace EventStream;
 
@@ -154,7 +154,7 @@ internal sealed class EventPipeline<T> : IEventPipeline<T>, DependencyInjection.
 
     public void Complete() => _input.Complete();
 
-    /// <summary>Completes the pipeline because its host stops: windows not yet fired fire as <see cref="Windowing.WindowFiring.Stopped"/>, not as final.</summary>
+    /// <summary>Completes the pipeline because its host stops: windows not yet fired fire as <see cref="WindowFiring.Stopped"/>, not as final.</summary>
     public Task StopAsync(CancellationToken cancellationToken)
     {
         _pipeline.Stopping = true;

@@ -1,5 +1,5 @@
-using System.Text.Json;
 using EventStream.Windowing.State;
+using System.Text.Json;
 
 namespace EventStream;
 
@@ -44,7 +44,7 @@ internal static class PartitionedPipeline
     /// <param name="WriteJsonAsync">Writes one committed result, given as its JSON.</param>
     internal sealed record Tail(
         IAsyncDisposable Pipeline,
-        Func<Metrics.PipelineMetrics> GetMetrics,
+        Func<PipelineMetrics> GetMetrics,
         Func<CancellationToken, Task> CompleteAsync,
         Func<string, CancellationToken, ValueTask> WriteJsonAsync);
 }

@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using EventStream.DeadLetters;
 using EventStream.Metrics;
+using System.Diagnostics;
 
 namespace EventStream;
 
@@ -51,7 +51,7 @@ internal sealed class PipelineContext
 
     public CancellationToken Token => _cancel.Token;
 
-    /// <summary>Gets or sets whether the pipeline is completing because its host stops, not because its input ended (windows then fire as <see cref="Windowing.WindowFiring.Stopped"/>).</summary>
+    /// <summary>Gets or sets whether the pipeline is completing because its host stops, not because its input ended (windows then fire as <see cref="WindowFiring.Stopped"/>).</summary>
     public bool Stopping { get; set; }
 
     public void Cancel() => _cancel.Cancel();

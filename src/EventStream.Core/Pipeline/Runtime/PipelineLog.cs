@@ -10,8 +10,8 @@ internal sealed class PipelineLog
         LoggerMessage.Define<string, string, int, double>(LogLevel.Debug, new EventId(1, "Retrying"),
             "Pipeline {Pipeline}: stage {Stage} failed attempt {Attempt}; retrying in {DelayMs} ms.");
 
-    private static readonly Action<ILogger, string, string, string, DeadLetters.DeadLetterReason, int, string, Exception?> DeadLetteredMessage =
-        LoggerMessage.Define<string, string, string, DeadLetters.DeadLetterReason, int, string>(LogLevel.Warning, new EventId(2, "DeadLettered"),
+    private static readonly Action<ILogger, string, string, string, DeadLetterReason, int, string, Exception?> DeadLetteredMessage =
+        LoggerMessage.Define<string, string, string, DeadLetterReason, int, string>(LogLevel.Warning, new EventId(2, "DeadLettered"),
             "Pipeline {Pipeline}: stage {Stage} dead-lettered event {Id} ({Reason}, after {Attempts} attempt(s)): {Failure}");
 
     private static readonly Action<ILogger, string, string, string, Exception?> DeadLetteredDetailMessage =
@@ -58,7 +58,7 @@ internal sealed class PipelineLog
     /// (its stack trace only at Debug); in a burst, the first of a stage per <see cref="BurstInterval"/>, and then one
     /// line with how many followed.
     /// </summary>
-    public void DeadLettered(string stage, DeadLetters.DeadLetterReason reason, string id, int attempts, Exception exception)
+    public void DeadLettered(string stage, DeadLetterReason reason, string id, int attempts, Exception exception)
     {
         if (_logger.IsEnabled(LogLevel.Debug))
         {

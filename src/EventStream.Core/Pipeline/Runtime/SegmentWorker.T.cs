@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using EventStream.Metrics;
+using System.Diagnostics;
 
 namespace EventStream;
 

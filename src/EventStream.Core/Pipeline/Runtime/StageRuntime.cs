@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using EventStream.Metrics;
 using EventStream.Retry;
+using System.Diagnostics;
 
 namespace EventStream;
 

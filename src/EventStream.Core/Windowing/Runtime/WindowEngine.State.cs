@@ -1,5 +1,5 @@
-using System.Buffers;
 using EventStream.Windowing.State;
+using System.Buffers;
 using static EventStream.Windowing.State.WindowStateFormat;
 
 namespace EventStream.Windowing;

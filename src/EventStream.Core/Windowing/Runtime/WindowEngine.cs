@@ -1,6 +1,5 @@
-using System.Runtime.InteropServices;
-using EventStream.Aggregates;
 using EventStream.Windowing.State;
+using System.Runtime.InteropServices;
 
 namespace EventStream.Windowing;
 

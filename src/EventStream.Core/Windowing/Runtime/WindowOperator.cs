@@ -1,10 +1,9 @@
+using EventStream.Metrics;
+using EventStream.Windowing.State;
+using EventStream.Retry;
 using System.Buffers;
 using System.Diagnostics;
 using System.Text.Json;
-using EventStream.Aggregates;
-using EventStream.Metrics;
-using EventStream.Retry;
-using EventStream.Windowing.State;
 
 namespace EventStream.Windowing;
 

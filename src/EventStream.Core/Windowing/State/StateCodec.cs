@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
-using EventStream.Aggregates;
 
 namespace EventStream.Windowing.State;
 
