@@ -9,9 +9,10 @@ namespace EventStream.Cli;
 /// <summary><c>eventstream produce</c>: adds each non-blank line of an NDJSON file to a stream, one round trip per batch.</summary>
 public static class ProduceCommand
 {
-    public static async Task<string> RunAsync(ProduceArguments args, CancellationToken cancellationToken)
+    public static async Task<string> RunAsync(ProduceArguments args, TextWriter stderr, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(stderr);
         var started = Stopwatch.GetTimestamp();
         StreamReader reader;
         try
@@ -25,7 +26,7 @@ public static class ProduceCommand
 
         using (reader)
         {
-            var redis = await WorkerCommand.Connect(args.Redis).ConfigureAwait(false);
+            var redis = await WorkerCommand.Connect(args.Redis, args.Verbose ? stderr : null).ConfigureAwait(false);
             await using (redis.ConfigureAwait(false))
             {
                 var producer = new RedisStreamProducer<object>(redis, new RedisStreamOptions { Stream = args.Stream });

@@ -20,11 +20,12 @@ public static class WorkerCommand
 {
     private static readonly Encoding Utf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false);
 
-    public static async Task<string> RunAsync(WorkerArguments args, TextWriter stdout, CancellationToken cancellationToken)
+    public static async Task<string> RunAsync(WorkerArguments args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(stderr);
         var started = Stopwatch.GetTimestamp();
-        var redis = await Connect(args.Redis).ConfigureAwait(false);
+        var redis = await Connect(args.Redis, args.Verbose ? stderr : null).ConfigureAwait(false);
         await using (redis.ConfigureAwait(false))
         {
             TextWriter output;
@@ -95,10 +96,15 @@ public static class WorkerCommand
             .Transform("parse", e => parser.TryParse(e.GetRawText(), out var parsed, out var error) ? parsed! : throw new FormatException(error))
             .Window("window", args.WindowOptions(), aggregate)
             .Sink("output", sink)
-            .BuildPartitioned(redis, args.Options, new StderrLogger($"eventstream worker {args.Options.Consumer}", Microsoft.Extensions.Logging.LogLevel.Information));
+            .BuildPartitioned(redis, args.Options, new StderrLogger($"eventstream worker {args.Options.Consumer}", args.Verbose ? Microsoft.Extensions.Logging.LogLevel.Debug : Microsoft.Extensions.Logging.LogLevel.Information));
     }
 
-    internal static async Task<ConnectionMultiplexer> Connect(string configuration)
+    /// <summary>
+    /// Connects to Redis. An unreachable Redis is one line naming the address and the first clause of the client's
+    /// reason; with <paramref name="verbose"/> (--verbose) the client's connection log, Debug-level logs and the whole
+    /// exception (message and details) are written there first.
+    /// </summary>
+    internal static async Task<ConnectionMultiplexer> Connect(string configuration, TextWriter? verbose)
     {
         ConfigurationOptions options;
         try
@@ -111,17 +117,27 @@ public static class WorkerCommand
         }
 
         options.AbortOnConnectFail = false; // keep trying while Redis restarts
+        if (verbose is not null)
+        {
+            options.LoggerFactory = new StderrLoggerFactory("eventstream redis", Microsoft.Extensions.Logging.LogLevel.Debug);
+        }
+
         try
         {
-            var redis = await ConnectionMultiplexer.ConnectAsync(options).ConfigureAwait(false);
+            var redis = await ConnectionMultiplexer.ConnectAsync(options, verbose).ConfigureAwait(false);
             await redis.GetDatabase().PingAsync().ConfigureAwait(false);
             return redis;
         }
         catch (RedisException ex)
         {
+            if (verbose is not null)
+            {
+                await verbose.WriteLineAsync($"eventstream: the Redis client's diagnostics: {ex}").ConfigureAwait(false);
+            }
+
             // StackExchange.Redis's message carries about a kilobyte of client diagnostics after its first clause.
             var reason = WindowCommand.OneLine(ex.Message).Split("; ", 2)[0].Split(", inst:", 2)[0];
-            throw new CliException(1, $"cannot reach Redis at '{configuration}': {(reason.Length > 160 ? reason[..160] + "…" : reason)}");
+            throw new CliException(1, $"cannot reach Redis at '{configuration}': {(reason.Length > 160 ? reason[..160] + "…" : reason)}{(verbose is null ? " (--verbose for the client's diagnostics)" : "")}");
         }
     }
 }
