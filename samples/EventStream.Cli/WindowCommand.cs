@@ -14,11 +14,12 @@ public sealed class CliException(int exitCode, string message) : Exception(messa
 }
 
 /// <summary>What a run of <c>eventstream window</c> did. <c>LinesRead = Blank + DeadLettered + Windowed + Late</c>.</summary>
-public sealed record WindowSummary(long LinesRead, long Blank, long Windowed, long Late, long DeadLettered, long ResultsWritten, TimeSpan Elapsed)
+/// <param name="OverflowWarning">Empty, or the warning that some sums overflowed (see <see cref="Overflows"/>).</param>
+public sealed record WindowSummary(long LinesRead, long Blank, long Windowed, long Late, long DeadLettered, long ResultsWritten, TimeSpan Elapsed, string OverflowWarning = "")
 {
     public override string ToString() => string.Create(
         CultureInfo.InvariantCulture,
-        $"eventstream window: {LinesRead} lines read ({Blank} blank): {Windowed} windowed, {Late} late, {DeadLettered} dead-lettered; {ResultsWritten} results written in {Elapsed.TotalSeconds:0.00} s");
+        $"eventstream window: {LinesRead} lines read ({Blank} blank): {Windowed} windowed, {Late} late, {DeadLettered} dead-lettered; {ResultsWritten} results written in {Elapsed.TotalSeconds:0.00} s{OverflowWarning}");
 }
 
 /// <summary>
@@ -113,10 +114,10 @@ public static class WindowCommand
             }
 
             await run.WriteAsync(batch.AsMemory(0, count), cancellationToken).ConfigureAwait(false);
-            var (windowed, lateCount, results) = await run.CompleteAsync(cancellationToken).ConfigureAwait(false);
+            var (windowed, lateCount, results, overflows) = await run.CompleteAsync(cancellationToken).ConfigureAwait(false);
             await outputs.CloseAsync().ConfigureAwait(false);
 
-            var summary = new WindowSummary(read, blank, windowed, lateCount, dead, results, Stopwatch.GetElapsedTime(started));
+            var summary = new WindowSummary(read, blank, windowed, lateCount, dead, results, Stopwatch.GetElapsedTime(started), overflows.Warning);
             if (read != blank + dead + windowed + lateCount)
             {
                 throw new CliException(1, $"accounting mismatch, lines lost: {summary}");
@@ -149,13 +150,14 @@ public static class WindowCommand
     {
         ValueTask WriteAsync(ReadOnlyMemory<ParsedEvent> events, CancellationToken cancellationToken);
 
-        Task<(long Windowed, long Late, long Results)> CompleteAsync(CancellationToken cancellationToken);
+        Task<(long Windowed, long Late, long Results, Overflows Overflows)> CompleteAsync(CancellationToken cancellationToken);
     }
 
     /// <summary>The pipeline for one aggregate: window stage → sink writing result lines; late events to the late file.</summary>
     private sealed class Run<TAcc, TResult> : IRun
     {
         private readonly IEventPipeline<ParsedEvent> _pipeline;
+        private readonly Overflows _overflows = new();
         private long _results;
 
         public Run(WindowArguments args, IAggregator<ParsedEvent, TAcc, TResult> aggregate, Action<TextWriter, TResult> writeValue, Output output, Output late)
@@ -181,6 +183,7 @@ public static class WindowCommand
                 .Sink("output", (WindowResult<string, TResult> r) =>
                 {
                     _results++;
+                    _overflows.Observe(r.Key, r.Start, r.End, r.Value);
                     output.Owner.Guard(output, w => Json.WriteResult(w, r.Key, r.Start, r.End, r.Value, r.Count, writeValue));
                 })
                 .Build();
@@ -189,7 +192,7 @@ public static class WindowCommand
         public ValueTask WriteAsync(ReadOnlyMemory<ParsedEvent> events, CancellationToken cancellationToken) =>
             events.IsEmpty ? default : _pipeline.WriteBatchAsync(events, cancellationToken);
 
-        public async Task<(long Windowed, long Late, long Results)> CompleteAsync(CancellationToken cancellationToken)
+        public async Task<(long Windowed, long Late, long Results, Overflows Overflows)> CompleteAsync(CancellationToken cancellationToken)
         {
             // Completion is the end of the input: the watermark goes to +∞ and every window still open fires.
             await _pipeline.CompleteAsync(cancellationToken).ConfigureAwait(false);
@@ -205,7 +208,7 @@ public static class WindowCommand
                 throw new CliException(1, $"{metrics.WindowResults} window results, {_results} written");
             }
 
-            return (metrics.Windowed, metrics.Late, _results);
+            return (metrics.Windowed, metrics.Late, _results, _overflows);
         }
 
         public ValueTask DisposeAsync() => _pipeline.DisposeAsync();

@@ -48,8 +48,8 @@ internal sealed class WindowedOptions(string outputDescription)
 {
     public const string AggregateDescription =
         "count | sum:PATH | avg:PATH | min:PATH | max:PATH | distinct:PATH. sum and avg add doubles: a total beyond " +
-        "±1.8E+308 cannot be written and is \"value\":null, and the summary on stderr warns with how many results " +
-        "(and which first key and window) that happened to";
+        "±1.8E+308 cannot be written and is \"value\":null, and the summary on stderr warns how many results " +
+        "(over how many keys) that happened to, naming the first key and window";
 
     public Option<string> Window { get; } = CommandLineSyntax.Value("--window", "SPEC", "tumbling:SIZE | sliding:SIZE:SLIDE | session:GAP   durations: 250ms, 10s, 5m, 1h", required: true);
 

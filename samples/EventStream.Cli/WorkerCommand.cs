@@ -41,8 +41,10 @@ public static class WorkerCommand
             try
             {
                 long written = 0;
+                var overflows = new Overflows();
                 void Write<TResult>(WindowResult<string, TResult> r, Action<TextWriter, TResult> value)
                 {
+                    overflows.Observe(r.Key, r.Start, r.End, r.Value);
                     Json.WriteResult(output, r.Key, r.Start, r.End, r.Value, r.Count, value, r.Firing, r.FiringNumber);
                     written++;
                     if (written % 256 == 0)
@@ -72,7 +74,7 @@ public static class WorkerCommand
                 }
 
                 await output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
-                return string.Create(CultureInfo.InvariantCulture, $"eventstream worker {args.Options.Consumer}: {summary.Windowed} windowed, {summary.Late} late, {summary.DeadLettered} dead-lettered, {summary.Results} results committed in {summary.Commits} commits, {summary.PartitionsLost} partitions lost, {summary.Outages} reconnects; {written} results written in {Stopwatch.GetElapsedTime(started).TotalSeconds:0.00} s");
+                return string.Create(CultureInfo.InvariantCulture, $"eventstream worker {args.Options.Consumer}: {summary.Windowed} windowed, {summary.Late} late, {summary.DeadLettered} dead-lettered, {summary.Results} results committed in {summary.Commits} commits, {summary.PartitionsLost} partitions lost, {summary.Outages} reconnects; {written} results written in {Stopwatch.GetElapsedTime(started).TotalSeconds:0.00} s{overflows.Warning}");
             }
             catch (IOException ex)
             {
