@@ -103,8 +103,8 @@ public static class WorkerCommand
 
     /// <summary>
     /// Connects to Redis. An unreachable Redis is one line naming the address and the first clause of the client's
-    /// reason; with <paramref name="verbose"/> (--verbose) the client's connection log, Debug-level logs and the whole
-    /// exception (message and details) are written there first.
+    /// reason; with <paramref name="verbose"/> (--verbose) the client logs at Debug level to standard error (its
+    /// connection steps, as its connection log has them) and the whole exception (message and details) is written first.
     /// </summary>
     internal static async Task<ConnectionMultiplexer> Connect(string configuration, TextWriter? verbose)
     {
@@ -126,7 +126,7 @@ public static class WorkerCommand
 
         try
         {
-            var redis = await ConnectionMultiplexer.ConnectAsync(options, verbose).ConfigureAwait(false);
+            var redis = await ConnectionMultiplexer.ConnectAsync(options).ConfigureAwait(false);
             await redis.GetDatabase().PingAsync().ConfigureAwait(false);
             return redis;
         }
@@ -139,7 +139,7 @@ public static class WorkerCommand
 
             // StackExchange.Redis's message carries about a kilobyte of client diagnostics after its first clause.
             var reason = WindowCommand.OneLine(ex.Message).Split("; ", 2)[0].Split(", inst:", 2)[0];
-            throw new CliException(1, $"cannot reach Redis at '{configuration}': {(reason.Length > 160 ? reason[..160] + "…" : reason)}{(verbose is null ? " (--verbose for the client's diagnostics)" : "")}");
+            throw new CliException(1, $"cannot reach Redis at '{configuration}': {(reason.Length > 160 ? reason[..160] + "…" : reason)}{(verbose is null ? " (--verbose for details)" : "")}");
         }
     }
 }

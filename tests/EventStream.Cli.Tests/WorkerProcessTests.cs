@@ -355,6 +355,34 @@ public sealed class WorkerProcessTests(RedisServerFixture redis) : WorkerRun
         entries.Select(e => (string?)e["event"]).Should().Equal("""{"timestamp":1,"data":{"url":"/a"}}""", """{"timestamp":2,"data":{"url":"/a"}}""");
     }
 
+    [Theory]
+    [InlineData("produce")]
+    [InlineData("worker")]
+    [InlineData("results")]
+    public async Task An_unreachable_Redis_is_one_line_and_with_verbose_also_the_clients_diagnostics(string command)
+    {
+        // Nothing listens on port 1.
+        const string Nowhere = "127.0.0.1:1,connectTimeout=300";
+        string[] args = command switch
+        {
+            "produce" => ["produce", "--redis", Nowhere, "--stream", "s", "--input", WriteInput("in.ndjson", 1, 0, 1)],
+            "worker" => ["worker", "--redis", Nowhere, "--stream", "s", "--group", "g", "--consumer", "c", "--window", "tumbling:1s", "--key", "k", "--agg", "count", "--output", "-"],
+            _ => ["results", "--redis", Nowhere, "--stream", "s", "--group", "g", "--output", "-"],
+        };
+
+        using var quiet = CliProcess.Start(args);
+        (await quiet.WaitAsync(Timeout)).Should().Be(1, quiet.Stderr);
+        quiet.Stderr.TrimEnd().Should().NotContain("\n", "one line").And.Contain($"eventstream {command}: cannot reach Redis at '127.0.0.1:1").And.Contain("--verbose");
+
+        using var verbose = CliProcess.Start([.. args, "--verbose"]);
+        (await verbose.WaitAsync(Timeout)).Should().Be(1, verbose.Stderr);
+        verbose.Stderr.Should().Contain("StackExchange.Redis.RedisConnectionException", "the client's exception, with its details")
+            .And.Contain("UnableToConnect")
+            .And.Contain($"eventstream {command}: cannot reach Redis at '127.0.0.1:1");
+        verbose.Stderr.TrimEnd().Split('\n').Length.Should().BeGreaterThan(quiet.Stderr.TrimEnd().Split('\n').Length);
+        verbose.Stderr.Length.Should().BeGreaterThan(quiet.Stderr.Length + 500, "the diagnostics the one line leaves out");
+    }
+
     [Fact]
     public async Task Bad_arguments_and_an_unreachable_Redis_get_clear_errors()
     {
