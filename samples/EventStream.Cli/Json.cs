@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 
 namespace EventStream.Cli;
 
@@ -43,6 +44,41 @@ internal static class Json
 
         writer.Write(value.AsSpan(from));
         writer.Write('"');
+    }
+
+    /// <summary>
+    /// Writes bytes as read inside a JSON string: the quote, the backslash and control characters escaped, every other
+    /// byte as it is (a line that is not valid UTF-8 keeps its bytes).
+    /// </summary>
+    public static void WriteString(Stream stream, ReadOnlySpan<byte> value)
+    {
+        stream.WriteByte((byte)'"');
+        var from = 0;
+        for (var i = 0; i < value.Length; i++)
+        {
+            var b = value[i];
+            if (b >= 0x20 && b != '"' && b != '\\')
+            {
+                continue;
+            }
+
+            stream.Write(value[from..i]);
+            stream.Write(Encoding.ASCII.GetBytes(b switch
+            {
+                (byte)'"' => "\\\"",
+                (byte)'\\' => "\\\\",
+                (byte)'\n' => "\\n",
+                (byte)'\r' => "\\r",
+                (byte)'\t' => "\\t",
+                (byte)'\b' => "\\b",
+                (byte)'\f' => "\\f",
+                _ => $"\\u{b:x4}",
+            }));
+            from = i + 1;
+        }
+
+        stream.Write(value[from..]);
+        stream.WriteByte((byte)'"');
     }
 
     /// <summary>

@@ -1,3 +1,5 @@
+using System.CommandLine;
+using System.CommandLine.Invocation;
 using System.Text;
 
 namespace EventStream.Cli;
@@ -32,57 +34,52 @@ public static class Program
 
     /// <summary>
     /// Runs the command line in-process. Returns the exit code: 0 done, 1 the input could not be read or an output not
-    /// written, 2 bad arguments. Errors and the summary go to <paramref name="stderr"/>, one line each.
+    /// written, 2 bad arguments (a parse error of System.CommandLine too). Errors and the summary go to
+    /// <paramref name="stderr"/>, one line each; help goes to <paramref name="stdout"/>.
     /// </summary>
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(stdout);
         ArgumentNullException.ThrowIfNull(stderr);
-        var command = args.Length > 0 ? args[0] : "";
-        if (command is not ("window" or "worker" or "produce" or "results"))
+        if (args is ["help", .. var rest])
         {
-            if (command is "--help" or "-h" or "help")
-            {
-                await stdout.WriteLineAsync(WindowArguments.Help + "\n\n" + WorkerArguments.Help + "\n\n" + ProduceArguments.Help + "\n\n" + ResultsArguments.Help).ConfigureAwait(false);
-                return 0;
-            }
-
-            await stderr.WriteLineAsync(args.Length == 0
-                ? "eventstream: missing command; usage: eventstream window|worker|produce|results --input PATH ... (eventstream window --help)"
-                : $"eventstream: unknown command '{args[0]}'; the commands are 'window', 'worker', 'produce' and 'results' (eventstream window --help)").ConfigureAwait(false);
-            return 2;
+            args = [.. rest, "--help"];
         }
 
-        if (args.Length == 2 && args[1] is "--help" or "-h")
+        // The summary a command returns is written after its results are flushed: that is a clean exit (a worker
+        // stopped by Ctrl+C or SIGTERM commits, hands over and returns its summary too).
+        async Task<int> Done(Task<string> command)
         {
-            await stdout.WriteLineAsync(command switch { "window" => WindowArguments.Help, "worker" => WorkerArguments.Help, "results" => ResultsArguments.Help, _ => ProduceArguments.Help }).ConfigureAwait(false);
-            return 0;
-        }
-
-        try
-        {
-            string summary;
-            switch (command)
-            {
-                case "window":
-                    summary = (await WindowCommand.RunAsync(WindowArguments.Parse(args[1..]), stdout, cancellationToken).ConfigureAwait(false)).ToString();
-                    break;
-                case "worker":
-                    summary = await WorkerCommand.RunAsync(WorkerArguments.Parse(args[1..]), stdout, cancellationToken).ConfigureAwait(false);
-                    break;
-                case "results":
-                    summary = await ResultsCommand.RunAsync(ResultsArguments.Parse(args[1..]), stdout, cancellationToken).ConfigureAwait(false);
-                    break;
-                default:
-                    summary = await ProduceCommand.RunAsync(ProduceArguments.Parse(args[1..]), cancellationToken).ConfigureAwait(false);
-                    break;
-            }
-
-            // A worker stopped by Ctrl+C or SIGTERM commits, hands over and returns its summary: that is a clean exit.
+            var summary = await command.ConfigureAwait(false);
             await stdout.FlushAsync(CancellationToken.None).ConfigureAwait(false);
             await stderr.WriteLineAsync(summary).ConfigureAwait(false);
             return 0;
+        }
+
+        async Task<string> Window(WindowArguments arguments, CancellationToken ct) => (await WindowCommand.RunAsync(arguments, stdout, ct).ConfigureAwait(false)).ToString();
+
+        var root = new RootCommand("Event-time windows over NDJSON events: 'window' over a file in one process; 'worker', 'produce' and 'results' over Redis.")
+        {
+            WindowArguments.CreateCommand((a, ct) => Done(Window(a, ct))),
+            WorkerArguments.CreateCommand((a, ct) => Done(WorkerCommand.RunAsync(a, stdout, stderr, ct))),
+            ProduceArguments.CreateCommand((a, ct) => Done(ProduceCommand.RunAsync(a, stderr, ct))),
+            ResultsArguments.CreateCommand((a, ct) => Done(ResultsCommand.RunAsync(a, stdout, stderr, ct))),
+        };
+        var parse = root.Parse(args);
+        if (parse.Action is ParseErrorAction)
+        {
+            await stderr.WriteLineAsync(CommandLineSyntax.ErrorLine(parse, args)).ConfigureAwait(false);
+            return 2;
+        }
+
+        // Help, completion ([suggest]) and --version run as System.CommandLine's own actions; a command runs its own.
+        // Ctrl+C and SIGTERM are Main's (ProcessTerminationTimeout null), and failures are reported here, on one line.
+        var command = parse.CommandResult.Command.Name;
+        var invocation = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
+        try
+        {
+            return await parse.InvokeAsync(invocation, cancellationToken).ConfigureAwait(false);
         }
         catch (UsageException ex)
         {

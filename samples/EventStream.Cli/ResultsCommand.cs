@@ -9,11 +9,12 @@ namespace EventStream.Cli;
 /// <summary><c>eventstream results</c>: writes a partitioned computation's committed results as NDJSON.</summary>
 public static class ResultsCommand
 {
-    public static async Task<string> RunAsync(ResultsArguments args, TextWriter stdout, CancellationToken cancellationToken)
+    public static async Task<string> RunAsync(ResultsArguments args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(stderr);
         var started = Stopwatch.GetTimestamp();
-        var redis = await WorkerCommand.Connect(args.Redis).ConfigureAwait(false);
+        var redis = await WorkerCommand.Connect(args.Redis, args.Verbose ? stderr : null).ConfigureAwait(false);
         await using (redis.ConfigureAwait(false))
         {
             TextWriter output;

@@ -26,3 +26,15 @@ internal sealed class StderrLogger(string prefix, LogLevel minimum) : ILogger
         }
     }
 }
+
+/// <summary>Makes <see cref="StderrLogger"/>s for a library that asks for a factory (the Redis client, with --verbose).</summary>
+internal sealed class StderrLoggerFactory(string prefix, LogLevel minimum) : ILoggerFactory
+{
+    public ILogger CreateLogger(string categoryName) => new StderrLogger(prefix, minimum);
+
+    public void AddProvider(ILoggerProvider provider) => throw new NotSupportedException("the CLI's loggers write to standard error only");
+
+    public void Dispose()
+    {
+    }
+}

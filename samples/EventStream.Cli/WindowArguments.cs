@@ -1,35 +1,12 @@
+using System.CommandLine;
+
 namespace EventStream.Cli;
 
 /// <summary>The arguments of <c>eventstream window</c>.</summary>
 public sealed record WindowArguments : WindowedArguments
 {
-    public const string Usage =
-        "usage: eventstream window --input PATH --window tumbling:SIZE|sliding:SIZE:SLIDE|session:GAP --key PATH " +
-        "--agg count|sum:PATH|avg:PATH|min:PATH|max:PATH|distinct:PATH --output PATH --late PATH --dead-letter PATH " +
-        "[--out-of-orderness DURATION] [--allowed-lateness DURATION]";
-
-    public const string Help = Usage + """
-
-
-          --input PATH                 NDJSON, one event per line: {"id","type","source","timestamp","data":{...}}
-                                       (timestamp: integer epoch milliseconds)
-          --window SPEC                tumbling:SIZE | sliding:SIZE:SLIDE | session:GAP   durations: 250ms, 10s, 5m, 1h
-          --key PATH                   dotted path into the event, e.g. data.url or source; a key that is not a string
-                                       is its JSON text, so 42 and "42" (or null and "null") are one key
-          --agg SPEC                   count | sum:PATH | avg:PATH | min:PATH | max:PATH | distinct:PATH
-          --out-of-orderness DURATION  how far out of order events may arrive (default 0ms)
-          --allowed-lateness DURATION  how long a fired window still takes late events, firing again (default 0ms)
-          --output PATH                NDJSON window results, one line per firing: {"key","start","end","value","count"}
-          --late PATH                  NDJSON, the late events as they were read
-          --dead-letter PATH           NDJSON, {"line","error"} for every line that cannot be used
-        One of --output, --late and --dead-letter may be '-' (standard output). Exit codes: 0 done, 1 input or
-        output failed, 2 bad arguments.
-        """;
-
-    private static readonly string[] Required = ["--input", .. RequiredWindowOptions, "--late", "--dead-letter"];
-
-    private WindowArguments(IReadOnlyDictionary<string, string> values)
-        : base(values)
+    private WindowArguments(ParseResult parse, Syntax options)
+        : base(parse, options.Windowed)
     {
     }
 
@@ -39,16 +16,38 @@ public sealed record WindowArguments : WindowedArguments
 
     public required string DeadLetter { get; init; }
 
-    /// <summary>Parses the options after <c>window</c> (<c>--name value</c> or <c>--name=value</c>).</summary>
-    /// <exception cref="UsageException">An option is unknown, repeated, missing or has a bad value.</exception>
-    public static WindowArguments Parse(IReadOnlyList<string> args)
+    /// <summary>The <c>window</c> command; its action gets the checked arguments.</summary>
+    internal static Command CreateCommand(Func<WindowArguments, CancellationToken, Task<int>> run)
     {
-        var values = CommandLine.Parse(args, Required, OptionalWindowOptions);
-        var parsed = new WindowArguments(values)
+        var options = new Syntax();
+        var command = new Command(
+            "window",
+            "Event-time windows over an NDJSON file in one process: results, late events and dead letters are written as they come. " +
+            "One of --output, --late and --dead-letter may be '-' (standard output). Exit codes: 0 done, 1 input or output failed, 2 bad arguments.")
         {
-            Input = values["--input"],
-            Late = values["--late"],
-            DeadLetter = values["--dead-letter"],
+            options.Input,
+            options.Windowed.Window,
+            options.Windowed.Key,
+            options.Windowed.Aggregate,
+            options.Windowed.Output,
+            options.Late,
+            options.DeadLetter,
+            options.Windowed.OutOfOrderness,
+            options.Windowed.AllowedLateness,
+        };
+        command.SetAction((parse, cancellationToken) => run(Parse(parse, options), cancellationToken));
+        return command;
+    }
+
+    /// <summary>Reads and checks the arguments of a parse without errors.</summary>
+    /// <exception cref="UsageException">A value is bad, or the outputs would overwrite the input or each other.</exception>
+    private static WindowArguments Parse(ParseResult parse, Syntax options)
+    {
+        var parsed = new WindowArguments(parse, options)
+        {
+            Input = parse.Required(options.Input),
+            Late = parse.Required(options.Late),
+            DeadLetter = parse.Required(options.DeadLetter),
         };
         parsed.CheckFiles();
         return parsed;
@@ -97,5 +96,24 @@ public sealed record WindowArguments : WindowedArguments
         {
             throw new UsageException($"bad {option} '{path}': {ex.Message}");
         }
+    }
+
+    private sealed class Syntax
+    {
+        public WindowedOptions Windowed { get; } = new("NDJSON window results, one line per firing: {\"key\",\"start\",\"end\",\"value\",\"count\"}");
+
+        public Option<string> Input { get; } = CommandLineSyntax.Value(
+            "--input",
+            "PATH",
+            "NDJSON, one event per line: {\"id\",\"type\",\"source\",\"timestamp\",\"data\":{...}} (timestamp: integer epoch milliseconds)",
+            required: true);
+
+        public Option<string> Late { get; } = CommandLineSyntax.Value("--late", "PATH", "NDJSON, the late events as they were read", required: true);
+
+        public Option<string> DeadLetter { get; } = CommandLineSyntax.Value(
+            "--dead-letter",
+            "PATH",
+            "NDJSON, {\"line\",\"error\"} for every line that cannot be used; the line is written as it was read, so a line that is not valid UTF-8 keeps its bytes (and that dead letter is not valid UTF-8 either)",
+            required: true);
     }
 }

@@ -11,11 +11,12 @@ public sealed class CliException(int exitCode, string message) : Exception(messa
 }
 
 /// <summary>What a run of <c>eventstream window</c> did. <c>LinesRead = Blank + DeadLettered + Windowed + Late</c>.</summary>
-public sealed record WindowSummary(long LinesRead, long Blank, long Windowed, long Late, long DeadLettered, long ResultsWritten, TimeSpan Elapsed)
+/// <param name="OverflowWarning">Empty, or the warning that some sums overflowed (see <see cref="Overflows"/>).</param>
+public sealed record WindowSummary(long LinesRead, long Blank, long Windowed, long Late, long DeadLettered, long ResultsWritten, TimeSpan Elapsed, string OverflowWarning = "")
 {
     public override string ToString() => string.Create(
         CultureInfo.InvariantCulture,
-        $"eventstream window: {LinesRead} lines read ({Blank} blank): {Windowed} windowed, {Late} late, {DeadLettered} dead-lettered; {ResultsWritten} results written in {Elapsed.TotalSeconds:0.00} s");
+        $"eventstream window: {LinesRead} lines read ({Blank} blank): {Windowed} windowed, {Late} late, {DeadLettered} dead-lettered; {ResultsWritten} results written in {Elapsed.TotalSeconds:0.00} s{OverflowWarning}");
 }
 
 /// <summary>
@@ -65,29 +66,33 @@ public static class WindowCommand
             while (true)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                string? line;
+                InputLine? next;
                 try
                 {
-                    line = lines.ReadLine();
+                    next = lines.ReadLine();
                 }
                 catch (IOException ex)
                 {
                     throw new CliException(1, $"cannot read input '{args.Input}' (after line {read}): {ex.Message}");
                 }
 
-                if (line is null)
+                if (next is not { } input)
                 {
                     break;
                 }
 
                 read++;
-                if (string.IsNullOrWhiteSpace(line))
+                if (input.Text is not { } line)
+                {
+                    // Not valid UTF-8: dead-lettered with its bytes as read, not decoded into another key.
+                    dead++;
+                    outputs.Guard(deadLetter, _ => deadLetter.WriteDeadLetter(input.Bytes!, input.Problem));
+                }
+                else if (string.IsNullOrWhiteSpace(line))
                 {
                     blank++;
-                    continue;
                 }
-
-                if (parser.TryParse(line, out var parsed, out var error))
+                else if (parser.TryParse(line, out var parsed, out var error))
                 {
                     batch[count++] = parsed!;
                     if (count == batch.Length)
@@ -99,24 +104,17 @@ public static class WindowCommand
                 else
                 {
                     dead++;
-                    outputs.Guard(deadLetter, w =>
-                    {
-                        w.Write("{\"line\":");
-                        Json.WriteString(w, line);
-                        w.Write(",\"error\":");
-                        Json.WriteString(w, error);
-                        w.Write("}\n");
-                    });
+                    outputs.Guard(deadLetter, _ => deadLetter.WriteDeadLetter(line, error));
                 }
 
                 outputs.ThrowIfFailed(); // a full disk stops the run instead of losing lines
             }
 
             await run.WriteAsync(batch.AsMemory(0, count), cancellationToken).ConfigureAwait(false);
-            var (windowed, lateCount, results) = await run.CompleteAsync(cancellationToken).ConfigureAwait(false);
+            var (windowed, lateCount, results, overflows) = await run.CompleteAsync(cancellationToken).ConfigureAwait(false);
             await outputs.CloseAsync().ConfigureAwait(false);
 
-            var summary = new WindowSummary(read, blank, windowed, lateCount, dead, results, Stopwatch.GetElapsedTime(started));
+            var summary = new WindowSummary(read, blank, windowed, lateCount, dead, results, Stopwatch.GetElapsedTime(started), overflows.Warning);
             if (read != blank + dead + windowed + lateCount)
             {
                 throw new CliException(1, $"accounting mismatch, lines lost: {summary}");
@@ -126,7 +124,7 @@ public static class WindowCommand
         }
     }
 
-    private static StreamReader OpenInput(string path)
+    private static FileStream OpenInput(string path)
     {
         if (Directory.Exists(path))
         {
@@ -135,8 +133,7 @@ public static class WindowCommand
 
         try
         {
-            var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
-            return new StreamReader(stream, Utf8, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16);
+            return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
         {
@@ -150,13 +147,14 @@ public static class WindowCommand
     {
         ValueTask WriteAsync(ReadOnlyMemory<ParsedEvent> events, CancellationToken cancellationToken);
 
-        Task<(long Windowed, long Late, long Results)> CompleteAsync(CancellationToken cancellationToken);
+        Task<(long Windowed, long Late, long Results, Overflows Overflows)> CompleteAsync(CancellationToken cancellationToken);
     }
 
     /// <summary>The pipeline for one aggregate: window stage → sink writing result lines; late events to the late file.</summary>
     private sealed class Run<TAcc, TResult> : IRun
     {
         private readonly IEventPipeline<ParsedEvent> _pipeline;
+        private readonly Overflows _overflows = new();
         private long _results;
 
         public Run(WindowArguments args, IAggregator<ParsedEvent, TAcc, TResult> aggregate, Action<TextWriter, TResult> writeValue, Output output, Output late)
@@ -182,6 +180,7 @@ public static class WindowCommand
                 .Sink("output", (WindowResult<string, TResult> r) =>
                 {
                     _results++;
+                    _overflows.Observe(r.Key, r.Start, r.End, r.Value);
                     output.Owner.Guard(output, w => Json.WriteResult(w, r.Key, r.Start, r.End, r.Value, r.Count, writeValue));
                 })
                 .Build();
@@ -190,7 +189,7 @@ public static class WindowCommand
         public ValueTask WriteAsync(ReadOnlyMemory<ParsedEvent> events, CancellationToken cancellationToken) =>
             events.IsEmpty ? default : _pipeline.WriteBatchAsync(events, cancellationToken);
 
-        public async Task<(long Windowed, long Late, long Results)> CompleteAsync(CancellationToken cancellationToken)
+        public async Task<(long Windowed, long Late, long Results, Overflows Overflows)> CompleteAsync(CancellationToken cancellationToken)
         {
             // Completion is the end of the input: the watermark goes to +∞ and every window still open fires.
             await _pipeline.CompleteAsync(cancellationToken).ConfigureAwait(false);
@@ -206,14 +205,14 @@ public static class WindowCommand
                 throw new CliException(1, $"{metrics.WindowResults} window results, {_results} written");
             }
 
-            return (metrics.Windowed, metrics.Late, _results);
+            return (metrics.Windowed, metrics.Late, _results, _overflows);
         }
 
         public ValueTask DisposeAsync() => _pipeline.DisposeAsync();
     }
 
-    /// <summary>One output: a file, or standard output for "-".</summary>
-    private sealed class Output(Outputs owner, string option, string path, TextWriter writer, bool owned)
+    /// <summary>One output: a file, or standard output for "-"; <paramref name="raw"/> is the stream under the writer, for bytes written as read.</summary>
+    private sealed class Output(Outputs owner, string option, string path, TextWriter writer, Stream? raw, bool owned)
     {
         public Outputs Owner { get; } = owner;
 
@@ -224,6 +223,40 @@ public static class WindowCommand
         public TextWriter Writer { get; } = writer;
 
         public bool Owned { get; } = owned;
+
+        /// <summary>Writes <c>{"line","error"}</c> and a newline.</summary>
+        public void WriteDeadLetter(string line, string error)
+        {
+            Writer.Write("{\"line\":");
+            Json.WriteString(Writer, line);
+            WriteError(error);
+        }
+
+        /// <summary>
+        /// Writes <c>{"line","error"}</c> for a line that is not valid UTF-8: the line's bytes go out as read (only the
+        /// quote, the backslash and control characters escaped), so this dead letter is not valid UTF-8 either. A writer
+        /// with no stream under it (a test's string) gets the line decoded with replacement characters.
+        /// </summary>
+        public void WriteDeadLetter(byte[] line, string error)
+        {
+            if (raw is null)
+            {
+                WriteDeadLetter(Encoding.UTF8.GetString(line), error);
+                return;
+            }
+
+            Writer.Write("{\"line\":");
+            Writer.Flush(); // what the writer holds goes first, then the bytes, into the same stream
+            Json.WriteString(raw, line);
+            WriteError(error);
+        }
+
+        private void WriteError(string error)
+        {
+            Writer.Write(",\"error\":");
+            Json.WriteString(Writer, error);
+            Writer.Write("}\n");
+        }
     }
 
     /// <summary>The output files. A write that fails is remembered and ends the run with exit code 1.</summary>
@@ -257,7 +290,7 @@ public static class WindowCommand
         {
             if (path == "-")
             {
-                var console = new Output(this, option, path, stdout, owned: false);
+                var console = new Output(this, option, path, stdout, (stdout as StreamWriter)?.BaseStream, owned: false);
                 _outputs.Add(console);
                 return console;
             }
@@ -265,7 +298,7 @@ public static class WindowCommand
             try
             {
                 var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16);
-                var output = new Output(this, option, path, new StreamWriter(stream, Utf8, 1 << 16), owned: true);
+                var output = new Output(this, option, path, new StreamWriter(stream, Utf8, 1 << 16), stream, owned: true);
                 _outputs.Add(output);
                 return output;
             }

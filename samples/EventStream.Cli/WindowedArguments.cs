@@ -1,3 +1,5 @@
+using System.CommandLine;
+
 namespace EventStream.Cli;
 
 /// <summary>
@@ -6,22 +8,16 @@ namespace EventStream.Cli;
 /// </summary>
 public abstract record WindowedArguments
 {
-    /// <summary>The options every windowed command requires.</summary>
-    protected static readonly string[] RequiredWindowOptions = ["--window", "--key", "--agg", "--output"];
-
-    /// <summary>The options every windowed command may take.</summary>
-    protected static readonly string[] OptionalWindowOptions = ["--out-of-orderness", "--allowed-lateness"];
-
-    /// <summary>Reads the shared options from parsed command-line values.</summary>
+    /// <summary>Reads the shared options from a parse without errors.</summary>
     /// <exception cref="UsageException">A value is bad.</exception>
-    protected WindowedArguments(IReadOnlyDictionary<string, string> values)
+    private protected WindowedArguments(ParseResult parse, WindowedOptions options)
     {
-        Key = JsonPath.ParseKeyOption(values["--key"]);
-        Window = WindowSpec.Parse(values["--window"]);
-        Aggregate = AggregateSpec.Parse(values["--agg"]);
-        OutOfOrderness = values.TryGetValue("--out-of-orderness", out var ooo) ? Durations.Parse("--out-of-orderness", ooo) : TimeSpan.Zero;
-        AllowedLateness = values.TryGetValue("--allowed-lateness", out var lateness) ? Durations.Parse("--allowed-lateness", lateness) : TimeSpan.Zero;
-        Output = values["--output"];
+        Key = JsonPath.ParseKeyOption(parse.Required(options.Key));
+        Window = WindowSpec.Parse(parse.Required(options.Window));
+        Aggregate = AggregateSpec.Parse(parse.Required(options.Aggregate));
+        OutOfOrderness = parse.Optional(options.OutOfOrderness) is { } ooo ? Durations.Parse("--out-of-orderness", ooo) : TimeSpan.Zero;
+        AllowedLateness = parse.Optional(options.AllowedLateness) is { } lateness ? Durations.Parse("--allowed-lateness", lateness) : TimeSpan.Zero;
+        Output = parse.Required(options.Output);
     }
 
     public WindowSpec Window { get; init; }
@@ -45,4 +41,29 @@ public abstract record WindowedArguments
         OutOfOrderness = OutOfOrderness,
         AllowedLateness = AllowedLateness,
     };
+}
+
+/// <summary>The options of <see cref="WindowedArguments"/>, one set per command (the output's description differs).</summary>
+internal sealed class WindowedOptions(string outputDescription)
+{
+    public const string AggregateDescription =
+        "count | sum:PATH | avg:PATH | min:PATH | max:PATH | distinct:PATH. sum and avg add doubles: a total beyond " +
+        "±1.8E+308 cannot be written and is \"value\":null, and the summary on stderr warns how many results " +
+        "(over how many keys) that happened to, naming the first key and window";
+
+    public Option<string> Window { get; } = CommandLineSyntax.Value("--window", "SPEC", "tumbling:SIZE | sliding:SIZE:SLIDE | session:GAP   durations: 250ms, 10s, 5m, 1h", required: true);
+
+    public Option<string> Key { get; } = CommandLineSyntax.Value(
+        "--key",
+        "PATH",
+        "dotted path into the event, e.g. data.url or source; a key that is not a string is its JSON text, so 42 and \"42\" (or null and \"null\") are one key",
+        required: true);
+
+    public Option<string> Aggregate { get; } = CommandLineSyntax.Value("--agg", "SPEC", AggregateDescription, required: true);
+
+    public Option<string> Output { get; } = CommandLineSyntax.Value("--output", "PATH", outputDescription, required: true);
+
+    public Option<string> OutOfOrderness { get; } = CommandLineSyntax.Value("--out-of-orderness", "DURATION", "how far out of order events may arrive (default 0ms)");
+
+    public Option<string> AllowedLateness { get; } = CommandLineSyntax.Value("--allowed-lateness", "DURATION", "how long a fired window still takes late events, firing again (default 0ms)");
 }

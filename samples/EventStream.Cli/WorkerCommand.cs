@@ -18,11 +18,12 @@ public static class WorkerCommand
 {
     private static readonly Encoding Utf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false);
 
-    public static async Task<string> RunAsync(WorkerArguments args, TextWriter stdout, CancellationToken cancellationToken)
+    public static async Task<string> RunAsync(WorkerArguments args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(stderr);
         var started = Stopwatch.GetTimestamp();
-        var redis = await Connect(args.Redis).ConfigureAwait(false);
+        var redis = await Connect(args.Redis, args.Verbose ? stderr : null).ConfigureAwait(false);
         await using (redis.ConfigureAwait(false))
         {
             TextWriter output;
@@ -38,8 +39,10 @@ public static class WorkerCommand
             try
             {
                 long written = 0;
+                var overflows = new Overflows();
                 void Write<TResult>(WindowResult<string, TResult> r, Action<TextWriter, TResult> value)
                 {
+                    overflows.Observe(r.Key, r.Start, r.End, r.Value);
                     Json.WriteResult(output, r.Key, r.Start, r.End, r.Value, r.Count, value, r.Firing, r.FiringNumber);
                     written++;
                     if (written % 256 == 0)
@@ -69,7 +72,7 @@ public static class WorkerCommand
                 }
 
                 await output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
-                return string.Create(CultureInfo.InvariantCulture, $"eventstream worker {args.Options.Consumer}: {summary.Windowed} windowed, {summary.Late} late, {summary.DeadLettered} dead-lettered, {summary.Results} results committed in {summary.Commits} commits, {summary.PartitionsLost} partitions lost, {summary.Outages} reconnects; {written} results written in {Stopwatch.GetElapsedTime(started).TotalSeconds:0.00} s");
+                return string.Create(CultureInfo.InvariantCulture, $"eventstream worker {args.Options.Consumer}: {summary.Windowed} windowed, {summary.Late} late, {summary.DeadLettered} dead-lettered, {summary.Results} results committed in {summary.Commits} commits, {summary.PartitionsLost} partitions lost, {summary.Outages} reconnects; {written} results written in {Stopwatch.GetElapsedTime(started).TotalSeconds:0.00} s{overflows.Warning}");
             }
             catch (IOException ex)
             {
@@ -93,10 +96,15 @@ public static class WorkerCommand
             .Transform("parse", e => parser.TryParse(e.GetRawText(), out var parsed, out var error) ? parsed! : throw new FormatException(error))
             .Window("window", args.WindowOptions(), aggregate)
             .Sink("output", sink)
-            .BuildPartitioned(redis, args.Options, new StderrLogger($"eventstream worker {args.Options.Consumer}", Microsoft.Extensions.Logging.LogLevel.Information));
+            .BuildPartitioned(redis, args.Options, new StderrLogger($"eventstream worker {args.Options.Consumer}", args.Verbose ? Microsoft.Extensions.Logging.LogLevel.Debug : Microsoft.Extensions.Logging.LogLevel.Information));
     }
 
-    internal static async Task<ConnectionMultiplexer> Connect(string configuration)
+    /// <summary>
+    /// Connects to Redis. An unreachable Redis is one line naming the address and the first clause of the client's
+    /// reason; with <paramref name="verbose"/> (--verbose) the client logs at Debug level to standard error (its
+    /// connection steps, as its connection log has them) and the whole exception (message and details) is written first.
+    /// </summary>
+    internal static async Task<ConnectionMultiplexer> Connect(string configuration, TextWriter? verbose)
     {
         ConfigurationOptions options;
         try
@@ -109,6 +117,11 @@ public static class WorkerCommand
         }
 
         options.AbortOnConnectFail = false; // keep trying while Redis restarts
+        if (verbose is not null)
+        {
+            options.LoggerFactory = new StderrLoggerFactory("eventstream redis", Microsoft.Extensions.Logging.LogLevel.Debug);
+        }
+
         try
         {
             var redis = await ConnectionMultiplexer.ConnectAsync(options).ConfigureAwait(false);
@@ -117,9 +130,14 @@ public static class WorkerCommand
         }
         catch (RedisException ex)
         {
+            if (verbose is not null)
+            {
+                await verbose.WriteLineAsync($"eventstream: the Redis client's diagnostics: {ex}").ConfigureAwait(false);
+            }
+
             // StackExchange.Redis's message carries about a kilobyte of client diagnostics after its first clause.
             var reason = WindowCommand.OneLine(ex.Message).Split("; ", 2)[0].Split(", inst:", 2)[0];
-            throw new CliException(1, $"cannot reach Redis at '{configuration}': {(reason.Length > 160 ? reason[..160] + "…" : reason)}");
+            throw new CliException(1, $"cannot reach Redis at '{configuration}': {(reason.Length > 160 ? reason[..160] + "…" : reason)}{(verbose is null ? " (--verbose for details)" : "")}");
         }
     }
 }

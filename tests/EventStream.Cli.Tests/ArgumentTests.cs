@@ -153,13 +153,73 @@ public sealed class ArgumentTests : IDisposable
     }
 
     [Fact]
-    public async Task Help_goes_to_stdout_with_exit_code_0()
+    public async Task Window_help_prints_that_commands_options_to_stdout_with_exit_code_0()
     {
         var run = await _cli.RunArgsAsync(["window", "--help"]);
 
         run.ExitCode.Should().Be(0);
-        run.Stdout.Should().StartWith("usage: eventstream window --input PATH").And.Contain("--dead-letter PATH");
+        run.Stdout.Should().Contain("Usage:").And.Contain(" window [options]")
+            .And.Contain("--input <PATH>").And.Contain("--window <SPEC>").And.Contain("--dead-letter <PATH>").And.Contain("--allowed-lateness <DURATION>")
+            .And.Contain("Exit codes: 0 done, 1 input or output failed, 2 bad arguments");
+        run.Stdout.Should().NotContain("--consumer", "the worker's options are not the window command's");
         run.Stderr.Should().BeEmpty();
+    }
+
+    [Theory]
+    [InlineData("worker", "--consumer <NAME>")]
+    [InlineData("produce", "--batch <N>")]
+    [InlineData("results", "--group <NAME>")]
+    public async Task Every_command_has_its_own_help_with_exit_code_0(string command, string option)
+    {
+        var run = await _cli.RunArgsAsync([command, "-h"]);
+
+        run.ExitCode.Should().Be(0);
+        run.Stdout.Should().Contain($" {command} [options]").And.Contain(option).And.Contain("--verbose");
+        run.Stderr.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Every_option_may_be_written_as_name_equals_value()
+    {
+        File.WriteAllLines(_cli.InputPath, [Ev(1000, "2"), Ev(3000, "3"), Ev(1500, "4")]);
+        string[] args =
+        [
+            "window", $"--input={_cli.InputPath}", "--window=tumbling:10s", "--key=data.url", "--agg=sum:data.v", $"--output={_cli.OutputPath}",
+            $"--late={_cli.LatePath}", $"--dead-letter={_cli.DeadLetterPath}", "--out-of-orderness=1s", "--allowed-lateness=500ms",
+        ];
+
+        var run = await _cli.RunArgsAsync(args);
+
+        run.ShouldSucceed();
+        run.Output.Should().Equal(Result("/a", 0, 10000, "9", 3));
+    }
+
+    [Theory]
+    [InlineData("--allowed-latenes", "unknown option '--allowed-latenes' (did you mean --allowed-lateness?)")]
+    [InlineData("--out-of-order", "unknown option '--out-of-order'")]
+    public async Task A_misspelt_option_exits_with_2_and_is_named_with_the_suggestion(string option, string message)
+    {
+        var run = await _cli.RunArgsAsync(_cli.Args("tumbling:10s", "data.url", "count", option, "1s"));
+
+        run.ShouldFailWith(2, message);
+        run.Stderr.Should().EndWith("(eventstream window --help)" + Environment.NewLine);
+        File.Exists(_cli.OutputPath).Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task A_misspelt_option_written_with_an_equals_sign_is_named_without_its_value()
+    {
+        var run = await _cli.RunArgsAsync(_cli.Args("tumbling:10s", "data.url", "count", "--allowed-latenes=1s"));
+
+        run.ShouldFailWith(2, "unknown option '--allowed-latenes'");
+    }
+
+    [Fact]
+    public async Task A_misspelt_command_exits_with_2_and_is_named_with_the_suggestion()
+    {
+        var run = await _cli.RunArgsAsync(["windows", "--input", _cli.InputPath]);
+
+        run.ShouldFailWith(2, "eventstream: unknown command 'windows' (did you mean window?)");
     }
 
     [Theory]

@@ -1,3 +1,4 @@
+using System.Text;
 using static EventStream.Cli.Tests.CliHarness;
 
 namespace EventStream.Cli.Tests;
@@ -243,6 +244,35 @@ public sealed class InputLineTests : IDisposable
         run.Summary.Should().Be((3L, 0L, 3L, 0L, 0L, 1L), "three lines, three events windowed, none dead-lettered");
         run.Output.Should().Equal(Result("/a", 0, 10000, "3", 3));
     }
+
+    [Fact]
+    public async Task Lines_that_are_not_valid_UTF8_are_dead_lettered_with_their_bytes_as_read_not_merged_into_one_key()
+    {
+        // Regression: the input was decoded with U+FFFD for invalid bytes, so the keys "/a\xff" and "/a\xfe" became one
+        // key "/a\ufffd" counted twice, and a dead letter or late line was written as that altered text.
+        var ff = Encoding.UTF8.GetBytes(Ev(1000, url: "/a_")).Select(b => b == (byte)'_' ? (byte)0xFF : b).ToArray();
+        var fe = Encoding.UTF8.GetBytes(Ev(2000, url: "/a_")).Select(b => b == (byte)'_' ? (byte)0xFE : b).ToArray();
+        var late = Encoding.UTF8.GetBytes(Ev(100, url: "/ü ✓ \\u00e9"));
+        var lines = new[] { ff, fe, Encoding.UTF8.GetBytes(Ev(12000)), late };
+        await File.WriteAllBytesAsync(_cli.InputPath, [.. lines.SelectMany(l => l.Append((byte)'\n'))]);
+
+        var run = await _cli.RunArgsAsync(_cli.Args("tumbling:10s", "data.url", "count"));
+
+        run.ShouldSucceed();
+        run.Output.Should().Equal(Result("/a", 10000, 20000, "1", 1));
+        run.Summary.Should().Be((4L, 0L, 1L, 1L, 2L, 1L), "the two undecodable lines are dead letters, counted as such");
+        var at = Ev(1000, url: "/a_").IndexOf('_', StringComparison.Ordinal) + 1;
+        (await File.ReadAllBytesAsync(_cli.DeadLetterPath)).Should().Equal(
+            DeadLetter(ff, $"line is not valid UTF-8 at byte {at} (0xFF)").Concat(DeadLetter(fe, $"line is not valid UTF-8 at byte {at} (0xFE)")),
+            "each dead letter holds its line's bytes exactly as read (JSON-escaped quotes only), 0xFF and 0xFE included");
+        (await File.ReadAllBytesAsync(_cli.LatePath)).Should().Equal(late.Append((byte)'\n'), "a late line is written byte for byte as read");
+    }
+
+    /// <summary>The dead letter for <paramref name="line"/>: its bytes inside a JSON string, the quotes escaped.</summary>
+    private static IEnumerable<byte> DeadLetter(byte[] line, string error) =>
+        Encoding.UTF8.GetBytes("{\"line\":\"")
+            .Concat(line.SelectMany(b => b == (byte)'"' ? new[] { (byte)'\\', b } : [b]))
+            .Concat(Encoding.UTF8.GetBytes($"\",\"error\":\"{error}\"}}\n"));
 
     public void Dispose() => _cli.Dispose();
 }

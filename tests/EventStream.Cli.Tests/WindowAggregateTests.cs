@@ -163,5 +163,34 @@ public sealed class WindowAggregateTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData("sum:data.v")]
+    [InlineData("avg:data.v")]
+    public async Task A_sum_that_overflows_a_double_is_written_as_null_and_the_summary_warns_naming_how_many_and_the_first(string agg)
+    {
+        // Regression: the overflowing total was written as "value":null without a word.
+        string[] input =
+        [
+            Ev(1000, "1e308", url: "/a"), Ev(2000, "1e308", url: "/a"), Ev(3000, "-1e308", url: "/b"), Ev(4000, "-1e308", url: "/b"),
+            Ev(5000, "1", url: "/c"), Ev(11000, "1e308", url: "/a"), Ev(12000, "1e308", url: "/a"),
+        ];
+
+        var run = await _cli.RunAsync(input, "tumbling:10s", "data.url", agg);
+
+        run.ShouldSucceed();
+        run.Output.Should().Contain(Result("/a", 0, 10000, "null", 2)).And.Contain(Result("/b", 0, 10000, "null", 2));
+        run.Stderr.Should().Contain("results written in").And.Contain("warning: 3 results (2 keys) overflowed a double")
+            .And.Contain("written as \"value\":null, the first key '/");
+    }
+
+    [Fact]
+    public async Task A_sum_that_does_not_overflow_has_no_warning()
+    {
+        var run = await _cli.RunAsync([Ev(1000, "1e308"), Ev(2000, "-1e308")], "tumbling:10s", "data.url", "sum:data.v");
+
+        run.ShouldSucceed();
+        run.Stderr.Should().NotContain("warning");
+    }
+
     public void Dispose() => _cli.Dispose();
 }

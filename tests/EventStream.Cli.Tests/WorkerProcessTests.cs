@@ -338,6 +338,52 @@ public sealed class WorkerProcessTests(RedisServerFixture redis) : WorkerRun
     }
 
     [Fact]
+    public async Task Produce_refuses_a_line_that_is_not_valid_UTF8_names_it_and_counts_it_instead_of_publishing_it_altered()
+    {
+        // Regression: produce decoded the file with U+FFFD for invalid bytes and published the altered line.
+        var input = Path.Combine(Path.GetDirectoryName(WriteInput("dir-probe.ndjson", 1, 0, 1))!, Guid.NewGuid().ToString("N")[..6] + "-utf8.ndjson");
+        var bad = Encoding.UTF8.GetBytes("""{"timestamp":1000,"data":{"url":"/a_"}}""").Select(b => b == (byte)'_' ? (byte)0xFF : b);
+        await File.WriteAllBytesAsync(input, [.. Encoding.UTF8.GetBytes("""{"timestamp":1,"data":{"url":"/a"}}""" + "\n"), .. bad, (byte)'\n', .. Encoding.UTF8.GetBytes("""{"timestamp":2,"data":{"url":"/a"}}""" + "\n")]);
+        var stream = "utf8-" + Guid.NewGuid().ToString("N")[..8];
+
+        using var produce = CliProcess.Start("produce", "--redis", redis.Configuration, "--stream", stream, "--input", input);
+
+        (await produce.WaitAsync(Timeout)).Should().Be(0, produce.Stderr);
+        produce.Stderr.Should().Contain("line 2 refused, not published: line is not valid UTF-8 at byte 36 (0xFF)")
+            .And.Contain("3 lines read (0 blank, 1 refused as not valid UTF-8): 2 published");
+        var entries = await redis.Connection.GetDatabase().StreamRangeAsync(stream);
+        entries.Select(e => (string?)e["event"]).Should().Equal("""{"timestamp":1,"data":{"url":"/a"}}""", """{"timestamp":2,"data":{"url":"/a"}}""");
+    }
+
+    [Theory]
+    [InlineData("produce")]
+    [InlineData("worker")]
+    [InlineData("results")]
+    public async Task An_unreachable_Redis_is_one_line_and_with_verbose_also_the_clients_diagnostics(string command)
+    {
+        // Nothing listens on port 1.
+        const string Nowhere = "127.0.0.1:1,connectTimeout=300";
+        string[] args = command switch
+        {
+            "produce" => ["produce", "--redis", Nowhere, "--stream", "s", "--input", WriteInput("in.ndjson", 1, 0, 1)],
+            "worker" => ["worker", "--redis", Nowhere, "--stream", "s", "--group", "g", "--consumer", "c", "--window", "tumbling:1s", "--key", "k", "--agg", "count", "--output", "-"],
+            _ => ["results", "--redis", Nowhere, "--stream", "s", "--group", "g", "--output", "-"],
+        };
+
+        using var quiet = CliProcess.Start(args);
+        (await quiet.WaitAsync(Timeout)).Should().Be(1, quiet.Stderr);
+        quiet.Stderr.TrimEnd().Should().NotContain("\n", "one line").And.Contain($"eventstream {command}: cannot reach Redis at '127.0.0.1:1").And.Contain("--verbose");
+
+        using var verbose = CliProcess.Start([.. args, "--verbose"]);
+        (await verbose.WaitAsync(Timeout)).Should().Be(1, verbose.Stderr);
+        verbose.Stderr.Should().Contain("StackExchange.Redis.RedisConnectionException", "the client's exception, with its details")
+            .And.Contain("UnableToConnect")
+            .And.Contain($"eventstream {command}: cannot reach Redis at '127.0.0.1:1");
+        verbose.Stderr.TrimEnd().Split('\n').Length.Should().BeGreaterThan(quiet.Stderr.TrimEnd().Split('\n').Length);
+        verbose.Stderr.Length.Should().BeGreaterThan(quiet.Stderr.Length + 500, "the diagnostics the one line leaves out");
+    }
+
+    [Fact]
     public async Task Bad_arguments_and_an_unreachable_Redis_get_clear_errors()
     {
         using (var noRedis = CliProcess.Start("worker", "--stream", "s"))
