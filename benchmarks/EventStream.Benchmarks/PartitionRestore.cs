@@ -6,7 +6,6 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
-using Aggregate = EventStream.Aggregate;
 
 namespace EventStream.Benchmarks;
 
@@ -253,7 +252,7 @@ public static partial class RedisBenchmark
                 Assigner = WindowAssigner.Sliding(TimeSpan.FromSeconds(windowSeconds), TimeSpan.FromSeconds(1)),
                 Key = e => e.Url,
                 Timestamp = e => e.Ts,
-            }, Aggregate.Sum<UrlTiming>(e => e.Ms))
+            }, Aggregates.Sum<UrlTiming>(e => e.Ms))
             .Sink("results", sink)
             .BuildPartitioned(redis, options, logger);
 
@@ -590,7 +589,7 @@ public static partial class RedisBenchmark
         text.AppendLine();
         text.AppendLine(Invariant($"""
             - Server: a private `redis-server` {server.Version} on 127.0.0.1:{server.Port}, `{server.Persistence}`.
-            - Pipeline: `PipelineBuilder.Create<UrlTiming>(…).Window(sliding {settings.WindowSeconds:N0} s by 1 s, Key Url, Timestamp Ts, OutOfOrderness 0, Aggregate.Sum(Ms)).Sink(count).BuildPartitioned(…, PartitionedOptions {"{"} Partitions = {settings.Partitions}, CommitInterval = {RestoreCommitInterval.TotalMilliseconds:0} ms, Lease = {settings.Lease.TotalSeconds:0.###} s {"}"})`.
+            - Pipeline: `PipelineBuilder.Create<UrlTiming>(…).Window(sliding {settings.WindowSeconds:N0} s by 1 s, Key Url, Timestamp Ts, OutOfOrderness 0, Aggregates.Sum(Ms)).Sink(count).BuildPartitioned(…, PartitionedOptions {"{"} Partitions = {settings.Partitions}, CommitInterval = {RestoreCommitInterval.TotalMilliseconds:0} ms, Lease = {settings.Lease.TotalSeconds:0.###} s {"}"})`.
             - Input: {keys:N0} keys, all in partition 0 (the first `/page/i` with `XxHash64.HashToUInt64(UTF-8 key) % {settings.Partitions} == 0`; checked: partition 0's committed Read is every event, the others' 0), one event per key per second for {settings.Seconds:N0} s ({eventCount:N0} events), processed and committed by one worker, which then stops (final commit, leases released). {(settings.FillAtOnce ? "Published at once." : Invariant($"Published in steps, each committed before the next: the first second {KeyStep} keys at a time, then {FillStep:N0} events at a time. (Published at once, `--fill-at-once`, the worker dies: a key's first slice registers all size/slide = {settings.WindowSeconds:N0} window records, so {keys:N0} new keys in one commit interval make a commit of ~{keys * (long)settings.WindowSeconds:N0} state upserts, 2 arguments each, over StackExchange.Redis's 1,048,576 arguments per command.)"))}
             - Partition 0's committed state: **{state.Entries:N0} entries: {state.Slices:N0} groups of slices** (up to 64 consecutive slices of a key each), {state.Blocks:N0} blocks (the engine's block accumulators of long sliding windows), {state.Windows:N0} groups of window records; `MEMORY USAGE` {state.Bytes / 1e6:0.0} MB. The `HSCAN` of it alone ({10_000:N0} a page, into this process, no engine; as the restore pages it) took {state.ScanSeconds * 1000:N0} ms.
             - Hand-over: a fresh worker in this process (its own connection; the process is warm: the fill ran in it), timed from `RunAsync` until `OwnedPartitions` contains 0 (set once the partition is restored: cursor read, state `HSCAN`ned {10_000:N0} a page into a fresh engine, undelivered results checked), polled every 1 ms, and until partition 0's first commit by it (`ReadMetricsAsync`: owner = it, LastCommit later, epoch higher), polled every {PollMs} ms. Then a graceful stop. The other 15 (empty) partitions are taken in the same rebalance, after partition 0.

@@ -4,7 +4,6 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using StackExchange.Redis;
-using Aggregate = EventStream.Aggregate;
 
 namespace EventStream.Benchmarks;
 
@@ -17,8 +16,8 @@ public sealed record LoadStats(long Count, double Total, double Slowest);
 /// <summary>
 /// <c>partitioned-pipelines</c>: what the window's aggregate costs on the partitioned path. One worker drains a stream
 /// filled beforehand (as the <c>redis</c> case's draining run) through three pipelines, in the same round on the same
-/// private redis-server: the reference (tumbling 1 minute, <see cref="Aggregate.Sum{T}"/>), the dashboard's users online
-/// (sliding 5 minutes by 1 second, <see cref="Aggregate.DistinctCount{T, TValue}"/> of the visitor: 300 slices per
+/// private redis-server: the reference (tumbling 1 minute, <see cref="Aggregates.Sum{T}"/>), the dashboard's users online
+/// (sliding 5 minutes by 1 second, <see cref="Aggregates.DistinctCount{T, TValue}"/> of the visitor: 300 slices per
 /// window, a distinct counter per slice), and a user-defined aggregate (tumbling 1 minute, a record accumulator stored as
 /// JSON). Each run's committed results are compared with the same pipeline run in memory.
 /// </summary>
@@ -129,9 +128,9 @@ public static partial class RedisBenchmark
         WindowOptions<Visit, string> Window(WindowAssigner assigner) => new() { Assigner = assigner, Key = v => v.Site, Timestamp = v => v.Ts };
         return shape switch
         {
-            Shape.Sum => start.Window("w", Window(WindowAssigner.Tumbling(TimeSpan.FromMinutes(1))), Aggregate.Sum<Visit>(v => v.LoadMs)).Transform("json", r => JsonSerializer.Serialize(r, json)).Sink("out", sink),
-            Shape.UsersOnline => start.Window("w", Window(WindowAssigner.Sliding(TimeSpan.FromMinutes(5), TimeSpan.FromSeconds(1))), Aggregate.DistinctCount<Visit, string>(v => v.User)).Transform("json", r => JsonSerializer.Serialize(r, json)).Sink("out", sink),
-            _ => start.Window("w", Window(WindowAssigner.Tumbling(TimeSpan.FromMinutes(1))), Aggregate.Create<Visit, LoadStats, LoadStats>(
+            Shape.Sum => start.Window("w", Window(WindowAssigner.Tumbling(TimeSpan.FromMinutes(1))), Aggregates.Sum<Visit>(v => v.LoadMs)).Transform("json", r => JsonSerializer.Serialize(r, json)).Sink("out", sink),
+            Shape.UsersOnline => start.Window("w", Window(WindowAssigner.Sliding(TimeSpan.FromMinutes(5), TimeSpan.FromSeconds(1))), Aggregates.DistinctCount<Visit, string>(v => v.User)).Transform("json", r => JsonSerializer.Serialize(r, json)).Sink("out", sink),
+            _ => start.Window("w", Window(WindowAssigner.Tumbling(TimeSpan.FromMinutes(1))), Aggregates.Create<Visit, LoadStats, LoadStats>(
                     () => new LoadStats(0, 0, 0),
                     (s, v) => new LoadStats(s.Count + 1, s.Total + v.LoadMs, Math.Max(s.Slowest, v.LoadMs)),
                     (a, b) => new LoadStats(a.Count + b.Count, a.Total + b.Total, Math.Max(a.Slowest, b.Slowest)),

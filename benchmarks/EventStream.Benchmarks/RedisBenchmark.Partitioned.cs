@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.IO.Hashing;
 using System.Text;
 using System.Text.Json;
-using Aggregate = EventStream.Aggregate;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
@@ -11,7 +10,7 @@ namespace EventStream.Benchmarks;
 /// <summary>
 /// The partitioned path of issue 10 in the <c>redis</c> benchmark, on the same private redis-server and the same events
 /// as the <see cref="Baseline.LuaWindowWorker{T}"/> cases (the retired <c>RedisWindowWorker</c>): a <see cref="PipelineBuilder"/> pipeline
-/// (tumbling 1-minute <see cref="Aggregate.Sum{T}"/> of <see cref="UrlTiming.Ms"/> keyed by <see cref="UrlTiming.Url"/>,
+/// (tumbling 1-minute <see cref="Aggregates.Sum{T}"/> of <see cref="UrlTiming.Ms"/> keyed by <see cref="UrlTiming.Url"/>,
 /// then a sink counting the results) built with <see cref="RedisPartitionedPipeline.BuildPartitioned{TIn, TOut}"/>.
 /// <list type="bullet">
 /// <item>1 or 2 workers (one <see cref="ConnectionMultiplexer"/> each) started first and left to settle (every partition
@@ -41,12 +40,12 @@ public static partial class RedisBenchmark
                 Assigner = WindowAssigner.Tumbling(Window),
                 Key = e => e.Url,
                 Timestamp = e => e.Ts,
-            }, Aggregate.Sum<UrlTiming>(e => e.Ms))
+            }, Aggregates.Sum<UrlTiming>(e => e.Ms))
             .Sink("results", sink)
             .BuildPartitioned(redis, options, logger);
 
     private static string PartitionedSetup() => Invariant($"""
-        EventStream partitioned (issue 10): `PipelineBuilder.Create<UrlTiming>(…).Window(tumbling 1 min, Key Url, Timestamp Ts, OutOfOrderness 0, Aggregate.Sum(Ms)).Sink(count).BuildPartitioned(connection, PartitionedOptions {"{"} Partitions = {PartitionCount}, CommitInterval = {PartitionCommitInterval.TotalMilliseconds:0} ms, Lease = {PartitionLease.TotalSeconds:0} s, ReadCount 1000 (default) {"}"})`, each worker on its own `ConnectionMultiplexer`, fresh stream and group per run, the same events and the same producer (`RedisStreamProducer<UrlTiming>.PublishAsync`, batches of {ProducerBatch:N0}, field `event` = JSON). *1 and 2 workers*: the workers are started first and, outside the clock, left to settle until each holds exactly its rendezvous share of the {PartitionCount} partitions (computed here with the library's rule from the worker names; the split varies with the names, logged per run). Workers started together may each see only themselves at first and take the other's partitions; those are handed over at the holder's next rebalance (every lease/3) and taken at the receiver's next one, so settling takes up to ~2 × lease/3. Then the clock runs from the first publish (producer concurrent). *Draining*: all events are published first (not timed), then one worker (`ExitWhenIdle` {DrainIdle.TotalMilliseconds:0} ms) starts with the clock: start-up (definition, {PartitionCount} leases and empty restores) is inside it. Clock stop: `RedisPartitionedPipeline.ReadMetricsAsync(...).Read` (polled every {PollMs} ms on a separate connection) = the event count: every event's effect committed with its partition's position (so the commit interval, ≤ {PartitionCommitInterval.TotalMilliseconds:0} ms, is inside the clock).
+        EventStream partitioned (issue 10): `PipelineBuilder.Create<UrlTiming>(…).Window(tumbling 1 min, Key Url, Timestamp Ts, OutOfOrderness 0, Aggregates.Sum(Ms)).Sink(count).BuildPartitioned(connection, PartitionedOptions {"{"} Partitions = {PartitionCount}, CommitInterval = {PartitionCommitInterval.TotalMilliseconds:0} ms, Lease = {PartitionLease.TotalSeconds:0} s, ReadCount 1000 (default) {"}"})`, each worker on its own `ConnectionMultiplexer`, fresh stream and group per run, the same events and the same producer (`RedisStreamProducer<UrlTiming>.PublishAsync`, batches of {ProducerBatch:N0}, field `event` = JSON). *1 and 2 workers*: the workers are started first and, outside the clock, left to settle until each holds exactly its rendezvous share of the {PartitionCount} partitions (computed here with the library's rule from the worker names; the split varies with the names, logged per run). Workers started together may each see only themselves at first and take the other's partitions; those are handed over at the holder's next rebalance (every lease/3) and taken at the receiver's next one, so settling takes up to ~2 × lease/3. Then the clock runs from the first publish (producer concurrent). *Draining*: all events are published first (not timed), then one worker (`ExitWhenIdle` {DrainIdle.TotalMilliseconds:0} ms) starts with the clock: start-up (definition, {PartitionCount} leases and empty restores) is inside it. Clock stop: `RedisPartitionedPipeline.ReadMetricsAsync(...).Read` (polled every {PollMs} ms on a separate connection) = the event count: every event's effect committed with its partition's position (so the commit interval, ≤ {PartitionCommitInterval.TotalMilliseconds:0} ms, is inside the clock).
           Check (after the clock): 1 and 2 workers are cancelled (a stop commits, hands over, fires nothing) and one more worker with `ExitWhenIdle` {FinisherIdle.TotalMilliseconds:0} ms takes every partition over, fires the remaining windows once and exits; the draining worker exits by its own `ExitWhenIdle`. Then `RedisPartitionedPipeline.ReadResultsAsync` must hold exactly the in-memory (url, minute) windows, each once, firing number 1, with equal counts and sums (1e-9 relative); the metrics must show Read = Windowed = the event count, Late = DeadLettered = 0, Results = the window count, every partition final; and the sinks must have got every window at least once.
         """);
 

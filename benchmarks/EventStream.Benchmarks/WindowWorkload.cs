@@ -77,7 +77,7 @@ public static class WindowWorkload
                 Key = c => c.Key,
                 Timestamp = c => c.TimestampMs,
                 OutOfOrderness = OutOfOrderness,
-            }, Aggregate.Count<Click>())
+            }, Aggregates.Count<Click>())
             .Sink("count", sink.Add)
             .Build();
         await using (pipeline)

@@ -49,12 +49,12 @@ public static class WindowCommand
 
         var run = args.Aggregate.Kind switch
         {
-            AggregateKind.Count => new Run<long, long>(args, Aggregate.Count<ParsedEvent>(), Json.WriteNumber, output, late),
-            AggregateKind.Sum => new Run<SumAccumulator, double>(args, Aggregate.Sum<ParsedEvent>(p => p.Number), Json.WriteNumber, output, late),
-            AggregateKind.Average => new Run<SumAccumulator, double>(args, Aggregate.Average<ParsedEvent>(p => p.Number), Json.WriteNumber, output, late),
-            AggregateKind.Min => new Run<double, double>(args, Aggregate.Min<ParsedEvent>(p => p.Number), Json.WriteNumber, output, late),
-            AggregateKind.Max => new Run<double, double>(args, Aggregate.Max<ParsedEvent>(p => p.Number), Json.WriteNumber, output, late),
-            _ => (IRun)new Run<DistinctCounter, long>(args, Aggregate.DistinctCount<ParsedEvent, string>(p => p.Distinct!), Json.WriteNumber, output, late),
+            AggregateKind.Count => new Run<long, long>(args, Aggregates.Count<ParsedEvent>(), Json.WriteNumber, output, late),
+            AggregateKind.Sum => new Run<SumAccumulator, double>(args, Aggregates.Sum<ParsedEvent>(p => p.Number), Json.WriteNumber, output, late),
+            AggregateKind.Average => new Run<SumAccumulator, double>(args, Aggregates.Average<ParsedEvent>(p => p.Number), Json.WriteNumber, output, late),
+            AggregateKind.Min => new Run<double, double>(args, Aggregates.Min<ParsedEvent>(p => p.Number), Json.WriteNumber, output, late),
+            AggregateKind.Max => new Run<double, double>(args, Aggregates.Max<ParsedEvent>(p => p.Number), Json.WriteNumber, output, late),
+            _ => (IRun)new Run<DistinctCounter, long>(args, Aggregates.DistinctCount<ParsedEvent, string>(p => p.Distinct!), Json.WriteNumber, output, late),
         };
         await using (run.ConfigureAwait(false))
         {

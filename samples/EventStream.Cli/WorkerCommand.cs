@@ -4,7 +4,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Aggregate = EventStream.Aggregate;
 using StackExchange.Redis;
 
 namespace EventStream.Cli;
@@ -53,12 +52,12 @@ public static class WorkerCommand
 
                 var worker = args.Aggregate.Kind switch
                 {
-                    AggregateKind.Count => Build(args, redis, Aggregate.Count<ParsedEvent>(), r => Write(r, Json.WriteNumber)),
-                    AggregateKind.Sum => Build(args, redis, Aggregate.Sum<ParsedEvent>(p => p.Number), r => Write(r, Json.WriteNumber)),
-                    AggregateKind.Average => Build(args, redis, Aggregate.Average<ParsedEvent>(p => p.Number), r => Write(r, Json.WriteNumber)),
-                    AggregateKind.Min => Build(args, redis, Aggregate.Min<ParsedEvent>(p => p.Number), r => Write(r, Json.WriteNumber)),
-                    AggregateKind.Max => Build(args, redis, Aggregate.Max<ParsedEvent>(p => p.Number), r => Write(r, Json.WriteNumber)),
-                    _ => Build(args, redis, Aggregate.DistinctCount<ParsedEvent, string>(p => p.Distinct!), r => Write(r, Json.WriteNumber)),
+                    AggregateKind.Count => Build(args, redis, Aggregates.Count<ParsedEvent>(), r => Write(r, Json.WriteNumber)),
+                    AggregateKind.Sum => Build(args, redis, Aggregates.Sum<ParsedEvent>(p => p.Number), r => Write(r, Json.WriteNumber)),
+                    AggregateKind.Average => Build(args, redis, Aggregates.Average<ParsedEvent>(p => p.Number), r => Write(r, Json.WriteNumber)),
+                    AggregateKind.Min => Build(args, redis, Aggregates.Min<ParsedEvent>(p => p.Number), r => Write(r, Json.WriteNumber)),
+                    AggregateKind.Max => Build(args, redis, Aggregates.Max<ParsedEvent>(p => p.Number), r => Write(r, Json.WriteNumber)),
+                    _ => Build(args, redis, Aggregates.DistinctCount<ParsedEvent, string>(p => p.Distinct!), r => Write(r, Json.WriteNumber)),
                 };
 
                 PartitionedRunSummary summary;

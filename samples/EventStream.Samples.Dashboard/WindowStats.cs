@@ -24,7 +24,7 @@ public sealed class WindowStats
     [JsonInclude]
     public long NewestSecondCount { get; private set; }
 
-    public static IAggregator<Keyed, WindowStats, WindowFigures> Aggregate { get; } = EventStream.Aggregate.Create<Keyed, WindowStats, WindowFigures>(
+    public static IAggregator<Keyed, WindowStats, WindowFigures> Aggregate { get; } = EventStream.Aggregates.Create<Keyed, WindowStats, WindowFigures>(
         () => new WindowStats(),
         (stats, item) =>
         {

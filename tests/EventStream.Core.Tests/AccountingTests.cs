@@ -48,7 +48,7 @@ public class AccountingTests
                 Timestamp = c => c.Ts,
                 OutOfOrderness = TimeSpan.FromSeconds(2),
                 LateOutput = (c, _) => { late.Enqueue(c.Id); return default; },
-            }, Aggregate.Create<Child, List<int>, int[]>(() => [], (ids, c) => { ids.Add(c.Id); return ids; }, (a, b) => { a.AddRange(b); return a; }, ids => [.. ids]))
+            }, Aggregates.Create<Child, List<int>, int[]>(() => [], (ids, c) => { ids.Add(c.Id); return ids; }, (a, b) => { a.AddRange(b); return a; }, ids => [.. ids]))
             .Sink("store", r =>
             {
                 results.TryAdd((r.Key, r.Start), r.Value);

@@ -21,7 +21,7 @@ public class DependencyInjectionTests
                 Assigner = WindowAssigner.Tumbling(TimeSpan.FromSeconds(10)),
                 Key = e => e.Key,
                 Timestamp = e => e.Ts,
-            }, Aggregate.Count<(string Key, long Ts)>())
+            }, Aggregates.Count<(string Key, long Ts)>())
             .Sink("collect", r => results.Enqueue(r))
             .Build());
         using var host = builder.Build();
@@ -38,7 +38,7 @@ public class DependencyInjectionTests
         // Completing the input is the end of the stream: the last window is final then.
         var direct = new ConcurrentQueue<WindowResult<string, long>>();
         var complete = PipelineBuilder.Create<(string Key, long Ts)>("direct")
-            .Window("per-key", new WindowOptions<(string Key, long Ts), string> { Assigner = WindowAssigner.Tumbling(TimeSpan.FromSeconds(10)), Key = e => e.Key, Timestamp = e => e.Ts }, Aggregate.Count<(string Key, long Ts)>())
+            .Window("per-key", new WindowOptions<(string Key, long Ts), string> { Assigner = WindowAssigner.Tumbling(TimeSpan.FromSeconds(10)), Key = e => e.Key, Timestamp = e => e.Ts }, Aggregates.Count<(string Key, long Ts)>())
             .Sink("collect", r => direct.Enqueue(r))
             .Build();
         await complete.WriteAsync(("a", 1_000L));

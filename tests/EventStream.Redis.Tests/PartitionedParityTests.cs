@@ -4,7 +4,6 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using StackExchange.Redis;
-using Aggregate = EventStream.Aggregate;
 
 namespace EventStream.Redis.Tests;
 
@@ -498,12 +497,12 @@ public sealed class PartitionedParityTests(RedisServerFixture redis)
         var window = shape.Window();
         return shape.Aggregate switch
         {
-            Agg.Count => finish.Finish(head.Window("w", window, Aggregate.Count<Click>()).Sink("out", r => sink(Result.Of(r)))),
-            Agg.Sum => finish.Finish(head.Window("w", window, Aggregate.Sum<Click>(c => c.Ms)).Sink("out", r => sink(Result.Of(r)))),
-            Agg.Average => finish.Finish(head.Window("w", window, Aggregate.Average<Click>(c => c.Ms)).Sink("out", r => sink(Result.Of(r)))),
-            Agg.Min => finish.Finish(head.Window("w", window, Aggregate.Min<Click>(c => c.Ms)).Sink("out", r => sink(Result.Of(r)))),
-            Agg.Max => finish.Finish(head.Window("w", window, Aggregate.Max<Click>(c => c.Ms)).Sink("out", r => sink(Result.Of(r)))),
-            _ => finish.Finish(head.Window("w", window, Aggregate.DistinctCount<Click, string>(c => c.User)).Sink("out", r => sink(Result.Of(r)))),
+            Agg.Count => finish.Finish(head.Window("w", window, Aggregates.Count<Click>()).Sink("out", r => sink(Result.Of(r)))),
+            Agg.Sum => finish.Finish(head.Window("w", window, Aggregates.Sum<Click>(c => c.Ms)).Sink("out", r => sink(Result.Of(r)))),
+            Agg.Average => finish.Finish(head.Window("w", window, Aggregates.Average<Click>(c => c.Ms)).Sink("out", r => sink(Result.Of(r)))),
+            Agg.Min => finish.Finish(head.Window("w", window, Aggregates.Min<Click>(c => c.Ms)).Sink("out", r => sink(Result.Of(r)))),
+            Agg.Max => finish.Finish(head.Window("w", window, Aggregates.Max<Click>(c => c.Ms)).Sink("out", r => sink(Result.Of(r)))),
+            _ => finish.Finish(head.Window("w", window, Aggregates.DistinctCount<Click, string>(c => c.User)).Sink("out", r => sink(Result.Of(r)))),
         };
     }
 

@@ -36,7 +36,7 @@ public sealed class RedisFailoverTests
         var lines = new ConcurrentQueue<string>();
         var options = new PartitionedOptions { Stream = stream, Group = "g", Partitions = 4, CommitInterval = TimeSpan.FromMilliseconds(100), Lease = TimeSpan.FromSeconds(5) };
         var worker = PipelineBuilder.Create<Click>("clicks")
-            .Window("w", new WindowOptions<Click, string> { Assigner = WindowAssigner.Tumbling(TimeSpan.FromSeconds(1)), Key = c => c.Url, Timestamp = c => c.Ts }, Aggregate.Count<Click>())
+            .Window("w", new WindowOptions<Click, string> { Assigner = WindowAssigner.Tumbling(TimeSpan.FromSeconds(1)), Key = c => c.Url, Timestamp = c => c.Ts }, Aggregates.Count<Click>())
             .Sink("out", _ => { })
             .BuildPartitioned(connection, options, new Lines(lines));
         using var stop = new CancellationTokenSource();

@@ -42,7 +42,7 @@ public sealed partial class RedisRestartTests
         var builder = Host.CreateApplicationBuilder();
         var registration = partitioned
             ? builder.Services.AddEventPipeline<Click>("loading", (pipeline, _) => pipeline
-                .Window("per-url", new WindowOptions<Click, string> { Assigner = WindowAssigner.Tumbling(TimeSpan.FromSeconds(1)), Key = c => c.Url, Timestamp = c => c.Ts }, Aggregate.Count<Click>())
+                .Window("per-url", new WindowOptions<Click, string> { Assigner = WindowAssigner.Tumbling(TimeSpan.FromSeconds(1)), Key = c => c.Url, Timestamp = c => c.Ts }, Aggregates.Count<Click>())
                 .Sink("collect", r => delivered.Enqueue(r.Key))
                 .Build())
             : builder.Services.AddEventPipeline<Click>("loading", (pipeline, _) => pipeline.Sink("collect", c => delivered.Enqueue(c.Url)).Build());

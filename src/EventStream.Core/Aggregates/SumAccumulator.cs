@@ -1,6 +1,6 @@
 namespace EventStream;
 
-/// <summary>A running sum and count with Kahan compensation, for <see cref="Aggregate.Sum{T}"/> and <see cref="Aggregate.Average{T}"/>.</summary>
+/// <summary>A running sum and count with Kahan compensation, for <see cref="Aggregates.Sum{T}"/> and <see cref="Aggregates.Average{T}"/>.</summary>
 public readonly record struct SumAccumulator
 {
     private readonly double _compensation;

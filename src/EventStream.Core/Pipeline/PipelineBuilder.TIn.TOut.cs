@@ -106,7 +106,7 @@ public sealed class PipelineBuilder<TIn, TOut>
     /// <typeparam name="TResult">The aggregate's result type.</typeparam>
     /// <param name="name">The stage name, unique in the pipeline.</param>
     /// <param name="window">The windows, key, timestamps, watermark, lateness and firing options. They are copied.</param>
-    /// <param name="aggregate">The aggregate, for example <see cref="Aggregate.Count{T}"/>.</param>
+    /// <param name="aggregate">The aggregate, for example <see cref="Aggregates.Count{T}"/>.</param>
     /// <param name="options">The stage options.</param>
     /// <returns>The builder for the next stage.</returns>
     public PipelineBuilder<TIn, WindowResult<TKey, TResult>> Window<TKey, TAccumulator, TResult>(

@@ -112,7 +112,7 @@ public sealed class PartitionedWindowTests
     {
         var host = new Host(partitions: 1, owned: [0]);
         var builder = PipelineBuilder.Create<Click>("unserialisable")
-            .Window("w", Options(), Aggregate.Create<Click, Holder, int>(() => new Holder(() => 1), (h, _) => h, (l, _) => l, h => h.Make()))
+            .Window("w", Options(), Aggregates.Create<Click, Holder, int>(() => new Holder(() => 1), (h, _) => h, (l, _) => l, h => h.Make()))
             .Sink("out", _ => { });
 
         var build = () => PartitionedPipeline.AssembleHead<Click>(builder.Definition, host);
@@ -126,7 +126,7 @@ public sealed class PartitionedWindowTests
         var host = new Host(partitions: 1, owned: [0]);
         var none = PipelineBuilder.Create<Click>("none").Sink("out", _ => { });
         var processingTime = PipelineBuilder.Create<Click>("pt")
-            .Window("w", new WindowOptions<Click, string> { Assigner = WindowAssigner.Tumbling(TimeSpan.FromSeconds(1)), Key = c => c.Key, Time = TimeCharacteristic.ProcessingTime }, Aggregate.Count<Click>())
+            .Window("w", new WindowOptions<Click, string> { Assigner = WindowAssigner.Tumbling(TimeSpan.FromSeconds(1)), Key = c => c.Key, Time = TimeCharacteristic.ProcessingTime }, Aggregates.Count<Click>())
             .Sink("out", _ => { });
 
         FluentActions.Invoking(() => PartitionedPipeline.AssembleHead<Click>(none.Definition, host))
@@ -149,7 +149,7 @@ public sealed class PartitionedWindowTests
 
     private static IEventPipeline<Click> Head(Host host) =>
         PartitionedPipeline.AssembleHead<Click>(
-            PipelineBuilder.Create<Click>("clicks").Filter("valid", c => c.Ts >= 0).Window("w", Options(), Aggregate.Count<Click>()).Sink("out", _ => { }).Definition,
+            PipelineBuilder.Create<Click>("clicks").Filter("valid", c => c.Ts >= 0).Window("w", Options(), Aggregates.Count<Click>()).Sink("out", _ => { }).Definition,
             host);
 
     private static string Key(Host host, int partition) =>

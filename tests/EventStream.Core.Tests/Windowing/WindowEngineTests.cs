@@ -11,14 +11,14 @@ public sealed class WindowEngineTests
         new(assigner, aggregate, outOfOrderness, lateness);
 
 
-    private static readonly (string Name, Func<IAggregator<Ev, object, double>> Create, Func<IReadOnlyList<double>, double> Reference)[] Aggregates =
+    private static readonly (string Name, Func<IAggregator<Ev, object, double>> Create, Func<IReadOnlyList<double>, double> Reference)[] AllAggregates =
     [
-        ("count", () => Box(Aggregate.Count<Ev>(), c => c), v => v.Count),
-        ("sum", () => Box(Aggregate.Sum<Ev>(e => e.Value), s => s), v => v.Sum()),
-        ("avg", () => Box(Aggregate.Average<Ev>(e => e.Value), a => a), v => v.Average()),
-        ("min", () => Box(Aggregate.Min<Ev>(e => e.Value), m => m), v => v.Min()),
-        ("max", () => Box(Aggregate.Max<Ev>(e => e.Value), m => m), v => v.Max()),
-        ("distinct", () => Box(Aggregate.DistinctCount<Ev, double>(e => e.Value), d => d), v => v.Distinct().Count()),
+        ("count", () => Box(EventStream.Aggregates.Count<Ev>(), c => c), v => v.Count),
+        ("sum", () => Box(EventStream.Aggregates.Sum<Ev>(e => e.Value), s => s), v => v.Sum()),
+        ("avg", () => Box(EventStream.Aggregates.Average<Ev>(e => e.Value), a => a), v => v.Average()),
+        ("min", () => Box(EventStream.Aggregates.Min<Ev>(e => e.Value), m => m), v => v.Min()),
+        ("max", () => Box(EventStream.Aggregates.Max<Ev>(e => e.Value), m => m), v => v.Max()),
+        ("distinct", () => Box(EventStream.Aggregates.DistinctCount<Ev, double>(e => e.Value), d => d), v => v.Distinct().Count()),
     ];
 
     public static TheoryData<string, string, int> Cases()
@@ -26,7 +26,7 @@ public sealed class WindowEngineTests
         var data = new TheoryData<string, string, int>();
         foreach (var kind in new[] { "tumbling", "sliding", "session" })
         {
-            foreach (var (name, _, _) in Aggregates)
+            foreach (var (name, _, _) in AllAggregates)
             {
                 foreach (var seed in new[] { 1, 2, 3 })
                 {
@@ -46,7 +46,7 @@ public sealed class WindowEngineTests
         var (size, slide, gap) = (100L, kind == "sliding" ? 30L : 100L, 40L);
         var ooo = new long[] { 0, 5, 50 }[random.Next(3)];
         var lateness = new long[] { 0, 20, 150 }[random.Next(3)];
-        var agg = Aggregates.Single(a => a.Name == aggregate);
+        var agg = AllAggregates.Single(a => a.Name == aggregate);
         WindowAssigner assigner = kind switch
         {
             "tumbling" => WindowAssigner.Tumbling(TimeSpan.FromMilliseconds(size)),
@@ -188,10 +188,10 @@ public sealed class WindowEngineTests
     }
 
     private static WindowEngine<Ev, string, long, long> Count(WindowAssigner assigner, long ooo, long lateness) =>
-        CreateStore(assigner, Aggregate.Count<Ev>(), ooo, lateness);
+        CreateStore(assigner, EventStream.Aggregates.Count<Ev>(), ooo, lateness);
 
     private static IAggregator<Ev, object, double> Box<TAcc, TResult>(IAggregator<Ev, TAcc, TResult> inner, Func<TResult, double> toDouble) =>
-        Aggregate.Create<Ev, object, double>(
+        EventStream.Aggregates.Create<Ev, object, double>(
             () => inner.Create()!,
             (acc, e) => inner.Add((TAcc)acc, e)!,
             (l, r) => inner.Merge((TAcc)l, (TAcc)r)!,

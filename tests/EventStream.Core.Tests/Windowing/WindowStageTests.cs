@@ -20,7 +20,7 @@ public class WindowStageTests
                 Assigner = WindowAssigner.Tumbling(TimeSpan.FromMilliseconds(10)),
                 Key = v => v.Url,
                 Timestamp = v => v.Ts,
-            }, Aggregate.Count<View>())
+            }, Aggregates.Count<View>())
             .Sink("collect", r => results.Enqueue(r))
             .Build();
 
@@ -55,7 +55,7 @@ public class WindowStageTests
                 Key = v => v.Url,
                 Timestamp = v => v.Ts,
                 LateOutput = (v, _) => { late.Enqueue(v); return default; },
-            }, Aggregate.Count<View>())
+            }, Aggregates.Count<View>())
             .Sink("s", _ => { })
             .Build();
 
@@ -80,7 +80,7 @@ public class WindowStageTests
                 Key = v => v.Url,
                 Timestamp = v => v.Ts,
                 EarlyFiringInterval = TimeSpan.FromSeconds(1),
-            }, Aggregate.DistinctCount<View, string>(v => v.User))
+            }, Aggregates.DistinctCount<View, string>(v => v.User))
             .Sink("dashboard", r => results.Enqueue(r))
             .Build();
 
@@ -113,7 +113,7 @@ public class WindowStageTests
                 Key = v => v.Url,
                 Timestamp = v => v.Ts,
                 IdleTimeout = TimeSpan.FromSeconds(30),
-            }, Aggregate.Count<View>())
+            }, Aggregates.Count<View>())
             .Sink("s", r => results.Enqueue(r))
             .Build();
 
@@ -146,7 +146,7 @@ public class WindowStageTests
                 Assigner = WindowAssigner.Tumbling(TimeSpan.FromSeconds(1)),
                 Key = v => v.Url,
                 Time = TimeCharacteristic.ProcessingTime,
-            }, Aggregate.Count<View>())
+            }, Aggregates.Count<View>())
             .Sink("s", r => results.Enqueue(r))
             .Build();
 
@@ -171,7 +171,7 @@ public class WindowStageTests
                 Assigner = kind == "sliding" ? WindowAssigner.Sliding(TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(5)) : WindowAssigner.Session(TimeSpan.FromSeconds(3)),
                 Key = v => v.Url,
                 Timestamp = v => v.Ts,
-            }, Aggregate.Sum<View>(v => v.User == "bad" ? throw new InvalidOperationException("no price") : 1.5))
+            }, Aggregates.Sum<View>(v => v.User == "bad" ? throw new InvalidOperationException("no price") : 1.5))
             .Sink("collect", r => results.Enqueue(r))
             .Build();
 
@@ -211,7 +211,7 @@ public class WindowStageTests
                 Key = v => v.Url,
                 Timestamp = v => v.Ts, // an hour old: ignored for processing time
                 Time = TimeCharacteristic.ProcessingTime,
-            }, Aggregate.Count<View>())
+            }, Aggregates.Count<View>())
             .Sink("s", r => results.Enqueue(r))
             .Build();
 
@@ -236,7 +236,7 @@ public class WindowStageTests
                 Key = v => v.Url,
                 Timestamp = v => v.Ts,
                 EarlyFiringInterval = TimeSpan.FromMilliseconds(20),
-            }, Aggregate.Count<View>())
+            }, Aggregates.Count<View>())
             .Sink("s", _ => { })
             .Build();
         await pipeline.WriteAsync(new View("/", 1, "u"));
@@ -255,7 +255,7 @@ public class WindowStageTests
     public void Window_options_are_validated_at_build()
     {
         var act = () => PipelineBuilder.Create<View>("bad-window")
-            .Window("w", new WindowOptions<View, string> { OutOfOrderness = TimeSpan.FromSeconds(-1) }, Aggregate.Count<View>())
+            .Window("w", new WindowOptions<View, string> { OutOfOrderness = TimeSpan.FromSeconds(-1) }, Aggregates.Count<View>())
             .Sink("s", _ => { })
             .Build();
 
@@ -285,7 +285,7 @@ public class WindowEdgeCaseTests
                 Assigner = WindowAssigner.Session(TimeSpan.FromSeconds(10)),
                 Key = p => p.Key,
                 Timestamp = p => p.Ts,
-            }, Aggregate.Count<Point>())
+            }, Aggregates.Count<Point>())
             .Sink("s", r => results.Enqueue(r))
             .Build();
 
@@ -312,7 +312,7 @@ public class WindowEdgeCaseTests
             "sliding" => WindowAssigner.Sliding(TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(1)),
             _ => WindowAssigner.Session(TimeSpan.FromSeconds(10)),
         };
-        var store = new WindowEngine<Point, string, SumAccumulator, double>(assigner, Aggregate.Sum<Point>(p => p.Value), 0, 0);
+        var store = new WindowEngine<Point, string, SumAccumulator, double>(assigner, Aggregates.Sum<Point>(p => p.Value), 0, 0);
         var output = new List<WindowResult<string, double>>();
         store.Add("a", 1_000, new Point("a", 1_000, 1e308), output);
         store.Add("a", 5_000, new Point("a", 5_000, 1e308), output);

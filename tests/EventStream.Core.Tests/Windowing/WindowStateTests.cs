@@ -35,15 +35,15 @@ public sealed class WindowStateTests
     {
         switch (aggregate)
         {
-            case "count": Check(kind, seed, Aggregate.Count<Ev>(), c => c); break;
-            case "sum": Check(kind, seed, Aggregate.Sum<Ev>(e => e.Value), s => s); break;
-            case "avg": Check(kind, seed, Aggregate.Average<Ev>(e => e.Value), a => a); break;
-            case "min": Check(kind, seed, Aggregate.Min<Ev>(e => e.Value), m => m); break;
-            case "max": Check(kind, seed, Aggregate.Max<Ev>(e => e.Value), m => m); break;
-            case "distinct": Check(kind, seed, Aggregate.DistinctCount<Ev, double>(e => e.Value), d => d); break;
-            case "distinct-sketch": Check(kind, seed, Aggregate.DistinctCount<Ev, long>(e => e.Id), d => d, manyValues: true); break;
+            case "count": Check(kind, seed, Aggregates.Count<Ev>(), c => c); break;
+            case "sum": Check(kind, seed, Aggregates.Sum<Ev>(e => e.Value), s => s); break;
+            case "avg": Check(kind, seed, Aggregates.Average<Ev>(e => e.Value), a => a); break;
+            case "min": Check(kind, seed, Aggregates.Min<Ev>(e => e.Value), m => m); break;
+            case "max": Check(kind, seed, Aggregates.Max<Ev>(e => e.Value), m => m); break;
+            case "distinct": Check(kind, seed, Aggregates.DistinctCount<Ev, double>(e => e.Value), d => d); break;
+            case "distinct-sketch": Check(kind, seed, Aggregates.DistinctCount<Ev, long>(e => e.Id), d => d, manyValues: true); break;
             default:
-                Check(kind, seed, Aggregate.Create<Ev, Moments, double>(
+                Check(kind, seed, Aggregates.Create<Ev, Moments, double>(
                     () => new Moments(0, 0, 0),
                     (m, e) => new Moments(m.N + 1, m.Sum + e.Value, m.SumOfSquares + (e.Value * e.Value)),
                     (l, r) => new Moments(l.N + r.N, l.Sum + r.Sum, l.SumOfSquares + r.SumOfSquares),
@@ -55,7 +55,7 @@ public sealed class WindowStateTests
     [Fact]
     public void A_commit_writes_only_what_changed_since_the_last_one()
     {
-        var engine = Engine(WindowAssigner.Sliding(TimeSpan.FromSeconds(300), TimeSpan.FromSeconds(1)), Aggregate.Count<Ev>(), ooo: 0, lateness: 0);
+        var engine = Engine(WindowAssigner.Sliding(TimeSpan.FromSeconds(300), TimeSpan.FromSeconds(1)), Aggregates.Count<Ev>(), ooo: 0, lateness: 0);
         var output = new List<WindowResult<string, long>>();
         for (var key = 0; key < 100; key++)
         {
@@ -86,7 +86,7 @@ public sealed class WindowStateTests
     [Fact]
     public void A_restore_needs_an_empty_engine_and_a_field_of_its_own_window_kind()
     {
-        var sliding = Engine(WindowAssigner.Tumbling(TimeSpan.FromSeconds(1)), Aggregate.Count<Ev>(), 0, 0);
+        var sliding = Engine(WindowAssigner.Tumbling(TimeSpan.FromSeconds(1)), Aggregates.Count<Ev>(), 0, 0);
         var output = new List<WindowResult<string, long>>();
         sliding.Add("a", 1, new Ev("a", 1, 1), output);
         var store = new Store();
@@ -95,13 +95,13 @@ public sealed class WindowStateTests
         var again = () => sliding.Restore(WindowClock.Empty);
         again.Should().Throw<InvalidOperationException>().WithMessage("*empty engine*");
 
-        var session = Engine(WindowAssigner.Session(TimeSpan.FromSeconds(1)), Aggregate.Count<Ev>(), 0, 0);
+        var session = Engine(WindowAssigner.Session(TimeSpan.FromSeconds(1)), Aggregates.Count<Ev>(), 0, 0);
         session.Restore(sliding.Clock);
         var (field, value) = store.Entries.First();
         var wrongKind = () => session.RestoreEntry(Convert.FromHexString(field), value);
         wrongKind.Should().Throw<FormatException>().WithMessage("*does not belong to a session window*");
 
-        var tumbling = Engine(WindowAssigner.Tumbling(TimeSpan.FromSeconds(1)), Aggregate.Count<Ev>(), 0, 0);
+        var tumbling = Engine(WindowAssigner.Tumbling(TimeSpan.FromSeconds(1)), Aggregates.Count<Ev>(), 0, 0);
         tumbling.Restore(sliding.Clock);
         var truncated = () => tumbling.RestoreEntry(Convert.FromHexString(field).AsSpan(0, 4), value);
         truncated.Should().Throw<FormatException>().WithMessage("Not a window state field (4 bytes*");

@@ -231,7 +231,7 @@ public sealed class PartitionStoreTests(RedisServerFixture redis)
     }
 
     internal static WindowEngine<long, string, long, long> Engine() =>
-        new(WindowAssigner.Sliding(TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(100)), Aggregate.Count<long>(), 0, 0,
+        new(WindowAssigner.Sliding(TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(100)), Aggregates.Count<long>(), 0, 0,
             state: new WindowStateCodecs<string, long>(StateCodec.For<string>(), StateCodec.For<long>()));
 
     private static PartitionCommit Gather(WindowEngine<long, string, long, long> engine, List<WindowResult<string, long>> results, string position)

@@ -117,7 +117,7 @@ public sealed class PartitionedHostingTests(RedisServerFixture redis)
                     Assigner = WindowAssigner.Tumbling(TimeSpan.FromSeconds(10)),
                     Key = c => c.Url,
                     Timestamp = c => c.Timestamp,
-                }, Aggregate.Count<Click>())
+                }, Aggregates.Count<Click>())
                 .Sink("collect", r => sunk.Enqueue(r))
                 .Build())
             .UseRedis(redis.Configuration, o =>

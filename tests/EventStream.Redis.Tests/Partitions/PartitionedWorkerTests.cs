@@ -41,7 +41,7 @@ public sealed class PartitionedWorkerTests(RedisServerFixture redis)
         var sunk = new ConcurrentBag<WindowResult<string, long>>();
         RedisPartitionedWorker<Click> Start(string name, TimeSpan? idle) => PipelineBuilder.Create<Click>("clicks", o => o.Retry = RetryOptions.None)
             .Transform("check", c => c.Url == "/bad" && Volatile.Read(ref broken) == 1 ? throw new InvalidDataException("the lookup for /bad is down") : c)
-            .Window("w", Window(), Aggregate.Count<Click>())
+            .Window("w", Window(), Aggregates.Count<Click>())
             .Sink("out", r => sunk.Add(r))
             .BuildPartitioned(redis.Connection, run.Options(name, idle));
 
@@ -74,7 +74,7 @@ public sealed class PartitionedWorkerTests(RedisServerFixture redis)
         var dropped = events.Count(e => e.Url == "/p7");
         RedisPartitionedWorker<Click> Start(string name) => PipelineBuilder.Create<Click>("clicks")
             .Filter("no-p7", c => c.Url != "/p7")
-            .Window("w", Window(), Aggregate.Count<Click>())
+            .Window("w", Window(), Aggregates.Count<Click>())
             .Sink("out", _ => { })
             .BuildPartitioned(redis.Connection, run.Options(name, exitWhenIdle: TimeSpan.FromMilliseconds(300)));
         var a = Start("a");
@@ -362,7 +362,7 @@ public sealed class PartitionedWorkerTests(RedisServerFixture redis)
     /// <summary>A user-defined accumulator, serialised by System.Text.Json: the earliest and latest time and a count.</summary>
     public sealed record Spread(long First, long Last, int Count);
 
-    private static IAggregator<Click, Spread, Spread> SpreadAggregate() => Aggregate.Create<Click, Spread, Spread>(
+    private static IAggregator<Click, Spread, Spread> SpreadAggregate() => Aggregates.Create<Click, Spread, Spread>(
         () => new Spread(long.MaxValue, long.MinValue, 0),
         (s, c) => new Spread(Math.Min(s.First, c.Ts), Math.Max(s.Last, c.Ts), s.Count + 1),
         (l, r) => new Spread(Math.Min(l.First, r.First), Math.Max(l.Last, r.Last), l.Count + r.Count),
@@ -390,7 +390,7 @@ public sealed class PartitionedWorkerTests(RedisServerFixture redis)
     /// <summary>What one engine in one process fires on the same input (no completion: a stop fires nothing).</summary>
     private static List<WindowResult<string, long>> Reference(Click[] events, bool complete = false)
     {
-        var engine = new WindowEngine<Click, string, long, long>(Window().Assigner!, Aggregate.Count<Click>(), 100, 0);
+        var engine = new WindowEngine<Click, string, long, long>(Window().Assigner!, Aggregates.Count<Click>(), 100, 0);
         var results = new List<WindowResult<string, long>>();
         foreach (var e in events)
         {
@@ -440,7 +440,7 @@ public sealed class PartitionedWorkerTests(RedisServerFixture redis)
             var options = Options(name, exitWhenIdle, readCount);
             configure?.Invoke(options);
             var worker = PipelineBuilder.Create<Click>("clicks")
-                .Window("w", Window(), Aggregate.Count<Click>())
+                .Window("w", Window(), Aggregates.Count<Click>())
                 .Sink("out", r => sunk.Add(r))
                 .BuildPartitioned(redis.Connection, options);
             var stop = new CancellationTokenSource();

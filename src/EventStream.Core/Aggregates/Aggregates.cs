@@ -1,7 +1,7 @@
 namespace EventStream;
 
 /// <summary>The built-in aggregates: count, sum, average, min, max, distinct count, and your own from four functions.</summary>
-public static class Aggregate
+public static class Aggregates
 {
     /// <summary>Counts the events.</summary>
     /// <typeparam name="T">The event type.</typeparam>
