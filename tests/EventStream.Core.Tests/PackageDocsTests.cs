@@ -62,8 +62,8 @@ public partial class PackageDocsTests
             "T:EventStream.IEventPipeline`1",
             "P:EventStream.IEventPipeline`1.Name",
             "M:EventStream.IEventPipeline`1.WriteAsync(`0,System.Threading.CancellationToken)",
-            "M:EventStream.Aggregate.Sum``1(System.Func{``0,System.Double})",
-            "M:EventStream.Aggregate.Create``3(System.Func{``1},System.Func{``1,``0,``1},System.Func{``1,``1,``1},System.Func{``1,``2})",
+            "M:EventStream.Aggregates.Sum``1(System.Func{``0,System.Double})",
+            "M:EventStream.Aggregates.Create``3(System.Func{``1},System.Func{``1,``0,``1},System.Func{``1,``1,``1},System.Func{``1,``2})",
             "T:Microsoft.Extensions.DependencyInjection.EventPipelineServiceCollectionExtensions",
         ]);
         // Every public type with docs keeps them (the compiler writes a T: entry for each documented type).
