@@ -1,3 +1,5 @@
+using EventStream;
+using EventStream.Redis;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;

@@ -1,3 +1,4 @@
+using EventStream.Redis;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;

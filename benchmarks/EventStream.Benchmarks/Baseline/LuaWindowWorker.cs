@@ -1,3 +1,4 @@
+using EventStream.Windowing;
 using System.Globalization;
 using System.Text.Json;
 using StackExchange.Redis;
