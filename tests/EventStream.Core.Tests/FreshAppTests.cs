@@ -15,7 +15,7 @@ namespace EventStream.Tests;
 public sealed partial class FreshAppTests : IDisposable
 {
     private static readonly TimeSpan StepTimeout = TimeSpan.FromMinutes(6);
-    private readonly string _root = FindRepositoryRoot();
+    private readonly string _root = Repository.Root;
     private readonly string _dir = Directory.CreateTempSubdirectory("eventstream-fresh-").FullName;
     private readonly string _home;
     private readonly string _readme;
@@ -213,18 +213,6 @@ public sealed partial class FreshAppTests : IDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private static string FindRepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "EventStream.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("EventStream.sln not found above " + AppContext.BaseDirectory);
-    }
 
     [GeneratedRegex("```bash\n(.*?)```", RegexOptions.Singleline)]
     private static partial Regex BashBlock();

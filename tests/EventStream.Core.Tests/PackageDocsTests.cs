@@ -22,7 +22,7 @@ public partial class PackageDocsTests
         // The copy next to the EventStream.Core.dll this test runs against: what a project referencing Core gets.
         Path.ChangeExtension(Core.Location, ".xml"),
         // The shipped project's own output, the file pack puts into lib/net10.0/.
-        Path.Combine(FindRepositoryRoot(), "src", "EventStream.Core", "bin", Configuration, "net10.0", "EventStream.Core.xml"),
+        Path.Combine(Repository.Root, "src", "EventStream.Core", "bin", Configuration, "net10.0", "EventStream.Core.xml"),
     };
 
     [Theory]
@@ -94,7 +94,7 @@ public partial class PackageDocsTests
     [Fact]
     public void Every_entry_in_EventStream_Core_xml_is_in_its_PublicAPI_files()
     {
-        var path = Path.Combine(FindRepositoryRoot(), "src", "EventStream.Core", "bin", Configuration, "net10.0", "EventStream.Core.xml");
+        var path = Path.Combine(Repository.Root, "src", "EventStream.Core", "bin", Configuration, "net10.0", "EventStream.Core.xml");
         AssertEveryEntryIsInPublicApi(path, "EventStream.Core");
     }
 
@@ -103,7 +103,7 @@ public partial class PackageDocsTests
     {
         // This project does not reference EventStream.Redis, so its file is read from the Redis project's bin/, and
         // its public surface is the one the PublicAPI analyzer keeps in PublicAPI.*.txt.
-        var path = Path.Combine(FindRepositoryRoot(), "src", "EventStream.Redis", "bin", Configuration, "net10.0", "EventStream.Redis.xml");
+        var path = Path.Combine(Repository.Root, "src", "EventStream.Redis", "bin", Configuration, "net10.0", "EventStream.Redis.xml");
         AssertEveryEntryIsInPublicApi(path, "EventStream.Redis");
 
         var ids = LoadMemberIds(path, "EventStream.Redis");
@@ -195,7 +195,7 @@ public partial class PackageDocsTests
     // full name, a member's type and name (properties by their accessors, constructors by the type's own name).
     private static void AssertEveryEntryIsInPublicApi(string path, string assembly)
     {
-        var project = Path.Combine(FindRepositoryRoot(), "src", assembly);
+        var project = Path.Combine(Repository.Root, "src", assembly);
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var line in new[] { "PublicAPI.Shipped.txt", "PublicAPI.Unshipped.txt" }.SelectMany(f => File.ReadAllLines(Path.Combine(project, f))))
         {
@@ -265,18 +265,6 @@ public partial class PackageDocsTests
         }));
     }
 
-    private static string FindRepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "EventStream.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("EventStream.sln not found above " + AppContext.BaseDirectory);
-    }
 
     [GeneratedRegex("``?[0-9]+$")]
     private static partial Regex GenericArity();

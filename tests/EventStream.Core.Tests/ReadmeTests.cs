@@ -11,7 +11,7 @@ public class ReadmeTests
         // Issue 11: only the quick start compiled as written; the other snippets lacked usings, used types the README
         // never defined, and two failed to compile (CS0407, CS0029). Now every block names its file in a marker, the
         // file is built with the solution (so CI fails when a snippet does not compile), and the block is the whole file.
-        var root = FindRepositoryRoot();
+        var root = Repository.Root;
         var solution = File.ReadAllText(Path.Combine(root, "EventStream.sln")).Replace('\\', '/');
         var lines = File.ReadAllText(Path.Combine(root, document)).ReplaceLineEndings("\n").Split('\n');
         var blocks = 0;
@@ -44,7 +44,7 @@ public class ReadmeTests
     [Fact]
     public void The_quick_start_is_the_quick_start_sample()
     {
-        var readme = File.ReadAllText(Path.Combine(FindRepositoryRoot(), "README.md")).ReplaceLineEndings("\n");
+        var readme = File.ReadAllText(Path.Combine(Repository.Root, "README.md")).ReplaceLineEndings("\n");
         var section = readme.IndexOf("## Quick start", StringComparison.Ordinal);
         section.Should().BeGreaterThan(0, "the README has a quick start");
         readme.IndexOf("<!-- snippet: samples/EventStream.Samples.QuickStart/Program.cs -->", section, StringComparison.Ordinal)
@@ -56,7 +56,7 @@ public class ReadmeTests
     {
         // Issue 11: the README said "with only the .NET 10 SDK installed ... dotnet test", which fails without
         // redis-server and chromium; CI installed them itself, so it did not run the README's command.
-        var root = FindRepositoryRoot();
+        var root = Repository.Root;
         var readme = File.ReadAllText(Path.Combine(root, "README.md")).ReplaceLineEndings("\n");
         var section = readme.IndexOf("## Two commands", StringComparison.Ordinal);
         section.Should().BeGreaterThan(0, "the README has its two commands");
@@ -76,16 +76,4 @@ public class ReadmeTests
         }
     }
 
-    private static string FindRepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "EventStream.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("EventStream.sln not found above " + AppContext.BaseDirectory);
-    }
 }
