@@ -53,6 +53,7 @@ public sealed partial class FreshAppTests : IDisposable
         var output = await RunScriptAsync(work, Paste(quickStart, Path.Combine(_root, "samples", "EventStream.Samples.QuickStart", "Program.cs")));
         output.Should().Contain("home=2, docs=2", "the quick start prints what the README says it prints");
         File.ReadAllText(Path.Combine(work, "QuickStart", "QuickStart.csproj")).Should().Contain("Include=\"EventStream.Core\"", "it ran against the package, not the project");
+        Directory.Exists(Path.Combine(_home, ".nuget", "packages", "eventstream.core")).Should().BeTrue("the package came from the packed folder into this test's own cache");
 
         // Hosting: a fresh web app; built, then run on a free port, sent the README's curl body, and its log read.
         var hosting = Commands(Section("## Hosting"), 0);
@@ -174,9 +175,11 @@ public sealed partial class FreshAppTests : IDisposable
             start.ArgumentList.Add(argument);
         }
 
-        // What `dotnet test` sets for its own MSBuild and test host must not steer the fresh apps' builds.
+        // What `dotnet test` sets for its own MSBuild and test host must not steer the fresh apps' builds, and the package
+        // cache is the private home's; the machine's other NuGet settings (revocation mode, say) stay.
         foreach (var name in start.Environment.Keys.Where(k => k.StartsWith("MSBUILD", StringComparison.OrdinalIgnoreCase)
-                     || k.StartsWith("VSTEST", StringComparison.OrdinalIgnoreCase) || k.StartsWith("NUGET_", StringComparison.OrdinalIgnoreCase)
+                     || k.StartsWith("VSTEST", StringComparison.OrdinalIgnoreCase)
+                     || k.Equals("NUGET_PACKAGES", StringComparison.OrdinalIgnoreCase) || k.Equals("NUGET_FALLBACK_PACKAGES", StringComparison.OrdinalIgnoreCase)
                      || k.Equals("DOTNET_CLI_HOME", StringComparison.OrdinalIgnoreCase)).ToList())
         {
             start.Environment.Remove(name);
