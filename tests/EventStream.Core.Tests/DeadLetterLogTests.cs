@@ -40,6 +40,41 @@ public sealed class DeadLetterLogTests
     }
 
     [Fact]
+    public async Task A_burst_that_ends_is_summarised_when_its_interval_ends_and_what_is_left_when_the_pipeline_finishes()
+    {
+        // Regression: the count of a burst was logged only with the next dead letter after the interval, so a burst that
+        // simply ended (the usual case: a dependency came back) was never summarised.
+        var time = new FakeTimeProvider(DateTimeOffset.UnixEpoch.AddDays(20_000));
+        var logs = new Logs(LogLevel.Warning);
+        var pipeline = PipelineBuilder.Create<int>("orders", o =>
+            {
+                o.Retry = RetryOptions.None;
+                o.LoggerFactory = logs;
+                o.TimeProvider = time;
+            })
+            .Transform("geo", int (x) => x >= 1000 ? x : throw new TimeoutException($"geo lookup {x} timed out"))
+            .Sink("s", _ => { })
+            .Build();
+
+        await pipeline.WriteBatchAsync(Enumerable.Range(0, 50).ToArray());
+        await TestSupport.Eventually(() => pipeline.GetMetrics().DeadLettered == 50, "every event dead-lettered");
+        logs.Lines.Should().ContainSingle("one line while the interval runs");
+
+        time.Advance(TimeSpan.FromSeconds(10));
+        logs.Lines.Should().HaveCount(2, "the interval ended: its count is logged without waiting for another dead letter");
+        logs.Lines.ElementAt(1).Should().StartWith("Warning: Pipeline orders: stage geo dead-lettered 49 more event(s) within 10 s");
+
+        time.Advance(TimeSpan.FromSeconds(1));
+        await pipeline.WriteBatchAsync(new[] { 50, 51, 52, 1000 });
+        await TestSupport.Eventually(() => pipeline.GetMetrics().DeadLettered == 53, "three more dead-lettered");
+        logs.Lines.Should().HaveCount(3, "a new interval starts with a full line");
+        await pipeline.CompleteAsync();
+        logs.Lines.Should().HaveCount(4, "the pipeline finished inside the interval: what it counted is logged");
+        logs.Lines.ElementAt(3).Should().StartWith("Warning: Pipeline orders: stage geo dead-lettered 2 more event(s)");
+        await pipeline.DisposeAsync();
+    }
+
+    [Fact]
     public async Task At_debug_each_dead_letter_carries_its_failure()
     {
         var logs = new Logs(LogLevel.Debug);

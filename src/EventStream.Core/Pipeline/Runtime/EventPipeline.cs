@@ -296,6 +296,7 @@ internal sealed class EventPipeline<T> : IEventPipeline<T>, DependencyInjection.
         {
             _pipeline.Cancel();
             var lost = await DeadLetterLeftoversAsync().ConfigureAwait(false);
+            FlushLog();
             _completion.TrySetException(lost is null ? [ex] : [ex, lost]);
             return;
         }
@@ -305,10 +306,12 @@ internal sealed class EventPipeline<T> : IEventPipeline<T>, DependencyInjection.
             // A cancelled pipeline whose leftovers could not be recorded has lost events: that is a fault, not a cancellation.
             if (await DeadLetterLeftoversAsync().ConfigureAwait(false) is { } lost)
             {
+                FlushLog();
                 _completion.TrySetException(lost);
             }
             else
             {
+                FlushLog();
                 _completion.TrySetCanceled(_pipeline.Token);
             }
 
@@ -320,8 +323,12 @@ internal sealed class EventPipeline<T> : IEventPipeline<T>, DependencyInjection.
             op.Stop();
         }
 
+        FlushLog();
         _completion.TrySetResult();
     }
+
+    /// <summary>Before the completion is set: dead letters counted into a burst and not yet logged are logged now.</summary>
+    private void FlushLog() => _pipeline.Log.Flush();
 
     /// <summary>
     /// After all workers stopped on a cancellation: dead-letter everything still in flight. Returns the store's

@@ -22,7 +22,10 @@ internal sealed class PipelineLog
         LoggerMessage.Define<string, string, int, double>(LogLevel.Warning, new EventId(6, "DeadLetteredBurst"),
             "Pipeline {Pipeline}: stage {Stage} dead-lettered {Count} more event(s) within {Seconds} s of the one logged before; they are in the dead-letter store.");
 
-    /// <summary>A stage's dead letters get one Warning line per interval; the others are counted into the next one.</summary>
+    /// <summary>
+    /// A stage's dead letters get one Warning line per interval; the others are counted, and the count is logged when the
+    /// interval ends (a timer on the pipeline's clock), before the next full line, or when the pipeline finishes.
+    /// </summary>
     private static readonly TimeSpan BurstInterval = TimeSpan.FromSeconds(10);
 
     private static readonly Action<ILogger, string, int, Exception?> CanceledMessage =
@@ -71,39 +74,77 @@ internal sealed class PipelineLog
         }
 
         var now = _time.GetTimestamp();
-        var burst = _bursts.GetOrAdd(stage, static _ => new Burst());
+        var burst = _bursts.GetOrAdd(stage, static (name, log) => new Burst(log, name), this);
         int followed;
         lock (burst)
         {
-            if (burst.Logged && _time.GetElapsedTime(burst.At, now) < BurstInterval)
+            var elapsed = _time.GetElapsedTime(burst.At, now);
+            if (burst.Logged && elapsed < BurstInterval)
             {
                 burst.Followed++;
+                burst.Timer ??= _time.CreateTimer(static state => ((Burst)state!).Flush(), burst, BurstInterval - elapsed, Timeout.InfiniteTimeSpan);
                 return;
             }
 
-            followed = burst.Followed;
-            (burst.Logged, burst.At, burst.Followed) = (true, now, 0);
+            followed = burst.TakeFollowed();
+            (burst.Logged, burst.At) = (true, now);
         }
 
-        if (followed > 0)
-        {
-            DeadLetteredBurstMessage(_logger, _pipeline, stage, followed, BurstInterval.TotalSeconds, null);
-        }
-
+        LogFollowed(stage, followed);
         DeadLetteredMessage(_logger, _pipeline, stage, id, reason, attempts, exception.GetType().Name + ": " + exception.Message.ReplaceLineEndings(" "), null);
+    }
+
+    /// <summary>Logs every stage's dead letters counted but not yet logged: the pipeline has finished, so no interval will end for them.</summary>
+    public void Flush()
+    {
+        foreach (var burst in _bursts.Values)
+        {
+            burst.Flush();
+        }
     }
 
     public void Canceled(int count) => CanceledMessage(_logger, _pipeline, count, null);
 
     public void LeftoversLost(int count, Exception exception) => LeftoversLostMessage(_logger, _pipeline, count, exception);
 
-    /// <summary>A stage's dead letters since its last Warning line.</summary>
-    private sealed class Burst
+    private void LogFollowed(string stage, int followed)
+    {
+        if (followed > 0)
+        {
+            DeadLetteredBurstMessage(_logger, _pipeline, stage, followed, BurstInterval.TotalSeconds, null);
+        }
+    }
+
+    /// <summary>A stage's dead letters since its last Warning line, and the timer that logs their count when the interval ends.</summary>
+    private sealed class Burst(PipelineLog log, string stage)
     {
         public bool Logged { get; set; }
 
         public long At { get; set; }
 
         public int Followed { get; set; }
+
+        public ITimer? Timer { get; set; }
+
+        /// <summary>Takes the count (under the burst's lock) and stops the timer: the caller logs it.</summary>
+        public int TakeFollowed()
+        {
+            var followed = Followed;
+            Followed = 0;
+            Timer?.Dispose();
+            Timer = null;
+            return followed;
+        }
+
+        public void Flush()
+        {
+            int followed;
+            lock (this)
+            {
+                followed = TakeFollowed();
+            }
+
+            log.LogFollowed(stage, followed);
+        }
     }
 }
