@@ -256,6 +256,42 @@ public sealed class EventIngestTests
     }
 
     [Fact]
+    public async Task What_is_posted_adds_up_on_the_meter_admitted_plus_dead_lettered_and_refused_batches_apart()
+    {
+        var counts = new System.Collections.Concurrent.ConcurrentDictionary<string, long>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Name is EventIngestMeter.Elements or EventIngestMeter.Requests)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            var tag = tags.ToArray().Single(t => t.Key is "outcome" or "status");
+            counts.AddOrUpdate($"{instrument.Name}:{tag.Value}", value, (_, v) => v + value);
+        });
+        listener.Start();
+        await using var server = await IngestServer.StartAsync(pipeline: o => o.BackpressureThreshold = 10, sinkOpen: false);
+
+        var mixed = await server.Client.PostAsync("/events", Body($"[{Envelope("a")},1,{Envelope("b")},{Envelope("c")}]"));
+        var full = await server.Client.PostAsync("/events", Body("[" + string.Join(",", Enumerable.Range(0, 8).Select(i => Envelope("f" + i))) + "]"));
+
+        mixed.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        full.StatusCode.Should().Be(HttpStatusCode.TooManyRequests);
+        counts.GetValueOrDefault(EventIngestMeter.Elements + ":admitted").Should().Be(3);
+        counts.GetValueOrDefault(EventIngestMeter.Elements + ":dead_lettered").Should().Be(1);
+        counts.GetValueOrDefault(EventIngestMeter.Elements + ":refused").Should().Be(8);
+        counts.GetValueOrDefault(EventIngestMeter.Requests + ":202").Should().Be(1);
+        counts.GetValueOrDefault(EventIngestMeter.Requests + ":429").Should().Be(1);
+
+        // Posted in the admitted batch = admitted + dead-lettered, and the pipeline and the store say the same.
+        server.Pipeline.GetMetrics().Accepted.Should().Be(3);
+        (await server.Pipeline.DeadLetters.CountAsync("events")).Should().Be(1);
+    }
+
+    [Fact]
     public void Options_out_of_range_are_refused_when_the_endpoint_is_mapped_naming_each()
     {
         var app = WebApplication.CreateSlimBuilder().Build();

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -24,12 +25,19 @@ internal sealed partial class IngestDoor<T>
 
     private readonly EventIngestOptions<T> _options;
     private readonly IServiceProvider _services;
+    private readonly Counter<long>? _elements;
+    private readonly Counter<long>? _requests;
     private JsonTypeInfo<T>? _typeInfo;
 
     public IngestDoor(EventIngestOptions<T> options, IServiceProvider services)
     {
         _options = options;
         _services = services;
+        if (services.GetService<IMeterFactory>()?.Create(EventStreamMeter.MeterName) is { } meter)
+        {
+            _elements = meter.CreateCounter<long>(EventIngestMeter.Elements, "{element}", "Elements read from ingest request bodies, by outcome.");
+            _requests = meter.CreateCounter<long>(EventIngestMeter.Requests, "{request}", "Ingest requests answered, by status code.");
+        }
     }
 
     private enum BodyKind
@@ -39,6 +47,17 @@ internal sealed partial class IngestDoor<T>
     }
 
     public async Task<IResult> HandleAsync(HttpContext context)
+    {
+        var result = await HandleCoreAsync(context).ConfigureAwait(false);
+        if (_requests is not null && result is IStatusCodeHttpResult { StatusCode: { } status })
+        {
+            _requests.Add(1, new KeyValuePair<string, object?>("status", status));
+        }
+
+        return result;
+    }
+
+    private async Task<IResult> HandleCoreAsync(HttpContext context)
     {
         var request = context.Request;
         if (!TryGetKind(request.ContentType, out var kind, out var contentProblem))
@@ -113,6 +132,7 @@ internal sealed partial class IngestDoor<T>
         var rejected = bad.Select(b => new EventIngestRejection(b.Index, b.Error)).ToList();
         if (bad.Count > _options.MaxRejected)
         {
+            Count(pipeline, "refused", elements.Count);
             return Problem(
                 StatusCodes.Status400BadRequest,
                 $"{bad.Count} bad elements: more than {_options.MaxRejected} in one batch, so none is admitted or kept",
@@ -129,15 +149,18 @@ internal sealed partial class IngestDoor<T>
 
             if (await DeadLetterAsync(pipeline, body, bad, context.RequestAborted).ConfigureAwait(false) is { } failed)
             {
+                Count(pipeline, "refused", elements.Count);
                 return StoreFailed(context, failed);
             }
 
+            Count(pipeline, "dead_lettered", bad.Count);
             return Problem(StatusCodes.Status400BadRequest, "No usable event in the batch", Describe(rejected), rejected);
         }
 
         var threshold = context.RequestServices.GetService<IOptionsMonitor<PipelineOptions>>()?.Get(pipeline.Name).BackpressureThreshold;
         if (good.Count > threshold)
         {
+            Count(pipeline, "refused", elements.Count);
             return Problem(
                 StatusCodes.Status413PayloadTooLarge,
                 "The batch can never fit",
@@ -147,6 +170,10 @@ internal sealed partial class IngestDoor<T>
         try
         {
             pipeline.Ingest(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(good));
+        }
+        catch (Exception) when (Count(pipeline, "refused", elements.Count))
+        {
+            throw; // never: the filter counts the refused batch and lets the handlers below answer
         }
         catch (DeadLetterStoreFullException ex)
         {
@@ -163,11 +190,17 @@ internal sealed partial class IngestDoor<T>
             return Stopped(pipeline); // completed while this request was read: it admits no more events
         }
 
+        Count(pipeline, "admitted", good.Count);
+
         // Admitted: the bad elements are kept now, whatever the client does next (a retry would admit the good ones twice).
         if (await DeadLetterAsync(pipeline, body, bad, CancellationToken.None).ConfigureAwait(false) is { } lost)
         {
             Log.NotKept(Logger(context), bad.Count, pipeline.Name, lost);
             rejected = [.. rejected.Select(r => r with { Error = r.Error + " (not kept: the dead-letter store failed)" })];
+        }
+        else
+        {
+            Count(pipeline, "dead_lettered", bad.Count);
         }
 
         return TypedResults.Json(new EventIngestResult(good.Count, rejected), IngestJsonContext.Default.EventIngestResult, statusCode: StatusCodes.Status202Accepted);
@@ -416,6 +449,17 @@ internal sealed partial class IngestDoor<T>
         return json.TryGetTypeInfo(typeof(T), out var info) && info is JsonTypeInfo<T> typed
             ? typed
             : throw new InvalidOperationException($"No JSON metadata for {typeof(T)}: add it to the application's JSON options (a JsonSerializerContext in TypeInfoResolverChain) or set EventIngestOptions.JsonTypeInfo.");
+    }
+
+    /// <summary>Counts elements by outcome; returns <see langword="false"/> so that it can sit in an exception filter.</summary>
+    private bool Count(IEventPipeline<T> pipeline, string outcome, int count)
+    {
+        if (_elements is not null && count > 0)
+        {
+            _elements.Add(count, new KeyValuePair<string, object?>("pipeline", pipeline.Name), new KeyValuePair<string, object?>("outcome", outcome));
+        }
+
+        return false;
     }
 
     private static bool TryGetKind(string? contentType, out BodyKind kind, out string problem)
