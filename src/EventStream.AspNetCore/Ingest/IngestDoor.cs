@@ -443,12 +443,7 @@ internal sealed partial class IngestDoor<T>
             return (JsonTypeInfo<T>)(object)IngestJsonContext.Default.PipelineEvent;
         }
 
-        // The application's minimal-API JSON options: reflection-based by default, its own source-generated context
-        // in a trimmed or AOT application.
-        var json = services.GetRequiredService<IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions;
-        return json.TryGetTypeInfo(typeof(T), out var info) && info is JsonTypeInfo<T> typed
-            ? typed
-            : throw new InvalidOperationException($"No JSON metadata for {typeof(T)}: add it to the application's JSON options (a JsonSerializerContext in TypeInfoResolverChain) or set EventIngestOptions.JsonTypeInfo.");
+        return AppJson.TypeInfo<T>(services, "EventIngestOptions.JsonTypeInfo");
     }
 
     /// <summary>Counts elements by outcome; returns <see langword="false"/> so that it can sit in an exception filter.</summary>

@@ -44,7 +44,7 @@ public static class WindowResultsEndpointRouteBuilderExtensions
 
     private static async Task ServeAsync<TKey, TValue>(HttpContext context, WindowResultFeed<TKey, TValue> feed, JsonTypeInfo<IReadOnlyList<WindowResult<TKey, TValue>>>? jsonTypeInfo)
     {
-        var typeInfo = jsonTypeInfo ?? ResolveTypeInfo<TKey, TValue>(context.RequestServices);
+        var typeInfo = jsonTypeInfo ?? AppJson.TypeInfo<IReadOnlyList<WindowResult<TKey, TValue>>>(context.RequestServices, "the jsonTypeInfo of MapWindowResults");
         long? last = long.TryParse(context.Request.Headers["Last-Event-ID"], NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? id : null;
         var stopping = context.RequestServices.GetService<IHostApplicationLifetime>()?.ApplicationStopping ?? CancellationToken.None;
         using var both = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping);
@@ -105,13 +105,5 @@ public static class WindowResultsEndpointRouteBuilderExtensions
         {
             unsubscribe();
         }
-    }
-
-    private static JsonTypeInfo<IReadOnlyList<WindowResult<TKey, TValue>>> ResolveTypeInfo<TKey, TValue>(IServiceProvider services)
-    {
-        var json = services.GetRequiredService<IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions;
-        return json.TryGetTypeInfo(typeof(IReadOnlyList<WindowResult<TKey, TValue>>), out var info) && info is JsonTypeInfo<IReadOnlyList<WindowResult<TKey, TValue>>> typed
-            ? typed
-            : throw new InvalidOperationException($"No JSON metadata for {typeof(IReadOnlyList<WindowResult<TKey, TValue>>)}: add it to the application's JSON options or pass jsonTypeInfo to MapWindowResults.");
     }
 }
