@@ -219,6 +219,13 @@ internal sealed class EventPipeline<T> : IEventPipeline<T>, DependencyInjection.
         return _replayer.ReplayAsync(maxCount, cancellationToken);
     }
 
+    public Task<long> DiscardDeadLettersAsync(DeadLetterDiscard filter, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        filter.ThrowIfEmpty();
+        return _replayer.DiscardAsync(filter, cancellationToken);
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
