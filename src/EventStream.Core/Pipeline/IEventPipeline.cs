@@ -77,7 +77,7 @@ public interface IEventPipeline<T> : IAsyncDisposable
     /// store only once its event has passed that stage; if it fails again it stays, re-recorded with the new failure. If
     /// the pipeline is cancelled first, the call returns and the event counts as failed again (it is dead-lettered once
     /// more as cancelled, while its entry stays). A full store in <see cref="DeadLetterFullMode.Wait"/> mode blocks the stage that would record a
-    /// failure, replays included: make room by removing entries, not by replaying into the same pipeline.
+    /// failure, replays included: make room by removing or discarding entries, not by replaying into the same pipeline.
     /// </summary>
     /// <param name="maxCount">The most entries to replay.</param>
     /// <param name="cancellationToken">Stops waiting for outcomes (replayed events go on).</param>
