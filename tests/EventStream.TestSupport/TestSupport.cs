@@ -60,4 +60,14 @@ public static class TestSupport
             m.Delivered + m.Filtered + m.DeadLettered + m.Late + m.Windowed,
             "every admitted event ends delivered, filtered, dead-lettered, late or windowed exactly once ({0})", m);
     }
+
+    /// <summary>
+    /// The dead-letter store's accounting: what went in (dead-lettered, and late with no late output) less what replay and
+    /// discard took out is what the pipeline's store holds, for a pipeline that started on an empty store of its own with
+    /// no replay in flight and every late event in the store.
+    /// </summary>
+    public static void ShouldAccountForTheStore(this PipelineMetrics m, long entriesInStore) =>
+        (m.DeadLettered + m.Late - m.Replayed - m.Discarded).Should().Be(
+            entriesInStore,
+            "the entries in the store are the dead-lettered and late events less those replayed and discarded ({0})", m);
 }

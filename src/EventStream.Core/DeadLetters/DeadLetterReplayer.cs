@@ -6,11 +6,19 @@ namespace EventStream.DeadLetters;
 /// <summary>
 /// Replays a pipeline's dead letters: each entry's event re-enters the stage that failed (through the stage's segment
 /// inbox), and the entry leaves the store only after its event passed that stage; an event that fails again is
-/// re-recorded by the <see cref="DeadLetterRecorder"/> and its entry stays. A crash in between loses nothing.
+/// re-recorded by the <see cref="DeadLetterRecorder"/> and its entry stays. A crash in between loses nothing. Discards go
+/// through here too, so that they leave alone the entries being replayed: a replayed entry discarded meanwhile would be
+/// taken out twice (or, failing again, re-recorded after it was discarded), and the store's accounting
+/// (<see cref="PipelineMetrics"/>) would no longer add up.
 /// </summary>
+#pragma warning disable CA1001 // _gate is a SemaphoreSlim whose wait handle is never asked for: it holds nothing to dispose.
 internal sealed class DeadLetterReplayer
+#pragma warning restore CA1001
 {
     private readonly ConcurrentDictionary<string, byte> _replaying = new(StringComparer.Ordinal);
+
+    // Held while a replay picks its entries and while a discard runs: no entry starts a replay during a discard.
+    private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly PipelineContext _pipeline;
     private readonly Dictionary<string, IStageOperator> _stages;
     private readonly Task _pipelineCompletion;
@@ -29,29 +37,38 @@ internal sealed class DeadLetterReplayer
 
     public async Task<ReplayResult> ReplayAsync(int maxCount, CancellationToken cancellationToken)
     {
-        var entries = await Store.ListAsync(_pipeline.Name, maxCount, cancellationToken).ConfigureAwait(false);
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         var skipped = 0;
-        var pending = new List<(DeadLetterEntry Entry, ReplayTicket Ticket)>(entries.Count);
-        foreach (var entry in entries)
+        List<(DeadLetterEntry Entry, ReplayTicket Ticket)> pending;
+        try
         {
-            if (!_stages.TryGetValue(entry.Stage, out var stage) || !_replaying.TryAdd(entry.Id, 0))
+            var entries = await Store.ListAsync(_pipeline.Name, maxCount, cancellationToken).ConfigureAwait(false);
+            pending = new List<(DeadLetterEntry Entry, ReplayTicket Ticket)>(entries.Count);
+            foreach (var entry in entries)
             {
-                skipped++;
-                continue;
-            }
+                if (!_stages.TryGetValue(entry.Stage, out var stage) || !_replaying.TryAdd(entry.Id, 0))
+                {
+                    skipped++;
+                    continue;
+                }
 
-            // Counted before it re-enters, so the event cannot finish before it started (in-flight never reads low).
-            var ticket = new ReplayTicket(entry);
-            _pipeline.Counters.Add(PipelineCount.Replayed, 1);
-            if (!stage.TryReplay(entry.Event, ticket))
-            {
-                _pipeline.Counters.Add(PipelineCount.Replayed, -1);
-                _replaying.TryRemove(entry.Id, out _);
-                skipped++;
-                continue;
-            }
+                // Counted before it re-enters, so the event cannot finish before it started (in-flight never reads low).
+                var ticket = new ReplayTicket(entry);
+                _pipeline.Counters.Add(PipelineCount.Replayed, 1);
+                if (!stage.TryReplay(entry.Event, ticket))
+                {
+                    _pipeline.Counters.Add(PipelineCount.Replayed, -1);
+                    _replaying.TryRemove(entry.Id, out _);
+                    skipped++;
+                    continue;
+                }
 
-            pending.Add((entry, ticket));
+                pending.Add((entry, ticket));
+            }
+        }
+        finally
+        {
+            _gate.Release();
         }
 
         var replayed = 0;
@@ -86,6 +103,41 @@ internal sealed class DeadLetterReplayer
         }
 
         return new ReplayResult(replayed, failedAgain, skipped);
+    }
+
+    /// <summary>
+    /// Discards the pipeline's entries that match, except those being replayed, and counts and logs what was discarded.
+    /// With no replay in flight the store discards in place; otherwise the matching entries are listed and discarded by
+    /// id. Once the store is called, it is not cancelled: what it discarded is always counted.
+    /// </summary>
+    public async Task<long> DiscardAsync(DeadLetterDiscard filter, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            long discarded;
+            if (_replaying.IsEmpty)
+            {
+                discarded = await Store.DiscardAsync(_pipeline.Name, filter, CancellationToken.None).ConfigureAwait(false);
+            }
+            else
+            {
+                var matches = filter.Matcher();
+                var ids = (await Store.ListAsync(_pipeline.Name, int.MaxValue, CancellationToken.None).ConfigureAwait(false))
+                    .Where(e => matches(e) && !_replaying.ContainsKey(e.Id))
+                    .Select(e => e.Id)
+                    .ToArray();
+                discarded = ids.Length == 0 ? 0 : await Store.DiscardAsync(_pipeline.Name, new DeadLetterDiscard { Ids = ids }, CancellationToken.None).ConfigureAwait(false);
+            }
+
+            _pipeline.Counters.Add(PipelineCount.Discarded, discarded);
+            _pipeline.Log.Discarded(discarded, filter);
+            return discarded;
+        }
+        finally
+        {
+            _gate.Release();
+        }
     }
 
     /// <summary>

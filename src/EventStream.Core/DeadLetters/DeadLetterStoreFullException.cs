@@ -2,14 +2,14 @@ namespace EventStream;
 
 /// <summary>
 /// The dead-letter store is full and the pipeline rejects new events (<see cref="DeadLetterFullMode.RejectIngest"/>) until
-/// dead letters are replayed or removed. Not a kind of <see cref="BackpressureException"/>: waiting and retrying does not
+/// dead letters are replayed, removed or discarded (<see cref="IEventPipeline{T}.DiscardDeadLettersAsync"/>). Not a kind of <see cref="BackpressureException"/>: waiting and retrying does not
 /// help until an operator acts, so an HTTP door answers 503 Service Unavailable (not 429 Too Many Requests).
 /// </summary>
 public sealed class DeadLetterStoreFullException : InvalidOperationException
 {
     /// <summary>Creates the exception.</summary>
     public DeadLetterStoreFullException()
-        : base("The dead-letter store is full; replay or remove dead letters before writing more events.")
+        : base("The dead-letter store is full; replay, remove or discard dead letters before writing more events.")
     {
     }
 

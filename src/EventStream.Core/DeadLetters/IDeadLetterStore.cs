@@ -8,7 +8,7 @@ public interface IDeadLetterStore
 {
     /// <summary>
     /// Gets whether the store is full and pipelines must reject new events (their ingest throws
-    /// <see cref="DeadLetterStoreFullException"/>) until entries are replayed or removed. Entries of events already
+    /// <see cref="DeadLetterStoreFullException"/>) until entries are replayed, removed or discarded. Entries of events already
     /// admitted are still recorded.
     /// </summary>
     bool IsFull { get; }
@@ -43,6 +43,25 @@ public interface IDeadLetterStore
     /// <param name="cancellationToken">A cancellation token.</param>
     /// <returns><see langword="true"/> when the entry existed and was removed.</returns>
     ValueTask<bool> RemoveAsync(string id, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Discards the entries that match a filter: they leave the store for good, and their room is free again (a full store
+    /// accepts ingest once it is below its capacity). Use it when entries cannot be replayed usefully, such as late events
+    /// whose windows are gone. A pipeline's <see cref="IEventPipeline{T}.DiscardDeadLettersAsync"/> calls this and counts
+    /// what was discarded in <see cref="PipelineMetrics.Discarded"/>; calling the store directly counts nothing.
+    /// </summary>
+    /// <remarks>
+    /// The default implementation, for stores written before this member, lists the entries and removes those that match
+    /// one by one with <see cref="RemoveAsync"/>; the in-memory and Redis stores discard in place. A discard is not one
+    /// atomic step over all entries: entries added meanwhile may or may not be discarded, but each entry counted was removed.
+    /// </remarks>
+    /// <param name="pipeline">Only entries of this pipeline, or all when <see langword="null"/>.</param>
+    /// <param name="filter">Which entries; at least one criterion must be set.</param>
+    /// <param name="cancellationToken">A cancellation token, observed before anything is discarded.</param>
+    /// <returns>How many entries were discarded.</returns>
+    /// <exception cref="ArgumentException"><paramref name="filter"/> sets no criterion.</exception>
+    ValueTask<long> DiscardAsync(string? pipeline, DeadLetterDiscard filter, CancellationToken cancellationToken = default) =>
+        DeadLetterDiscard.DiscardByListingAsync(this, pipeline, filter, cancellationToken);
 
     /// <summary>
     /// Records an entry without waiting for room: after a cancellation nothing admitted may be lost, so a store that

@@ -4,6 +4,11 @@ namespace EventStream;
 /// A dead-letter store in process memory, oldest entry first. Entries are lost with the process; use a durable store
 /// (such as the Redis one) where that matters. Thread-safe.
 /// </summary>
+/// <remarks>
+/// The store is full when it holds <see cref="InMemoryDeadLetterStoreOptions.Capacity"/> entries or
+/// <see cref="InMemoryDeadLetterStoreOptions.CapacityBytes"/> approximate bytes, whichever comes first (see
+/// <see cref="Bytes"/> for what an entry counts). Removing, replaying and discarding entries free both.
+/// </remarks>
 public sealed class InMemoryDeadLetterStore : IDeadLetterStore
 {
     private readonly object _gate = new();
@@ -11,6 +16,7 @@ public sealed class InMemoryDeadLetterStore : IDeadLetterStore
     private readonly Dictionary<string, LinkedListNode<DeadLetterEntry>> _byId = new(StringComparer.Ordinal);
     private readonly InMemoryDeadLetterStoreOptions _options;
     private TaskCompletionSource? _roomAvailable;
+    private long _bytes;
 
     /// <summary>Creates a store with default options.</summary>
     public InMemoryDeadLetterStore()
@@ -20,7 +26,7 @@ public sealed class InMemoryDeadLetterStore : IDeadLetterStore
 
     /// <summary>Creates a store.</summary>
     /// <param name="options">The options.</param>
-    /// <exception cref="ArgumentException">The capacity is below 1.</exception>
+    /// <exception cref="ArgumentException">The capacity or the capacity in bytes is below 1.</exception>
     public InMemoryDeadLetterStore(InMemoryDeadLetterStoreOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -29,7 +35,12 @@ public sealed class InMemoryDeadLetterStore : IDeadLetterStore
             throw new ArgumentException($"InMemoryDeadLetterStoreOptions.Capacity must be at least 1 (was {options.Capacity}).", nameof(options));
         }
 
-        _options = new InMemoryDeadLetterStoreOptions { Capacity = options.Capacity, FullMode = options.FullMode };
+        if (options.CapacityBytes < 1)
+        {
+            throw new ArgumentException($"InMemoryDeadLetterStoreOptions.CapacityBytes must be at least 1 (was {options.CapacityBytes}).", nameof(options));
+        }
+
+        _options = new InMemoryDeadLetterStoreOptions { Capacity = options.Capacity, CapacityBytes = options.CapacityBytes, FullMode = options.FullMode };
     }
 
     /// <inheritdoc />
@@ -39,7 +50,7 @@ public sealed class InMemoryDeadLetterStore : IDeadLetterStore
         {
             lock (_gate)
             {
-                return _options.FullMode == DeadLetterFullMode.RejectIngest && _entries.Count >= _options.Capacity;
+                return _options.FullMode == DeadLetterFullMode.RejectIngest && AtCapacityLocked();
             }
         }
     }
@@ -56,6 +67,24 @@ public sealed class InMemoryDeadLetterStore : IDeadLetterStore
         }
     }
 
+    /// <summary>
+    /// Gets the approximate bytes the entries hold, as counted toward <see cref="InMemoryDeadLetterStoreOptions.CapacityBytes"/>:
+    /// per entry a fixed overhead of 256 bytes, two bytes per character of its strings (id, pipeline, stage, exception
+    /// type, message), and its event's size: two bytes per character of a <see cref="string"/> (or of a
+    /// <see cref="System.Text.Json.JsonElement"/>'s JSON text, or of the <see cref="object.ToString"/> of any other
+    /// event), the length of a byte array.
+    /// </summary>
+    public long Bytes
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _bytes;
+            }
+        }
+    }
+
     /// <inheritdoc />
     public async ValueTask AddAsync(DeadLetterEntry entry, CancellationToken cancellationToken = default)
     {
@@ -65,7 +94,7 @@ public sealed class InMemoryDeadLetterStore : IDeadLetterStore
             Task wait;
             lock (_gate)
             {
-                if (_options.FullMode == DeadLetterFullMode.RejectIngest || _entries.Count < _options.Capacity)
+                if (_options.FullMode == DeadLetterFullMode.RejectIngest || !AtCapacityLocked())
                 {
                     AddLocked(entry);
                     return;
@@ -99,6 +128,7 @@ public sealed class InMemoryDeadLetterStore : IDeadLetterStore
         {
             if (_byId.TryGetValue(entry.Id, out var node))
             {
+                _bytes += SizeOf(entry) - SizeOf(node.Value);
                 node.Value = entry;
             }
             else
@@ -164,6 +194,7 @@ public sealed class InMemoryDeadLetterStore : IDeadLetterStore
             if (removed)
             {
                 _entries.Remove(node!);
+                _bytes -= SizeOf(node!.Value);
                 wake = _roomAvailable;
                 _roomAvailable = null;
             }
@@ -173,6 +204,75 @@ public sealed class InMemoryDeadLetterStore : IDeadLetterStore
         return new ValueTask<bool>(removed);
     }
 
+    /// <inheritdoc />
+    /// <remarks>Discards in place, under the store's lock: one step, atomic with respect to every other call.</remarks>
+    public ValueTask<long> DiscardAsync(string? pipeline, DeadLetterDiscard filter, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        filter.ThrowIfEmpty();
+        cancellationToken.ThrowIfCancellationRequested();
+        long discarded = 0;
+        TaskCompletionSource? wake = null;
+        lock (_gate)
+        {
+            if (filter.Ids is { } ids)
+            {
+                foreach (var id in ids)
+                {
+                    if (_byId.TryGetValue(id, out var node) && InScope(node.Value, pipeline) && filter.MatchesReasonAndTime(node.Value))
+                    {
+                        RemoveLocked(node);
+                        discarded++;
+                    }
+                }
+            }
+            else
+            {
+                for (var node = _entries.First; node is not null;)
+                {
+                    var next = node.Next;
+                    if (InScope(node.Value, pipeline) && filter.MatchesReasonAndTime(node.Value))
+                    {
+                        RemoveLocked(node);
+                        discarded++;
+                    }
+
+                    node = next;
+                }
+            }
+
+            if (discarded > 0)
+            {
+                wake = _roomAvailable;
+                _roomAvailable = null;
+            }
+        }
+
+        wake?.TrySetResult();
+        return new ValueTask<long>(discarded);
+    }
+
+    /// <summary>An entry's approximate size in bytes (see <see cref="Bytes"/>).</summary>
+    internal static long SizeOf(DeadLetterEntry entry)
+    {
+        const long Overhead = 256;
+        long chars = entry.Id.Length + entry.Pipeline.Length + entry.Stage.Length + (entry.ExceptionType?.Length ?? 0) + (entry.Message?.Length ?? 0);
+        long eventBytes = entry.Event switch
+        {
+            null => 0,
+            string text => 2L * text.Length,
+            byte[] bytes => bytes.Length,
+            System.Text.Json.JsonElement json => 2L * json.GetRawText().Length,
+            var other => 2L * (other.ToString()?.Length ?? 0),
+        };
+        return Overhead + (2 * chars) + eventBytes;
+    }
+
+    private static bool InScope(DeadLetterEntry entry, string? pipeline) =>
+        pipeline is null || string.Equals(entry.Pipeline, pipeline, StringComparison.Ordinal);
+
+    private bool AtCapacityLocked() => _entries.Count >= _options.Capacity || _bytes >= _options.CapacityBytes;
+
     private void AddLocked(DeadLetterEntry entry)
     {
         if (_byId.ContainsKey(entry.Id))
@@ -181,5 +281,13 @@ public sealed class InMemoryDeadLetterStore : IDeadLetterStore
         }
 
         _byId.Add(entry.Id, _entries.AddLast(entry));
+        _bytes += SizeOf(entry);
+    }
+
+    private void RemoveLocked(LinkedListNode<DeadLetterEntry> node)
+    {
+        _byId.Remove(node.Value.Id);
+        _entries.Remove(node);
+        _bytes -= SizeOf(node.Value);
     }
 }

@@ -27,6 +27,9 @@ public static class EventStreamMeter
     /// <summary>Counter of late events (added to no window).</summary>
     public const string Late = "eventstream.events.late";
 
+    /// <summary>Counter of dead letters discarded from the dead-letter store (see <see cref="PipelineMetrics.Discarded"/>).</summary>
+    public const string Discarded = "eventstream.events.discarded";
+
     /// <summary>Gauge of how far the slowest window stage's watermark trails the clock, in milliseconds.</summary>
     public const string WatermarkLag = "eventstream.window.watermark_lag";
 

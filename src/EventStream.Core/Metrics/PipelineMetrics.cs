@@ -5,6 +5,15 @@ namespace EventStream;
 /// <c>Accepted + FannedOut + Replayed + WindowResults = Delivered + Filtered + DeadLettered + Late + Windowed + InFlight</c>
 /// (after completion, <see cref="InFlight"/> is 0).
 /// </summary>
+/// <remarks>
+/// The dead-letter store is accounted too. Dead-lettered events, and late events recorded in the store (a window stage
+/// without a late output, or whose late output failed), go in; replay takes each entry back out once (counted in
+/// <see cref="Replayed"/> when it re-enters, whatever its outcome: one that fails again is counted again in
+/// <see cref="DeadLettered"/> or <see cref="Late"/>), and <see cref="Discarded"/> takes entries out for good. So for a
+/// pipeline that started on an empty store of its own, with no replay in flight and every late event in the store,
+/// <c>DeadLettered + Late − Replayed − Discarded</c> is the number of its entries in the store. Discarding does not
+/// change the first equation: a discarded event was already accounted for as dead-lettered or late, and stays so.
+/// </remarks>
 public sealed record PipelineMetrics
 {
     /// <summary>Gets the pipeline name.</summary>
@@ -33,6 +42,12 @@ public sealed record PipelineMetrics
 
     /// <summary>Gets the dead letters re-injected by replay.</summary>
     public long Replayed { get; init; }
+
+    /// <summary>
+    /// Gets the dead letters discarded from the store by <see cref="IEventPipeline{T}.DiscardDeadLettersAsync"/>. They
+    /// stay counted in <see cref="DeadLettered"/> or <see cref="Late"/>; see the remarks for the store's accounting.
+    /// </summary>
+    public long Discarded { get; init; }
 
     /// <summary>Gets the extra events made by fan-out stages (an event expanded to <c>k</c> events adds <c>k − 1</c>).</summary>
     public long FannedOut { get; init; }

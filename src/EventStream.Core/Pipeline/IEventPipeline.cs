@@ -77,11 +77,25 @@ public interface IEventPipeline<T> : IAsyncDisposable
     /// store only once its event has passed that stage; if it fails again it stays, re-recorded with the new failure. If
     /// the pipeline is cancelled first, the call returns and the event counts as failed again (it is dead-lettered once
     /// more as cancelled, while its entry stays). A full store in <see cref="DeadLetterFullMode.Wait"/> mode blocks the stage that would record a
-    /// failure, replays included: make room by removing entries, not by replaying into the same pipeline.
+    /// failure, replays included: make room by removing or discarding entries, not by replaying into the same pipeline.
     /// </summary>
     /// <param name="maxCount">The most entries to replay.</param>
     /// <param name="cancellationToken">Stops waiting for outcomes (replayed events go on).</param>
     /// <returns>How many were replayed, failed again, or skipped.</returns>
     /// <exception cref="InvalidOperationException">The pipeline has completed or was cancelled.</exception>
     Task<ReplayResult> ReplayDeadLettersAsync(int maxCount = int.MaxValue, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Discards this pipeline's dead letters that match a filter (see <see cref="IDeadLetterStore.DiscardAsync"/>): they
+    /// leave the store for good, so a store that was full accepts ingest again once it is below capacity. Each is counted
+    /// in <see cref="PipelineMetrics.Discarded"/> (and stays counted as dead-lettered or late), and the call logs one
+    /// Warning line with the count and the filter. Entries being replayed are left alone (their replay decides). Works
+    /// on a completed pipeline too.
+    /// </summary>
+    /// <param name="filter">Which entries; at least one criterion must be set.</param>
+    /// <param name="cancellationToken">Cancels the call before anything is discarded; once the store is discarding, it finishes.</param>
+    /// <returns>How many entries were discarded.</returns>
+    /// <exception cref="ArgumentException"><paramref name="filter"/> sets no criterion.</exception>
+    /// <exception cref="NotSupportedException">The pipeline keeps no dead-letter store of its own that it could discard from.</exception>
+    Task<long> DiscardDeadLettersAsync(DeadLetterDiscard filter, CancellationToken cancellationToken = default);
 }

@@ -42,6 +42,39 @@ public sealed class RedisDeadLetterStore : IDeadLetterStore
         return 1
         """;
 
+    // Discards the entries among candidates that are in scope and match: by ids (ARGV[7..]), or a page of the scope's
+    // index after the sequence number ARGV[7] (ARGV[8] entries). Returns the count and the page's last sequence number
+    // ('' when the page was empty or ids were given).
+    private const string DiscardScript = """
+        local function discard(id)
+            local key = ARGV[1] .. id
+            local f = redis.call('HMGET', key, 'pipeline', 'reason', 'lastFailure')
+            if not f[1] then return 0 end
+            if ARGV[3] ~= '' and f[1] ~= ARGV[3] then return 0 end
+            if ARGV[4] ~= '' and f[2] ~= ARGV[4] then return 0 end
+            if ARGV[5] ~= '' and tonumber(f[3]) >= tonumber(ARGV[5]) then return 0 end
+            redis.call('DEL', key)
+            redis.call('ZREM', KEYS[1], id)
+            redis.call('ZREM', ARGV[2] .. f[1], id)
+            return 1
+        end
+        local n = 0
+        if ARGV[6] == 'ids' then
+            for i = 7, #ARGV do n = n + discard(ARGV[i]) end
+            return {n, ''}
+        end
+        local page = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. ARGV[7], '+inf', 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[8]))
+        local last = ''
+        for i = 1, #page, 2 do
+            n = n + discard(page[i])
+            last = page[i + 1]
+        end
+        return {n, last}
+        """;
+
+    // Entries one discard script looks at: each script is atomic and blocks Redis while it runs, so it stays short.
+    private const int DiscardPage = 1000;
+
     private readonly IDatabase _db;
     private readonly string _prefix;
     private readonly RedisDeadLetterStoreOptions _options;
@@ -122,6 +155,62 @@ public sealed class RedisDeadLetterStore : IDeadLetterStore
         ArgumentNullException.ThrowIfNull(id);
         var removed = (long)await _db.ScriptEvaluateAsync(RemoveScript, [EntryKey(id), IndexKey(null)], [id, _prefix + "pipeline:"]).ConfigureAwait(false);
         return removed == 1;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Discards in place, in Lua scripts of at most 1,000 entries each (each one atomic: an entry is wholly discarded or
+    /// kept; the whole call is not one step). <see cref="DeadLetterDiscard.OlderThan"/> is compared at the millisecond,
+    /// the precision entries are stored at. The token is observed before the first script only.
+    /// </remarks>
+    public async ValueTask<long> DiscardAsync(string? pipeline, DeadLetterDiscard filter, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        filter.ThrowIfEmpty();
+        cancellationToken.ThrowIfCancellationRequested();
+        RedisKey[] keys = [IndexKey(null), IndexKey(pipeline)];
+        RedisValue[] common =
+        [
+            _prefix + "entry:",
+            _prefix + "pipeline:",
+            pipeline ?? string.Empty,
+            filter.Reason?.ToString() ?? string.Empty,
+            filter.OlderThan is { } olderThan ? CeilingMilliseconds(olderThan) : string.Empty,
+        ];
+
+        long discarded = 0;
+        if (filter.Ids is { } ids)
+        {
+            foreach (var chunk in ids.Distinct(StringComparer.Ordinal).Chunk(DiscardPage))
+            {
+                RedisValue[] args = [.. common, "ids", .. chunk.Select(id => (RedisValue)id)];
+                var result = (RedisResult[])(await _db.ScriptEvaluateAsync(DiscardScript, keys, args).ConfigureAwait(false))!;
+                discarded += (long)result[0];
+            }
+
+            return discarded;
+        }
+
+        RedisValue after = "-inf";
+        while (true)
+        {
+            RedisValue[] args = [.. common, "scan", after, DiscardPage];
+            var result = (RedisResult[])(await _db.ScriptEvaluateAsync(DiscardScript, keys, args).ConfigureAwait(false))!;
+            discarded += (long)result[0];
+            var last = (string?)result[1];
+            if (string.IsNullOrEmpty(last))
+            {
+                return discarded;
+            }
+
+            after = last;
+        }
+    }
+
+    private static long CeilingMilliseconds(DateTimeOffset time)
+    {
+        var ms = time.ToUnixTimeMilliseconds();
+        return time.UtcTicks % TimeSpan.TicksPerMillisecond == 0 ? ms : ms + 1;
     }
 
     private RedisKey EntryKey(string id) => _prefix + "entry:" + id;

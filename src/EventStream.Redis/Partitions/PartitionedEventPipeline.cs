@@ -67,6 +67,15 @@ internal sealed class PartitionedEventPipeline<T> : IEventPipeline<T>, IStoppabl
     /// <summary>Replays the computation's dead letters through its input stream (see <see cref="RedisPartitionedPipeline.ReplayDeadLettersAsync"/>).</summary>
     public Task<ReplayResult> ReplayDeadLettersAsync(int maxCount = int.MaxValue, CancellationToken cancellationToken = default) => _replay(maxCount, cancellationToken);
 
+    /// <summary>
+    /// Not supported: a partitioned computation's dead letters are committed with each partition's state (its dead-letter
+    /// stream, see <see cref="RedisPartitionedPipeline.ReplayDeadLettersAsync"/>), not kept in an <see cref="IDeadLetterStore"/>
+    /// this worker could discard from.
+    /// </summary>
+    public Task<long> DiscardDeadLettersAsync(DeadLetterDiscard filter, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException(
+            $"Pipeline '{Name}' is partitioned over Redis: its dead letters are committed with its partitions' state, not kept in a dead-letter store, so they cannot be discarded through the pipeline. Replay them with RedisPartitionedPipeline.ReplayDeadLettersAsync.");
+
     /// <summary>Stops the worker (a final commit, the hand-over) and waits for it; safe to call more than once (a host disposes its pipelines under two registrations).</summary>
     public async ValueTask DisposeAsync()
     {

@@ -3,7 +3,7 @@ using System.Collections.Concurrent;
 namespace EventStream.Tests.DeadLetters;
 
 /// <summary>What every dead-letter store must do: derive a class per store and implement <see cref="CreateStore"/>.</summary>
-public abstract class DeadLetterStoreConformanceTests
+public abstract partial class DeadLetterStoreConformanceTests
 {
     private static readonly DateTimeOffset At = new(2026, 11, 26, 12, 0, 0, TimeSpan.Zero);
 

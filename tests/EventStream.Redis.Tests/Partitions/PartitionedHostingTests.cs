@@ -98,6 +98,8 @@ public sealed class PartitionedHostingTests(RedisServerFixture redis)
         var pipeline = host.Services.GetRequiredService<IEventPipeline<Click>>();
         var write = () => pipeline.TryWrite(new Click("/x", 1));
         write.Should().Throw<NotSupportedException>().WithMessage($"*reads its input from the stream '{stream}'*");
+        var discard = () => pipeline.DiscardDeadLettersAsync(new DeadLetterDiscard { Reason = DeadLetterReason.Late });
+        await discard.Should().ThrowAsync<NotSupportedException>().WithMessage("*committed with its partitions' state*ReplayDeadLettersAsync*");
         await TestSupport.Eventually(until, "the host's worker committed the input", timeoutMs: 30_000);
         await host.StopAsync();
         pipeline.Completion.IsCompletedSuccessfully.Should().BeTrue("the stop committed and handed over");

@@ -7,7 +7,7 @@ namespace EventStream.Metrics;
 internal struct CountValues
 {
     /// <summary>The number of counts: one per <see cref="PipelineCount"/> member.</summary>
-    public const int Length = (int)PipelineCount.Retries + 1;
+    public const int Length = (int)PipelineCount.Discarded + 1;
 
     private long _first;
 }

@@ -2,7 +2,7 @@ namespace EventStream.Metrics;
 
 /// <summary>
 /// Every count a pipeline keeps, named once. The first four bring events into the pipeline's accounting, the next six
-/// take them out (see <see cref="PipelineCounters.InFlight"/>); the last two count what happens on the way.
+/// take them out (see <see cref="PipelineCounters.InFlight"/>); the last three count what happens on the way.
 /// </summary>
 internal enum PipelineCount
 {
@@ -41,4 +41,10 @@ internal enum PipelineCount
 
     /// <summary>Retries scheduled.</summary>
     Retries,
+
+    /// <summary>
+    /// Dead letters discarded from the store through the pipeline. Not part of <see cref="PipelineCounters.InFlight"/>:
+    /// a discarded event was already taken out (dead-lettered or late); discarding only takes its entry out of the store.
+    /// </summary>
+    Discarded,
 }

@@ -112,6 +112,7 @@ internal sealed class PipelineCounters
             OtherPartitions = values[(int)PipelineCount.OtherPartitions],
             Rejected = values[(int)PipelineCount.Rejected],
             Retries = values[(int)PipelineCount.Retries],
+            Discarded = values[(int)PipelineCount.Discarded],
             InFlight = Math.Max(0, InFlightOf(values)),
         };
     }
@@ -181,6 +182,7 @@ internal sealed class PipelineCounters
         counters[(int)PipelineCount.DeadLettered] = (EventStreamMeter.DeadLettered, "{event}", "Events dead-lettered.");
         counters[(int)PipelineCount.Retries] = (EventStreamMeter.Retries, "{retry}", "Retries scheduled.");
         counters[(int)PipelineCount.Late] = (EventStreamMeter.Late, "{event}", "Late events (added to no window).");
+        counters[(int)PipelineCount.Discarded] = (EventStreamMeter.Discarded, "{event}", "Dead letters discarded from the store.");
         return counters;
     }
 }

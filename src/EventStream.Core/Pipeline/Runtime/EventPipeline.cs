@@ -219,6 +219,13 @@ internal sealed class EventPipeline<T> : IEventPipeline<T>, DependencyInjection.
         return _replayer.ReplayAsync(maxCount, cancellationToken);
     }
 
+    public Task<long> DiscardDeadLettersAsync(DeadLetterDiscard filter, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        filter.ThrowIfEmpty();
+        return _replayer.DiscardAsync(filter, cancellationToken);
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -374,7 +381,7 @@ internal sealed class EventPipeline<T> : IEventPipeline<T>, DependencyInjection.
         if (DeadLetters.IsFull)
         {
             Counters.Add(PipelineCount.Rejected, count);
-            throw new DeadLetterStoreFullException($"Pipeline '{Name}' rejects new events: its dead-letter store is full. Replay or remove dead letters to make room.");
+            throw new DeadLetterStoreFullException($"Pipeline '{Name}' rejects new events: its dead-letter store is full. Replay dead letters, or discard those that cannot be replayed (DiscardDeadLettersAsync), to make room.");
         }
     }
 }

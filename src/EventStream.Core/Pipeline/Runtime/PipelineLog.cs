@@ -36,6 +36,10 @@ internal sealed class PipelineLog
         LoggerMessage.Define<string, int>(LogLevel.Error, new EventId(4, "LeftoversLost"),
             "Pipeline {Pipeline} could not dead-letter {Count} event(s) still in flight after it stopped: its dead-letter store failed. The pipeline's completion carries the store's exception.");
 
+    private static readonly Action<ILogger, string, long, string, Exception?> DiscardedMessage =
+        LoggerMessage.Define<string, long, string>(LogLevel.Warning, new EventId(7, "DeadLettersDiscarded"),
+            "Pipeline {Pipeline}: discarded {Count} dead letter(s) from its store (filter: {Filter}); they are gone for good.");
+
     private readonly ILogger _logger;
     private readonly string _pipeline;
     private readonly TimeProvider _time;
@@ -102,6 +106,9 @@ internal sealed class PipelineLog
             burst.Flush();
         }
     }
+
+    /// <summary>One Warning line per discard call, with the count (0 too) and the filter.</summary>
+    public void Discarded(long count, DeadLetterDiscard filter) => DiscardedMessage(_logger, _pipeline, count, filter.ToString(), null);
 
     public void Canceled(int count) => CanceledMessage(_logger, _pipeline, count, null);
 
