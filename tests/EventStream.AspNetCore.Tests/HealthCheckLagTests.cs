@@ -34,6 +34,8 @@ public sealed class HealthCheckLagTests
 
         public Task<ReplayResult> ReplayDeadLettersAsync(int maxCount = int.MaxValue, CancellationToken cancellationToken = default) => throw new NotSupportedException();
 
+        public Task<long> DiscardDeadLettersAsync(DeadLetterDiscard filter, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
         public ValueTask DisposeAsync() => default;
     }
 
