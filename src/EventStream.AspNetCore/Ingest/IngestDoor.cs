@@ -203,7 +203,7 @@ internal sealed partial class IngestDoor<T>
             Count(pipeline, "dead_lettered", bad.Count);
         }
 
-        return TypedResults.Json(new EventIngestResult(good.Count, rejected), IngestJsonContext.Default.EventIngestResult, statusCode: StatusCodes.Status202Accepted);
+        return TypedResults.Json(new EventIngestResult(good.Count, rejected), PackageJsonContext.Default.EventIngestResult, statusCode: StatusCodes.Status202Accepted);
     }
 
     private static async Task<(byte[] Buffer, int Read)> ReadBodyAsync(Stream body, long max, CancellationToken cancellationToken)
@@ -440,7 +440,7 @@ internal sealed partial class IngestDoor<T>
 
         if (typeof(T) == typeof(PipelineEvent))
         {
-            return (JsonTypeInfo<T>)(object)IngestJsonContext.Default.PipelineEvent;
+            return (JsonTypeInfo<T>)(object)PackageJsonContext.Default.PipelineEvent;
         }
 
         return AppJson.TypeInfo<T>(services, "EventIngestOptions.JsonTypeInfo");
@@ -521,7 +521,7 @@ internal sealed partial class IngestDoor<T>
             extensions: errors is null ? null : new Dictionary<string, object?>
             {
                 // As a JsonElement from the source-generated context: the problem writer needs no reflection for it.
-                ["errors"] = JsonSerializer.SerializeToElement(errors, IngestJsonContext.Default.IReadOnlyListEventIngestRejection),
+                ["errors"] = JsonSerializer.SerializeToElement(errors, PackageJsonContext.Default.IReadOnlyListEventIngestRejection),
             });
 
     private static ILogger Logger(HttpContext context) =>

@@ -12,4 +12,8 @@ namespace EventStream.AspNetCore;
 [JsonSerializable(typeof(PipelineEvent))]
 [JsonSerializable(typeof(EventIngestResult))]
 [JsonSerializable(typeof(IReadOnlyList<EventIngestRejection>))]
-internal sealed partial class IngestJsonContext : JsonSerializerContext;
+[JsonSerializable(typeof(DeadLetterPage))]
+[JsonSerializable(typeof(DeadLetterReplayAnswer))]
+[JsonSerializable(typeof(DeadLetterDiscardRequest))]
+[JsonSerializable(typeof(DeadLetterDiscardAnswer))]
+internal sealed partial class PackageJsonContext : JsonSerializerContext;
