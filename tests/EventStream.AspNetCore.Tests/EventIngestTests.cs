@@ -298,6 +298,8 @@ public sealed class EventIngestTests
 
         var act = () => app.MapEventIngest<PipelineEvent>("/e", o => (o.MaxBodyBytes, o.MaxDepth) = (0, 0));
 
-        act.Should().Throw<ArgumentException>().WithMessage("*MaxBodyBytes must be positive (was 0)*MaxDepth must be positive (was 0)*");
+        act.Should().Throw<ArgumentException>().WithMessage("*MaxBodyBytes must be from 1 to 1073741824*(was 0)*MaxDepth must be positive (was 0)*");
+        var tooLarge = () => app.MapEventIngest<PipelineEvent>("/f", o => o.MaxBodyBytes = 4L << 30);
+        tooLarge.Should().Throw<ArgumentException>().WithMessage("*MaxBodyBytes must be from 1 to 1073741824*(was 4294967296)*");
     }
 }

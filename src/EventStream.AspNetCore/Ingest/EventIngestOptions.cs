@@ -6,12 +6,14 @@ namespace EventStream.AspNetCore;
 /// <typeparam name="T">The event type the endpoint reads.</typeparam>
 public sealed class EventIngestOptions<T>
 {
+    private const long MaxBodyLimit = 1L << 30;
+
     /// <summary>Gets or sets the name of the registered pipeline the events go to.</summary>
     /// <value>The default value is <see langword="null"/>: the pipeline registered for <typeparamref name="T"/> without a key (the first one registered).</value>
     public string? PipelineName { get; set; }
 
     /// <summary>Gets or sets the largest body the endpoint reads, in bytes; a larger one is refused with 413 while it is read, not after.</summary>
-    /// <value>The default value is 4 MiB.</value>
+    /// <value>The default value is 4 MiB; at most 1 GiB.</value>
     public long MaxBodyBytes { get; set; } = 4 * 1024 * 1024;
 
     /// <summary>Gets or sets how many bytes of a bad element's raw text its dead letter keeps (with the element's whole length), so that the store's memory stays bounded.</summary>
@@ -45,9 +47,9 @@ public sealed class EventIngestOptions<T>
 
     internal IEnumerable<string> Problems()
     {
-        if (MaxBodyBytes < 1)
+        if (MaxBodyBytes < 1 || MaxBodyBytes > MaxBodyLimit)
         {
-            yield return $"MaxBodyBytes must be positive (was {MaxBodyBytes})";
+            yield return $"MaxBodyBytes must be from 1 to {MaxBodyLimit} (1 GiB: a body is read into one buffer) (was {MaxBodyBytes})";
         }
 
         if (MaxRawTextBytes < 0)
