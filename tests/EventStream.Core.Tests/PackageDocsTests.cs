@@ -125,6 +125,20 @@ public partial class PackageDocsTests
         }
     }
 
+    [Fact]
+    public void EventStream_AspNetCore_xml_holds_the_public_surface_only()
+    {
+        var path = Path.Combine(Repository.Root, "src", "EventStream.AspNetCore", "bin", Configuration, "net10.0", "EventStream.AspNetCore.xml");
+        AssertEveryEntryIsInPublicApi(path, "EventStream.AspNetCore");
+
+        var ids = LoadMemberIds(path, "EventStream.AspNetCore");
+        ids.Should().Contain(["T:Microsoft.AspNetCore.Builder.EventIngestEndpointRouteBuilderExtensions", "T:EventStream.AspNetCore.EventIngestOptions`1"]);
+        foreach (var name in new[] { "EventStream.AspNetCore.IngestDoor`1", "EventStream.AspNetCore.PackageJsonContext", "EventStream.AspNetCore.AppJson" })
+        {
+            ids.Should().NotContain(i => Documents(i, name), "{0} is not public", name);
+        }
+    }
+
     // Whether the doc-ID is that of the type or of a member of it.
     private static bool Documents(string id, string type)
         => id.Length > 2 && (id[2..] == type || id[2..].StartsWith(type + ".", StringComparison.Ordinal));
