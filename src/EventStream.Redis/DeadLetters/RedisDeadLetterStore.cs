@@ -8,7 +8,8 @@ namespace EventStream.Redis;
 /// A dead-letter store in Redis, shared by every process that uses the same key prefix: entries survive restarts and
 /// can be listed, counted and replayed from any process. Each entry is a hash; per-store and per-pipeline sorted sets
 /// keep insertion order. Adding, replacing and removing are single Lua scripts, so a crash never leaves an entry half
-/// recorded. Events are stored as JSON with their type name.
+/// recorded; discarding runs scripts of at most 1,000 entries each (each atomic, the whole call not). Events are stored
+/// as JSON with their type name.
 /// </summary>
 public sealed class RedisDeadLetterStore : IDeadLetterStore
 {
