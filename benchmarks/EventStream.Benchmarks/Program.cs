@@ -13,6 +13,7 @@ using EventStream.Benchmarks;
 // dotnet run -c Release --project benchmarks/EventStream.Benchmarks -- windows-one <case> [runs]   (for profilers)
 // dotnet run -c Release --project benchmarks/EventStream.Benchmarks -- redis [--events N] [--runs R] [--batch-sizes 500,1000] ...
 // dotnet run -c Release --project benchmarks/EventStream.Benchmarks -- partition-restore [--runs 3] [--lease 5] ...
+// dotnet run -c Release --project benchmarks/EventStream.Benchmarks -- ingest [--seconds 5] [--rounds 3] [--live-seconds 10]
 return args.FirstOrDefault() switch
 {
     "throughput" => Throughput(args[1..]),
@@ -24,6 +25,7 @@ return args.FirstOrDefault() switch
     "redis" => await RedisBenchmark.RunAsync(args[1..]),
     "partition-restore" => await RedisBenchmark.PartitionRestoreAsync(args[1..]),
     "partitioned-pipelines" => await RedisBenchmark.PartitionedPipelinesAsync(args[1..]),
+    "ingest" => await IngestHttpBenchmark.RunAsync(args[1..]),
     _ => Usage(),
 };
 
@@ -79,6 +81,13 @@ static int Usage()
               1-minute sums (the reference), the dashboard's users online (sliding 5 min by 1 s, distinct visitors) and a
               user-defined aggregate (a record accumulator stored as JSON); committed results compared with the same
               pipeline in memory. Writes benchmarks/results/partitioned-pipelines.md. Exit 2 when a check fails.
+
+          dotnet run -c Release --project benchmarks/EventStream.Benchmarks -- ingest [--seconds 5] [--rounds 3] [--live-seconds 10]
+              HTTP over loopback in one Kestrel app: events/s through MapEventIngest (into a counting sink) vs a bare
+              minimal-API endpoint that only deserialises the same body (8 clients, batches of 100 and 1,000, rounds
+              alternating the two), then POST -> SSE latency through a window stage with early firings into
+              MapWindowResults at 1,000 and 10,000 events/s (p50/p99). Writes benchmarks/results/ingest-http.md.
+              Exit 2 when a target is missed, 1 when a check fails.
         """);
     return 1;
 }
