@@ -5,7 +5,9 @@
 # Chromium. On Debian or Ubuntu (apt-get), missing ones are installed: redis-server, redis-tools, chromium — as root,
 # or through sudo. Elsewhere nothing is installed: install redis-server, redis-cli and chromium yourself, or point the
 # tests at running servers (REDIS_URL=host:port, REDIS_CLUSTER_URL=host:port,host:port,host:port) and a browser
-# (CHROMIUM_PATH=...). Then it runs: dotnet test EventStream.sln -c Release "$@"
+# (CHROMIUM_PATH=...). Then it builds the whole solution — `dotnet test` alone builds only the test projects and what
+# they reference, so the samples, the README's snippets and the benchmarks would go unbuilt — and runs:
+# dotnet test EventStream.sln -c Release --no-build "$@"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,4 +35,5 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
-exec dotnet test EventStream.sln -c Release "$@"
+dotnet build EventStream.sln -c Release
+exec dotnet test EventStream.sln -c Release --no-build "$@"
