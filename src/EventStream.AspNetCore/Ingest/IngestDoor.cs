@@ -171,22 +171,21 @@ internal sealed partial class IngestDoor<T>
         {
             pipeline.Ingest(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(good));
         }
-        catch (Exception) when (Count(pipeline, "refused", elements.Count))
-        {
-            throw; // never: the filter counts the refused batch and lets the handlers below answer
-        }
         catch (DeadLetterStoreFullException ex)
         {
+            Count(pipeline, "refused", elements.Count);
             // Not backpressure: waiting does not help until an operator replays or discards dead letters.
             return Problem(StatusCodes.Status503ServiceUnavailable, "The dead-letter store is full", ex.Message);
         }
         catch (BackpressureException ex)
         {
+            Count(pipeline, "refused", elements.Count);
             context.Response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling(ex.RetryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
             return Problem(StatusCodes.Status429TooManyRequests, "The pipeline is full", ex.Message);
         }
         catch (InvalidOperationException)
         {
+            Count(pipeline, "refused", elements.Count);
             return Stopped(pipeline); // completed while this request was read: it admits no more events
         }
 
@@ -446,15 +445,13 @@ internal sealed partial class IngestDoor<T>
         return AppJson.TypeInfo<T>(services, "EventIngestOptions.JsonTypeInfo");
     }
 
-    /// <summary>Counts elements by outcome; returns <see langword="false"/> so that it can sit in an exception filter.</summary>
-    private bool Count(IEventPipeline<T> pipeline, string outcome, int count)
+    /// <summary>Counts elements by outcome.</summary>
+    private void Count(IEventPipeline<T> pipeline, string outcome, int count)
     {
         if (_elements is not null && count > 0)
         {
             _elements.Add(count, new KeyValuePair<string, object?>("pipeline", pipeline.Name), new KeyValuePair<string, object?>("outcome", outcome));
         }
-
-        return false;
     }
 
     private static bool TryGetKind(string? contentType, out BodyKind kind, out string problem)
