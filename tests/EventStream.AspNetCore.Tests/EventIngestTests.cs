@@ -243,6 +243,52 @@ public sealed class EventIngestTests
     }
 
     [Fact]
+    public async Task An_element_the_application_refuses_is_answered_and_counted_but_not_dead_lettered()
+    {
+        var refusedOnMeter = 0L;
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Name == EventIngestMeter.Elements)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            if (tags.ToArray().Any(t => t is { Key: "outcome", Value: "refused" }))
+            {
+                Interlocked.Add(ref refusedOnMeter, value);
+            }
+        });
+        listener.Start();
+        await using var server = await IngestServer.StartAsync(o =>
+        {
+            o.Refuse = e => e.Timestamp < 1_000 ? "older than the allowed lateness: it could only be late" : null;
+            o.Validate = e => e.Timestamp > 2_000_000_000_000 ? "timestamp is in the future" : null;
+        });
+        server.OpenSink();
+
+        var mixed = await server.Client.PostAsync("/events", Body($"[{Envelope("old", timestamp: 0)},{Envelope("a")},{Envelope("future", timestamp: 3_000_000_000_000)}]"));
+        var onlyOld = await server.Client.PostAsync("/events", Body($"[{Envelope("old2", timestamp: 0)}]"));
+
+        mixed.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        var rejected = (await JsonOf(mixed)).GetProperty("rejected");
+        rejected.GetArrayLength().Should().Be(2);
+        rejected[0].GetProperty("index").GetInt32().Should().Be(0);
+        rejected[0].GetProperty("error").GetString().Should().Be("older than the allowed lateness: it could only be late");
+        rejected[1].GetProperty("index").GetInt32().Should().Be(2);
+        onlyOld.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        (await JsonOf(onlyOld)).GetProperty("detail").GetString().Should().Contain("older than the allowed lateness");
+
+        // Only the element that failed Validate is kept; the two refused ones are counted, not stored.
+        var kept = await server.Pipeline.DeadLetters.ListAsync("events");
+        kept.Should().ContainSingle().Which.Message.Should().Contain("timestamp is in the future");
+        listener.RecordObservableInstruments();
+        Interlocked.Read(ref refusedOnMeter).Should().Be(2);
+    }
+
+    [Fact]
     public async Task A_bad_element_s_dead_letter_keeps_a_bounded_prefix_of_its_text_and_says_how_long_it_was()
     {
         await using var server = await IngestServer.StartAsync(o => o.MaxRawTextBytes = 100);

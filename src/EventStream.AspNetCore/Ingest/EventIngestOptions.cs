@@ -32,6 +32,16 @@ public sealed class EventIngestOptions<T>
     /// <value>The default value is <see langword="null"/>: every element that reads is admitted.</value>
     public Func<T, string?>? Validate { get; set; }
 
+    /// <summary>
+    /// Gets or sets the application's rule for elements it refuses outright: <see langword="null"/> when the element may
+    /// go on, else why not. A refused element is answered in the response's <c>rejected</c> list and counted (outcome
+    /// <c>refused</c>) but, unlike one that fails <see cref="Validate"/>, not dead-lettered: use it for what could never be
+    /// processed and must not fill the dead-letter store, such as an event older than a window's allowed lateness
+    /// (it could only ever be late).
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>: nothing is refused.</value>
+    public Func<T, string?>? Refuse { get; set; }
+
     /// <summary>Gets or sets how an element is read.</summary>
     /// <value>
     /// The default value is <see langword="null"/>: the source-generated metadata for <see cref="PipelineEvent"/> (web

@@ -116,33 +116,44 @@ internal sealed partial class IngestDoor<T>
         var typeInfo = _typeInfo ??= ResolveTypeInfo(context.RequestServices);
         var good = new List<T>(elements.Count);
         var bad = new List<(int Index, string Error, int Start, int Length)>();
+        var refused = new List<(int Index, string Error)>();
         for (var i = 0; i < elements.Count; i++)
         {
             var (start, length, line) = elements[i];
-            if (TryRead(body.Span.Slice(start, length), typeInfo, out var item, out var error))
+            if (TryRead(body.Span.Slice(start, length), typeInfo, out var item, out var error, out var keep))
             {
                 good.Add(item);
+                continue;
+            }
+
+            error = kind == BodyKind.Ndjson ? $"line {line}: {error}" : error;
+            if (keep)
+            {
+                bad.Add((i, error, start, length));
             }
             else
             {
-                bad.Add((i, kind == BodyKind.Ndjson ? $"line {line}: {error}" : error, start, length));
+                refused.Add((i, error));
             }
         }
 
-        var rejected = bad.Select(b => new EventIngestRejection(b.Index, b.Error)).ToList();
-        if (bad.Count > _options.MaxRejected)
+        var rejected = bad.Select(b => new EventIngestRejection(b.Index, b.Error))
+            .Concat(refused.Select(r => new EventIngestRejection(r.Index, r.Error)))
+            .OrderBy(r => r.Index)
+            .ToList();
+        if (bad.Count + refused.Count > _options.MaxRejected)
         {
             Count(pipeline, "refused", elements.Count);
             return Problem(
                 StatusCodes.Status400BadRequest,
-                $"{bad.Count} bad elements: more than {_options.MaxRejected} in one batch, so none is admitted or kept",
+                $"{bad.Count + refused.Count} bad elements: more than {_options.MaxRejected} in one batch, so none is admitted or kept",
                 Describe(rejected.Take(_options.MaxRejected)),
                 rejected.Take(_options.MaxRejected).ToList());
         }
 
         if (good.Count == 0)
         {
-            if (bad.Count == 0)
+            if (rejected.Count == 0)
             {
                 return Problem(StatusCodes.Status400BadRequest, "The batch is empty", "The body holds no event.");
             }
@@ -154,6 +165,7 @@ internal sealed partial class IngestDoor<T>
             }
 
             Count(pipeline, "dead_lettered", bad.Count);
+            Count(pipeline, "refused", refused.Count);
             return Problem(StatusCodes.Status400BadRequest, "No usable event in the batch", Describe(rejected), rejected);
         }
 
@@ -190,6 +202,7 @@ internal sealed partial class IngestDoor<T>
         }
 
         Count(pipeline, "admitted", good.Count);
+        Count(pipeline, "refused", refused.Count);
 
         // Admitted: the bad elements are kept now, whatever the client does next (a retry would admit the good ones twice).
         if (await DeadLetterAsync(pipeline, body, bad, CancellationToken.None).ConfigureAwait(false) is { } lost)
@@ -320,9 +333,11 @@ internal sealed partial class IngestDoor<T>
         }
     }
 
-    private bool TryRead(ReadOnlySpan<byte> raw, JsonTypeInfo<T> typeInfo, out T item, out string error)
+    /// <summary>Reads one element; when it is not usable, <paramref name="keep"/> says whether it is dead-lettered (every error but <see cref="EventIngestOptions{T}.Refuse"/>'s).</summary>
+    private bool TryRead(ReadOnlySpan<byte> raw, JsonTypeInfo<T> typeInfo, out T item, out string error, out bool keep)
     {
         item = default!;
+        keep = true;
         if (InvalidUtf8At(raw) is { } at)
         {
             error = $"not valid UTF-8 at byte {at} of the element";
@@ -334,6 +349,13 @@ internal sealed partial class IngestDoor<T>
             if (JsonSerializer.Deserialize(raw, typeInfo) is not { } value)
             {
                 error = "the element is null";
+                return false;
+            }
+
+            if (_options.Refuse?.Invoke(value) is { } refusal)
+            {
+                error = refusal;
+                keep = false;
                 return false;
             }
 
