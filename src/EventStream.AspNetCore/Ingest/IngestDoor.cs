@@ -411,6 +411,7 @@ internal sealed partial class IngestDoor<T>
     private async Task<Exception?> DeadLetterAsync(IEventPipeline<T> pipeline, ReadOnlyMemory<byte> body, List<(int Index, string Error, int Start, int Length)> bad, CancellationToken cancellationToken)
     {
         var now = (_services.GetService<TimeProvider>() ?? TimeProvider.System).GetUtcNow();
+        var traceParent = System.Diagnostics.Activity.Current is { IdFormat: System.Diagnostics.ActivityIdFormat.W3C } request ? request.Id : null;
         try
         {
             foreach (var (index, error, start, length) in bad)
@@ -437,6 +438,7 @@ internal sealed partial class IngestDoor<T>
                         Attempts = 1,
                         FirstFailure = now,
                         LastFailure = now,
+                        TraceParent = traceParent,
                         Event = Encoding.UTF8.GetString(raw[..keep]),
                     },
                     cancellationToken).ConfigureAwait(false);

@@ -35,6 +35,13 @@ public sealed record DeadLetterEntry
     /// <summary>Gets how many times the entry has been replayed and failed again.</summary>
     public int Replays { get; init; }
 
+    /// <summary>
+    /// Gets the W3C <c>traceparent</c> of the span that admitted the event (a child of the request that brought it, so
+    /// its trace id is the request's), or <see langword="null"/> when nothing was tracing (see <see cref="EventStreamTracing"/>).
+    /// A replay's span links back to it.
+    /// </summary>
+    public string? TraceParent { get; init; }
+
     /// <summary>Gets the event as it entered the failing stage.</summary>
     public object? Event { get; init; }
 }

@@ -36,7 +36,8 @@ internal sealed class DeadLetterRecorder
     /// <param name="attempts">The attempts made this time.</param>
     /// <param name="firstFailure">When the event first failed at the stage.</param>
     /// <param name="ticket">The replay the event came back by, if any.</param>
-    public async ValueTask FailedAsync(string stage, object? item, Exception exception, int attempts, DateTimeOffset firstFailure, ReplayTicket? ticket)
+    /// <param name="trace">The trace context the event was admitted under, or none.</param>
+    public async ValueTask FailedAsync(string stage, object? item, Exception exception, int attempts, DateTimeOffset firstFailure, ReplayTicket? ticket, ActivityContext trace)
     {
         var reason = _pipelineToken.IsCancellationRequested && exception is OperationCanceledException ? DeadLetterReason.Canceled : DeadLetterReason.Failed;
         var now = _time.GetUtcNow();
@@ -58,7 +59,7 @@ internal sealed class DeadLetterRecorder
             return;
         }
 
-        var entry = Create(stage, reason, exception.GetType().FullName, exception.Message, attempts, firstFailure, now, item);
+        var entry = Create(stage, reason, exception.GetType().FullName, exception.Message, attempts, firstFailure, now, item, trace);
         _log.DeadLettered(stage, reason, entry.Id, attempts, exception);
         await RecordAsync(entry).ConfigureAwait(false);
     }
@@ -68,7 +69,8 @@ internal sealed class DeadLetterRecorder
     /// <param name="item">The event.</param>
     /// <param name="message">Why it is late.</param>
     /// <param name="ticket">The replay the event came back by, if any: it stays late, and its entry is re-recorded.</param>
-    public async ValueTask LateAsync(string stage, object? item, string message, ReplayTicket? ticket)
+    /// <param name="trace">The trace context the event was admitted under, or none.</param>
+    public async ValueTask LateAsync(string stage, object? item, string message, ReplayTicket? ticket, ActivityContext trace)
     {
         var now = _time.GetUtcNow();
         if (ticket is not null)
@@ -78,7 +80,7 @@ internal sealed class DeadLetterRecorder
             return;
         }
 
-        await RecordAsync(Create(stage, DeadLetterReason.Late, null, message, 1, now, now, item)).ConfigureAwait(false);
+        await RecordAsync(Create(stage, DeadLetterReason.Late, null, message, 1, now, now, item, trace)).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -101,7 +103,8 @@ internal sealed class DeadLetterRecorder
                 leftover.Attempts,
                 now,
                 now,
-                leftover.Item);
+                leftover.Item,
+                leftover.Trace);
             try
             {
                 await Store.AddPastCapacityAsync(entry).ConfigureAwait(false);
@@ -118,7 +121,7 @@ internal sealed class DeadLetterRecorder
         _log.Canceled(leftovers.Count);
     }
 
-    private DeadLetterEntry Create(string stage, DeadLetterReason reason, string? exceptionType, string message, int attempts, DateTimeOffset first, DateTimeOffset last, object? item) => new()
+    private DeadLetterEntry Create(string stage, DeadLetterReason reason, string? exceptionType, string message, int attempts, DateTimeOffset first, DateTimeOffset last, object? item, ActivityContext trace) => new()
     {
         Id = $"{_pipeline}-{_idPrefix}-{Interlocked.Increment(ref _nextId):x}",
         Pipeline = _pipeline,
@@ -129,6 +132,7 @@ internal sealed class DeadLetterRecorder
         Attempts = attempts,
         FirstFailure = first,
         LastFailure = last,
+        TraceParent = PipelineTracing.Format(trace),
         Event = item,
     };
 

@@ -1,5 +1,6 @@
 using EventStream.Metrics;
 using System.Collections.Concurrent;
+using System.Diagnostics;
 
 namespace EventStream.DeadLetters;
 
@@ -37,12 +38,37 @@ internal sealed class DeadLetterReplayer
 
     public async Task<ReplayResult> ReplayAsync(int maxCount, CancellationToken cancellationToken)
     {
+        Activity? activity = null;
+        try
+        {
+            var result = await ReplayAsync(maxCount, started => activity = started, cancellationToken).ConfigureAwait(false);
+            activity?.SetTag(EventStreamTracing.BatchSizeTag, result.Replayed + result.FailedAgain);
+            activity?.SetTag("eventstream.replay.replayed", result.Replayed);
+            activity?.SetTag("eventstream.replay.failed_again", result.FailedAgain);
+            activity?.SetTag("eventstream.replay.skipped", result.Skipped);
+            return result;
+        }
+        catch (Exception ex) when (activity is not null)
+        {
+            activity.SetStatus(ActivityStatusCode.Error, ex.Message);
+            throw;
+        }
+        finally
+        {
+            activity?.Dispose();
+        }
+    }
+
+    /// <summary>Replays; <paramref name="traced"/> is handed the replay's span once the entries are listed (the span links to them).</summary>
+    private async Task<ReplayResult> ReplayAsync(int maxCount, Action<Activity?> traced, CancellationToken cancellationToken)
+    {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         var skipped = 0;
         List<(DeadLetterEntry Entry, ReplayTicket Ticket)> pending;
         try
         {
             var entries = await Store.ListAsync(_pipeline.Name, maxCount, cancellationToken).ConfigureAwait(false);
+            traced(PipelineTracing.StartReplay(_pipeline.Name, entries));
             pending = new List<(DeadLetterEntry Entry, ReplayTicket Ticket)>(entries.Count);
             foreach (var entry in entries)
             {

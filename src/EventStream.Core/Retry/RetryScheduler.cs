@@ -30,7 +30,7 @@ internal sealed class RetryScheduler : IDisposable
         stage.CountRetry();
         stage.Pipeline.Log.Retrying(stage.Name, attempt, delay, exception);
         var next = new RetryState(attempt + 1, state?.FirstFailure ?? now, state?.Ticket);
-        var work = new StageWorkItem<T>(stage, op, item, next, stage.Segment.CurrentAdmittedAt);
+        var work = new StageWorkItem<T>(stage, op, item, next, stage.Segment.CurrentAdmittedAt) { Trace = stage.Segment.CurrentTrace };
         _inbox.Expect();
         if (delay <= TimeSpan.Zero)
         {

@@ -237,6 +237,7 @@ public sealed class RedisDeadLetterStore : IDeadLetterStore
             "replays", entry.Replays,
             "firstFailure", entry.FirstFailure.ToUnixTimeMilliseconds(),
             "lastFailure", entry.LastFailure.ToUnixTimeMilliseconds(),
+            "traceParent", entry.TraceParent ?? string.Empty,
             "eventType", type?.AssemblyQualifiedName ?? string.Empty,
             "event", entry.Event is null ? string.Empty : JsonSerializer.Serialize(entry.Event, type!, _json),
         ];
@@ -265,6 +266,7 @@ public sealed class RedisDeadLetterStore : IDeadLetterStore
             Replays = (int)f["replays"],
             FirstFailure = DateTimeOffset.FromUnixTimeMilliseconds((long)f["firstFailure"]),
             LastFailure = DateTimeOffset.FromUnixTimeMilliseconds((long)f["lastFailure"]),
+            TraceParent = NullIfEmpty(f.GetValueOrDefault("traceParent")),
             Event = payload,
         };
     }

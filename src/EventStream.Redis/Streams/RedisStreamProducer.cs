@@ -1,4 +1,5 @@
 using EventStream.Redis.Streams;
+using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using StackExchange.Redis;
@@ -98,9 +99,14 @@ public sealed class RedisStreamProducer<T>
         cancellationToken.ThrowIfCancellationRequested();
         var key = (RedisKey)_options.Stream;
         var sends = new Task<RedisValue>[events.Count];
+
+        // The caller's trace context travels beside each event, so the consumer's spans and dead letters join its trace.
+        var traceParent = Activity.Current is { IdFormat: ActivityIdFormat.W3C } current ? current.Id : null;
         for (var i = 0; i < events.Count; i++)
         {
-            sends[i] = _db.StreamAddAsync(key, "event", events[i]);
+            sends[i] = traceParent is null
+                ? _db.StreamAddAsync(key, "event", events[i])
+                : _db.StreamAddAsync(key, [new NameValueEntry("event", events[i]), new NameValueEntry(StreamFields.TraceParent, traceParent)]);
         }
 
         var ids = new string[sends.Length];

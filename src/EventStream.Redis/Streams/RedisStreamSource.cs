@@ -153,6 +153,7 @@ public sealed class RedisStreamSource<T>
     {
         var events = new List<T>(entries.Length);
         var ids = new List<RedisValue>(entries.Length);
+        var traces = PipelineTracing.IsEnabled ? new List<RedisValue>(entries.Length) : null;
         List<ConsumerGroup.Failure>? bad = null;
         foreach (var entry in entries)
         {
@@ -166,6 +167,7 @@ public sealed class RedisStreamSource<T>
 
                 events.Add(JsonSerializer.Deserialize<T>(((ReadOnlyMemory<byte>)json).Span, _json) ?? throw new JsonException("the event is JSON null"));
                 ids.Add(entry.Id);
+                traces?.Add(entry[StreamFields.TraceParent]);
             }
             catch (Exception ex) when (ex is JsonException or FormatException or NotSupportedException)
             {
@@ -180,8 +182,39 @@ public sealed class RedisStreamSource<T>
 
         // Waits while the pipeline is full: reading stops, and the group's lag pushes back on producers. Only a batch the
         // pipeline took is acknowledged at checkpoints; one cut short by a stop stays pending (delivered again: at least once).
-        await _pipeline.WriteBatchAsync(events.ToArray(), cancellationToken).ConfigureAwait(false);
+        if (traces is null)
+        {
+            await _pipeline.WriteBatchAsync(events.ToArray(), cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await WriteTracedAsync(events.ToArray(), traces, cancellationToken).ConfigureAwait(false);
+        }
+
         _unacknowledged.AddRange(ids);
+    }
+
+    /// <summary>
+    /// While something traces: each run of entries published under one trace context is admitted under a receive span
+    /// continuing it, so the pipeline's spans and dead letters join the publisher's trace.
+    /// </summary>
+    private async Task WriteTracedAsync(T[] events, List<RedisValue> traces, CancellationToken cancellationToken)
+    {
+        for (var start = 0; start < events.Length;)
+        {
+            var end = start + 1;
+            while (end < events.Length && traces[end] == traces[start])
+            {
+                end++;
+            }
+
+            using (PipelineTracing.StartReceive(_options.Stream, PipelineTracing.Parse(traces[start]), end - start))
+            {
+                await _pipeline.WriteBatchAsync(events.AsMemory(start, end - start), cancellationToken).ConfigureAwait(false);
+            }
+
+            start = end;
+        }
     }
 
     private async Task CheckpointAsync(CancellationToken cancellationToken)

@@ -19,7 +19,7 @@ internal sealed class ForwardOperator<T> : Operator<T>
 
     public override ValueTask ProcessAsync(T item, RetryState? state)
     {
-        var buffer = _buffer ??= Batch<T>.Rent(_batchSize, _from.CurrentAdmittedAt);
+        var buffer = _buffer ??= Batch<T>.Rent(_batchSize, _from.CurrentAdmittedAt, _from.CurrentTrace);
         buffer.Add(item);
         return buffer.Count >= _batchSize ? FlushAsync() : default;
     }
@@ -54,7 +54,7 @@ internal sealed class ForwardOperator<T> : Operator<T>
             _buffer = null;
             for (var i = 0; i < buffer.Count; i++)
             {
-                leftovers.Add(new Leftover(_to.HeadStage, buffer.Items[i], 0));
+                leftovers.Add(new Leftover(_to.HeadStage, buffer.Items[i], 0, buffer.Trace));
             }
         }
     }

@@ -50,7 +50,10 @@ internal abstract class StageOperator<TIn, TOut> : Operator<TIn>, IStageOperator
         }
 
         var state = new RetryState(1, ticket.Entry.FirstFailure, ticket);
-        return Stage.Segment.Inbox.TryInject(new StageWorkItem<TIn>(Stage, this, typed, state, Stage.Pipeline.Time.GetTimestamp()));
+        return Stage.Segment.Inbox.TryInject(new StageWorkItem<TIn>(Stage, this, typed, state, Stage.Pipeline.Time.GetTimestamp())
+        {
+            Trace = PipelineTracing.Parse(ticket.Entry.TraceParent) ?? default,
+        });
     }
 
     /// <summary>The handler succeeded: settle a replay and pass the result on.</summary>

@@ -8,10 +8,11 @@ namespace EventStream;
 [DebuggerDisplay("Count = {Count}")]
 internal sealed class Batch<T>
 {
-    private Batch(T[] items, long admittedAt)
+    private Batch(T[] items, long admittedAt, ActivityContext trace)
     {
         Items = items;
         AdmittedAt = admittedAt;
+        Trace = trace;
     }
 
     public T[] Items { get; }
@@ -21,9 +22,12 @@ internal sealed class Batch<T>
     /// <summary>The <see cref="TimeProvider"/> timestamp at which the oldest event of the batch was admitted.</summary>
     public long AdmittedAt { get; }
 
+    /// <summary>The trace context the batch was admitted under (the ingest span's), or none while nothing traces.</summary>
+    public ActivityContext Trace { get; }
+
     public bool IsFull => Count == Items.Length;
 
-    public static Batch<T> Rent(int size, long admittedAt) => new(ArrayPool<T>.Shared.Rent(size), admittedAt);
+    public static Batch<T> Rent(int size, long admittedAt, ActivityContext trace = default) => new(ArrayPool<T>.Shared.Rent(size), admittedAt, trace);
 
     public void Add(T item) => Items[Count++] = item;
 

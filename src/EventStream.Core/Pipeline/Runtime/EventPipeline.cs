@@ -81,11 +81,13 @@ internal sealed class EventPipeline<T> : IEventPipeline<T>, DependencyInjection.
     public async ValueTask WriteBatchAsync(ReadOnlyMemory<T> items, CancellationToken cancellationToken = default)
     {
         var size = Options.BatchSize;
+        using var activity = PipelineTracing.StartIngest(Name, items.Length);
+        var trace = activity?.Context ?? default;
         for (var offset = 0; offset < items.Length; offset += size)
         {
             ThrowIfStoreFull(items.Length - offset);
             var chunk = items.Slice(offset, Math.Min(size, items.Length - offset));
-            var batch = Batch<T>.Rent(chunk.Length, _pipeline.Time.GetTimestamp());
+            var batch = Batch<T>.Rent(chunk.Length, _pipeline.Time.GetTimestamp(), trace);
             chunk.Span.CopyTo(batch.Items);
             batch.Count = chunk.Length;
             try
@@ -108,6 +110,8 @@ internal sealed class EventPipeline<T> : IEventPipeline<T>, DependencyInjection.
         }
 
         ThrowIfStoreFull(items.Length);
+        using var activity = PipelineTracing.StartIngest(Name, items.Length);
+        var trace = activity?.Context ?? default;
 
         // The copies are made outside any lock; the threshold check and the admission are one step, so concurrent
         // ingests cannot both pass a check that only one of them fits under.
@@ -116,7 +120,7 @@ internal sealed class EventPipeline<T> : IEventPipeline<T>, DependencyInjection.
         for (var offset = 0; offset < items.Length; offset += Options.BatchSize)
         {
             var chunk = items.Slice(offset, Math.Min(Options.BatchSize, items.Length - offset));
-            var batch = Batch<T>.Rent(chunk.Length, now);
+            var batch = Batch<T>.Rent(chunk.Length, now, trace);
             chunk.CopyTo(batch.Items);
             batch.Count = chunk.Length;
             batches.Add(batch);
@@ -131,6 +135,7 @@ internal sealed class EventPipeline<T> : IEventPipeline<T>, DependencyInjection.
                 {
                     Counters.Add(PipelineCount.Rejected, items.Length);
                     var retryAfter = EstimateRetryAfter(inFlight, items.Length);
+                    activity?.SetStatus(ActivityStatusCode.Error, "backpressure");
                     throw new BackpressureException(
                         $"Pipeline '{Name}' has {inFlight} events in flight; admitting {items.Length} more would pass its backpressure threshold of {Options.BackpressureThreshold}. Retry after {retryAfter.TotalSeconds:0.###} s.",
                         retryAfter,

@@ -42,6 +42,9 @@ internal abstract class Segment
     /// <summary>Admission time of the batch or work item being processed (for latency, and inherited by output batches and retries).</summary>
     public long CurrentAdmittedAt { get; set; }
 
+    /// <summary>Trace context of the batch or work item being processed (inherited by output batches, retries and dead letters).</summary>
+    public ActivityContext CurrentTrace { get; set; }
+
     public abstract long QueueDepth { get; }
 
     public abstract int Capacity { get; }

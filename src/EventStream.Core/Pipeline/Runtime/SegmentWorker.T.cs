@@ -117,6 +117,7 @@ internal sealed class SegmentWorker<T> : SegmentWorker
             }
 
             _segment.CurrentAdmittedAt = work.AdmittedAt;
+            _segment.CurrentTrace = work.Trace;
             await work.RunAsync().ConfigureAwait(false);
             inbox.Done(work);
             RecordLatency();
@@ -134,6 +135,30 @@ internal sealed class SegmentWorker<T> : SegmentWorker
         }
 
         _segment.CurrentAdmittedAt = batch.AdmittedAt;
+        _segment.CurrentTrace = batch.Trace;
+        return PipelineTracing.IsEnabled ? ProcessTracedAsync(batch) : ProcessAsync(batch);
+    }
+
+    /// <summary>
+    /// A batch under its own span. Async of its own so that the span is <see cref="Activity.Current"/> for the stages'
+    /// handlers and no longer once the batch is done (what an async method sets is not seen by its caller).
+    /// </summary>
+    private async ValueTask<bool> ProcessTracedAsync(Batch<T> batch)
+    {
+        using var activity = PipelineTracing.StartProcess(_pipeline.Name, _segment.HeadStage, batch.Trace, batch.Count);
+        try
+        {
+            return await ProcessAsync(batch).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (activity is not null && ex is not OperationCanceledException)
+        {
+            activity.SetStatus(ActivityStatusCode.Error, ex.Message);
+            throw;
+        }
+    }
+
+    private ValueTask<bool> ProcessAsync(Batch<T> batch)
+    {
         var items = batch.Items;
         var count = batch.Count;
         var head = _head;
@@ -191,7 +216,7 @@ internal sealed class SegmentWorker<T> : SegmentWorker
         var leftovers = new List<Leftover>(batch.Count - from);
         for (var i = from; i < batch.Count; i++)
         {
-            leftovers.Add(new Leftover(_segment.HeadStage, batch.Items[i], 0));
+            leftovers.Add(new Leftover(_segment.HeadStage, batch.Items[i], 0, batch.Trace));
         }
 
         _pipeline.AddLeftovers(leftovers);

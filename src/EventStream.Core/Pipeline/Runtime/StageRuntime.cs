@@ -63,7 +63,7 @@ internal sealed class StageRuntime
         }
 
         CountDeadLetter();
-        return Pipeline.DeadLetters.FailedAsync(Name, item, exception, state?.Attempt ?? 1, state?.FirstFailure ?? now, state?.Ticket);
+        return Pipeline.DeadLetters.FailedAsync(Name, item, exception, state?.Attempt ?? 1, state?.FirstFailure ?? now, state?.Ticket, Segment.CurrentTrace);
     }
 
     /// <summary>Counts a retry of this stage, in the stage's metrics and the pipeline's.</summary>

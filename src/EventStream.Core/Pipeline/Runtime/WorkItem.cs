@@ -18,6 +18,9 @@ internal abstract class WorkItem
     /// <summary>When the event was admitted (a <see cref="TimeProvider"/> timestamp), for latency.</summary>
     public long AdmittedAt { get; }
 
+    /// <summary>The trace context the event was admitted under, or none.</summary>
+    public ActivityContext Trace { get; init; }
+
     /// <summary>The event, for dead-lettering after a cancellation.</summary>
     public abstract object? Item { get; }
 
@@ -28,5 +31,5 @@ internal abstract class WorkItem
 
     public abstract ValueTask RunAsync();
 
-    public Leftover ToLeftover() => new(Stage, Item, AttemptsSoFar);
+    public Leftover ToLeftover() => new(Stage, Item, AttemptsSoFar, Trace);
 }

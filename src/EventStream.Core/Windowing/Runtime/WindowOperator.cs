@@ -480,7 +480,7 @@ internal sealed class WindowOperator<T, TKey, TAcc, TResult> : StageOperator<T, 
             }
         }
 
-        await Stage.Pipeline.DeadLetters.LateAsync(Stage.Name, item, message, state?.Ticket).ConfigureAwait(false);
+        await Stage.Pipeline.DeadLetters.LateAsync(Stage.Name, item, message, state?.Ticket, Stage.Segment.CurrentTrace).ConfigureAwait(false);
     }
 
     private sealed class RestoringPartition(WindowEngine<T, TKey, TAcc, TResult> engine) : IRestoringPartition
