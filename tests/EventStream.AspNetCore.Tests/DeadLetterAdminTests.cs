@@ -1,7 +1,5 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Security.Claims;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using EventStream.Tests;
 using Microsoft.AspNetCore.Authentication;
@@ -9,14 +7,13 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace EventStream.AspNetCore.Tests;
 
 /// <summary>The dead-letter admin endpoints over Kestrel: nobody gets in without authentication; list, replay, discard.</summary>
 public sealed class DeadLetterAdminTests : IAsyncLifetime
 {
-    private const string Key = "test-operator-key";
+    private const string Key = ApiKeyHandler.Key;
     private WebApplication _app = null!;
     private HttpClient _anonymous = null!;
     private HttpClient _operator = null!;
@@ -29,7 +26,7 @@ public sealed class DeadLetterAdminTests : IAsyncLifetime
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
-        builder.Services.AddAuthentication("key").AddScheme<AuthenticationSchemeOptions, KeyHandler>("key", null);
+        builder.Services.AddAuthentication(ApiKeyHandler.SchemeName).AddScheme<AuthenticationSchemeOptions, ApiKeyHandler>(ApiKeyHandler.SchemeName, null);
         builder.Services.AddAuthorization();
         builder.Services.AddEventPipeline<PipelineEvent>("events", (p, _) => p
             .Transform("geo", e => _broken ? throw new TimeoutException("geo is down") : e)
@@ -115,15 +112,5 @@ public sealed class DeadLetterAdminTests : IAsyncLifetime
         discarded.GetProperty("discarded").GetInt64().Should().Be(2);
         discarded.GetProperty("remaining").GetInt64().Should().Be(0);
         Pipeline.GetMetrics().Discarded.Should().Be(2, "each discarded entry is counted");
-    }
-
-    /// <summary>A test scheme: a caller is authenticated when it sends the operator key.</summary>
-    private sealed class KeyHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
-        : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
-    {
-        protected override Task<AuthenticateResult> HandleAuthenticateAsync() =>
-            Task.FromResult(Request.Headers["X-Api-Key"] == Key
-                ? AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, "operator")], "key")), "key"))
-                : AuthenticateResult.NoResult());
     }
 }

@@ -11,6 +11,7 @@ namespace EventStream.AspNetCore;
 /// <param name="FirstFailure">When it first failed.</param>
 /// <param name="LastFailure">When it last failed.</param>
 /// <param name="Event">The event as JSON text (or its text as received, for an element the door could not read).</param>
+/// <param name="TraceId">The W3C trace id of the request that brought the event in, when it was traced: look it up in the tracing backend.</param>
 public sealed record DeadLetterView(
     string Id,
     string Stage,
@@ -21,7 +22,8 @@ public sealed record DeadLetterView(
     int Replays,
     DateTimeOffset FirstFailure,
     DateTimeOffset LastFailure,
-    string? Event);
+    string? Event,
+    string? TraceId);
 
 /// <summary>A page of dead letters: how many the pipeline has, and the oldest of them.</summary>
 /// <param name="Count">How many dead letters the pipeline has in its store.</param>

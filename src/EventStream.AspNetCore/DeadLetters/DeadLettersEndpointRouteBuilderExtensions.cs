@@ -138,7 +138,8 @@ public static class DeadLettersEndpointRouteBuilderExtensions
             JsonElement json => json.GetRawText(),
             PipelineEvent e => JsonSerializer.Serialize(e, PackageJsonContext.Default.PipelineEvent),
             var other => Serialize(other, services),
-        });
+        },
+        System.Diagnostics.ActivityContext.TryParse(entry.TraceParent, null, out var trace) ? trace.TraceId.ToHexString() : null);
 
     private static string Serialize(object value, IServiceProvider services)
     {

@@ -144,6 +144,7 @@ public abstract partial class DeadLetterStoreConformanceTests
         Attempts = 3,
         FirstFailure = At,
         LastFailure = At.AddSeconds(1),
+        TraceParent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
         Event = payload ?? id,
     };
 }
