@@ -13,11 +13,16 @@ using OpenTelemetry.Trace;
 
 namespace EventStream.AspNetCore.Tests;
 
+[CollectionDefinition(nameof(TracesAlone), DisableParallelization = true)]
+public sealed class TracesAlone;
+
 /// <summary>
 /// The chain a collector sees, with the OpenTelemetry SDK and its in-memory exporter over a real Kestrel server: the
 /// HTTP request → the batch's ingest span → a process span per segment linked to it → dead letters with the request's
 /// trace id → a replay span linked back to them.
 /// </summary>
+/// <remarks>The SDK listens process-wide (every test server's requests and pipelines): this test runs alone.</remarks>
+[Collection(nameof(TracesAlone))]
 public sealed class TracingTests
 {
     [Fact]
