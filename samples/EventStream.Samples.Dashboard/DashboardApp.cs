@@ -1,8 +1,5 @@
 using EventStream.Redis;
-using System.Globalization;
 using System.Runtime.CompilerServices;
-using System.Text.Json;
-using Microsoft.AspNetCore.Http.Features;
 using StackExchange.Redis;
 
 namespace EventStream.Samples.Dashboard;
@@ -10,53 +7,70 @@ namespace EventStream.Samples.Dashboard;
 /// <summary>
 /// The dashboard application: options from the command line (<c>--simulate RATE</c>, <c>--redis HOST:PORT</c>, and with
 /// Redis <c>--stream KEY</c>, <c>--group NAME</c>, <c>--consumer NAME</c>, <c>--partitions N</c>; <c>--max-body BYTES</c>,
-/// <c>--capacity N</c>, <c>--dead-letter-capacity N</c> (in memory; posts get 503 once it is full), <c>--operator-token TOKEN</c> (see <see cref="OperatorAccess"/>), and ASP.NET Core's own <c>--urls</c>).
+/// <c>--capacity N</c>, <c>--dead-letter-capacity N</c> (in memory; posts get 503 once it is full), and ASP.NET Core's
+/// own <c>--urls</c>) and configuration (<c>Dashboard:ApiKey</c>, see <see cref="ApiKeyAuthentication"/>;
+/// <c>Dashboard:RateLimit:*</c>, see <see cref="IngestRateLimit"/>).
 /// </summary>
+/// <remarks>
+/// The HTTP API is the EventStream.AspNetCore package's: <c>POST /api/events</c> (<c>MapEventIngest</c>, the
+/// <see cref="PipelineEvent"/> envelope as a JSON array or NDJSON, rate limited per client address), <c>/api/dead-letters</c>
+/// (<c>MapDeadLetters</c>: list, <c>replay</c>, <c>discard</c>; API key) and <c>/healthz</c> (the pipeline's health check);
+/// the page's own: <c>/api/live</c> (the figures, server-sent events), <c>/api/metrics</c> and <c>/api/fault</c> (API key).
+/// </remarks>
 public static class DashboardApp
 {
+    /// <summary>The default body limit of <c>POST /api/events</c>.</summary>
     public const long DefaultMaxBodyBytes = 4 * 1024 * 1024;
 
-    /// <summary>A batch with more bad elements than this is refused whole (400): they would only fill the dead letters.</summary>
-    public const int MaxRejectedPerBatch = 100;
+    /// <summary>With <c>--redis</c>, how long one Redis command may take before the request that needed it gets 503.</summary>
+    public static readonly TimeSpan RedisTimeout = TimeSpan.FromSeconds(3);
 
+    /// <summary>Builds the application.</summary>
+    /// <param name="args">The command line.</param>
+    /// <returns>The application, not started.</returns>
     public static WebApplication Build(string[] args)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory, WebRootPath = Path.Combine(AppContext.BaseDirectory, "wwwroot") });
         var config = builder.Configuration;
         var maxBody = config.GetValue("max-body", DefaultMaxBodyBytes);
         var capacity = config.GetValue("capacity", 100_000);
+        var deadLetterCapacity = config.GetValue("dead-letter-capacity", 100_000);
         var rate = config.GetValue("simulate", 0.0);
         var redis = config["redis"];
 
-        builder.WebHost.ConfigureKestrel(o => o.Limits.MaxRequestBodySize = maxBody);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<FaultSwitch>();
         if (string.IsNullOrWhiteSpace(redis))
         {
             builder.Services.AddSingleton(sp => new LiveState(sp.GetRequiredService<TimeProvider>()));
-            builder.Services.AddDashboardPipeline(capacity, deadLetterCapacity: config.GetValue("dead-letter-capacity", 100_000));
-            builder.Services.AddSingleton<IDashboardBackend>(sp => new InMemoryBackend(sp.GetRequiredService<IEventPipeline<SiteEvent>>(), sp.GetRequiredService<FaultSwitch>()));
+            builder.Services.AddDashboardPipeline(capacity, deadLetterCapacity: deadLetterCapacity);
+            builder.Services.AddKeyedSingleton(DashboardPipeline.ApiKey, (sp, _) => sp.GetRequiredKeyedService<IEventPipeline<PipelineEvent>>(DashboardPipeline.Name));
+            builder.Services.AddSingleton<IDashboardBackend>(sp => new InMemoryBackend(sp.GetRequiredKeyedService<IEventPipeline<PipelineEvent>>(DashboardPipeline.Name), sp.GetRequiredService<FaultSwitch>()));
         }
         else
         {
             AddRedis(builder.Services, config, redis, capacity);
         }
 
-        builder.Services.AddSingleton<IIngress>(sp => sp.GetRequiredService<IDashboardBackend>());
         if (rate > 0)
         {
-            builder.Services.AddHostedService(sp => new Simulator(sp.GetRequiredService<IIngress>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<Simulator>>(), rate));
+            builder.Services.AddHostedService(sp => new Simulator(sp.GetRequiredKeyedService<IEventPipeline<PipelineEvent>>(DashboardPipeline.ApiKey), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<Simulator>>(), rate));
         }
 
         builder.Services.AddProblemDetails();
-        builder.Services.AddOperatorAccess(config["operator-token"]);
+        builder.Services.AddExceptionHandler<RedisOutageHandler>();
+        builder.Services.AddApiKeyAuthentication(config[ApiKeyAuthentication.ConfigurationKey]);
+        builder.Services.AddIngestRateLimit(config);
+        builder.Services.AddHealthChecks().AddEventPipelineHealthCheck<PipelineEvent>(DashboardPipeline.ApiKey, o => o.DeadLetterCapacity = string.IsNullOrWhiteSpace(redis) ? deadLetterCapacity : null, name: DashboardPipeline.Name);
         var app = builder.Build();
+        app.UseExceptionHandler();
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.UseAuthentication();
         app.UseAuthorization();
-        MapApi(app);
+        app.UseRateLimiter();
+        MapApi(app, maxBody);
         return app;
     }
 
@@ -88,6 +102,17 @@ public static class DashboardApp
         // Results of different partitions are committed by different instances, up to a commit interval apart (and read
         // here up to 100 ms later): a site still counts as current when its newest window trails the newest one by that.
         services.AddSingleton(sp => new LiveState(sp.GetRequiredService<TimeProvider>(), freshForMs: 1000 + (3 * (long)DashboardRedis.CommitInterval.TotalMilliseconds) + 500));
+        // One connection for the app, registered before UseRedis (which adds its own only when none is): commands fail at
+        // once while Redis is away (no backlog to wait in) and time out after RedisTimeout, so a request that needs Redis
+        // gets 503 at once (RedisOutageHandler), and the partitioned worker waits the outage out with back-off as usual.
+        services.AddKeyedSingleton<IConnectionMultiplexer>(redis, (_, _) =>
+        {
+            var options = ConfigurationOptions.Parse(redis);
+            options.AbortOnConnectFail = false; // start while Redis is down; reconnect in the background
+            options.BacklogPolicy = BacklogPolicy.FailFast;
+            options.AsyncTimeout = options.SyncTimeout = (int)RedisTimeout.TotalMilliseconds;
+            return ConnectionMultiplexer.Connect(options);
+        });
         services.AddDashboardPipeline(capacity, partitioned: true).UseRedis(redis, o =>
         {
             o.KeyPrefix = DashboardRedis.KeyPrefix;
@@ -96,10 +121,11 @@ public static class DashboardApp
         services.AddSingleton(sp => new RedisBackend(
             sp.GetRequiredKeyedService<IConnectionMultiplexer>(redis),
             settings,
-            sp.GetRequiredService<IEventPipeline<SiteEvent>>(),
+            sp.GetRequiredKeyedService<IEventPipeline<PipelineEvent>>(DashboardPipeline.Name),
             sp.GetRequiredService<FaultSwitch>(),
             sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<IDashboardBackend>(sp => sp.GetRequiredService<RedisBackend>());
+        services.AddKeyedSingleton<IEventPipeline<PipelineEvent>>(DashboardPipeline.ApiKey, (sp, _) => sp.GetRequiredService<RedisBackend>());
         services.AddHostedService(sp => sp.GetRequiredService<RedisBackend>());
         services.AddSingleton(sp => new CommittedFigures(
             sp.GetRequiredKeyedService<IConnectionMultiplexer>(redis),
@@ -110,153 +136,32 @@ public static class DashboardApp
         services.AddHostedService(sp => sp.GetRequiredService<CommittedFigures>());
     }
 
-    private static void MapApi(WebApplication app)
+    private static void MapApi(WebApplication app, long maxBody)
     {
-        app.MapPost("/api/events", PostEventsAsync);
+        var time = app.Services.GetRequiredService<TimeProvider>();
+        app.MapEventIngest<PipelineEvent>("/api/events", door =>
+            {
+                door.PipelineName = DashboardPipeline.ApiKey;
+                door.MaxBodyBytes = maxBody;
+                door.Refuse = e => DashboardPipeline.Refuse(e, time.GetUtcNow().ToUnixTimeMilliseconds());
+                door.Validate = e => PageViews.Validate(e, time.GetUtcNow().ToUnixTimeMilliseconds());
+            })
+            .RequireRateLimiting(IngestRateLimit.Policy);
 
-        app.MapGet("/api/live", (LiveState live, IDashboardBackend backend, TimeProvider time, IHostApplicationLifetime lifetime, CancellationToken ct) =>
+        app.MapDeadLetters<PipelineEvent>("/api/dead-letters", DashboardPipeline.ApiKey, ApiKeyAuthentication.Policy);
+
+        app.MapHealthChecks("/healthz");
+
+        app.MapGet("/api/live", (LiveState live, IDashboardBackend backend, IHostApplicationLifetime lifetime, CancellationToken ct) =>
             TypedResults.ServerSentEvents(LiveAsync(live, backend, time, lifetime.ApplicationStopping, ct)));
 
-        app.MapGet("/api/dead-letters", async (IDashboardBackend backend, CancellationToken ct) =>
-        {
-            var items = await backend.ListDeadLettersAsync(100, ct);
-            var count = await backend.CountDeadLettersAsync(ct);
-            return TypedResults.Ok(new
-            {
-                count,
-                items = items.Select(d => new
-                {
-                    id = d.Id,
-                    stage = d.Stage,
-                    reason = d.Reason.ToString(),
-                    error = d.ExceptionType is null ? d.Message : $"{d.ExceptionType}: {d.Message}",
-                    attempts = d.Attempts,
-                    lastFailure = d.LastFailure,
-                    @event = d.Event,
-                }),
-            });
-        }).RequireAuthorization(OperatorAccess.Policy);
-
-        app.MapPost("/api/dead-letters/replay", async Task<IResult> (IDashboardBackend backend, CancellationToken ct) =>
-        {
-            ReplayResult result;
-            try
-            {
-                result = await backend.ReplayDeadLettersAsync(ct);
-            }
-            catch (InvalidOperationException ex)
-            {
-                return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "A replay is running", detail: ex.Message);
-            }
-
-            var remaining = await backend.CountDeadLettersAsync(ct);
-            return TypedResults.Ok(new { replayed = result.Replayed, failedAgain = result.FailedAgain, skipped = result.Skipped, remaining });
-        }).RequireAuthorization(OperatorAccess.Policy);
-
-        app.MapGet("/api/metrics", (IEventPipeline<SiteEvent> pipeline) => TypedResults.Ok(pipeline.GetMetrics()));
+        app.MapGet("/api/metrics", ([FromKeyedServices(DashboardPipeline.ApiKey)] IEventPipeline<PipelineEvent> pipeline) => TypedResults.Ok(pipeline.GetMetrics()));
 
         app.MapPost("/api/fault", async (FaultRequest request, IDashboardBackend backend, CancellationToken ct) =>
         {
             await backend.SetFaultAsync(request.Enabled, ct);
             return TypedResults.NoContent();
-        }).RequireAuthorization(OperatorAccess.Policy);
-    }
-
-    /// <summary>
-    /// 202 with the count for an admitted batch (bad elements dead-lettered, listed in <c>rejected</c>); 400 with problem
-    /// details naming each bad element when the body is not a JSON array or no element is usable; 413 over the size limit
-    /// (Kestrel); 429 with Retry-After when the pipeline is full.
-    /// </summary>
-    private static async Task<IResult> PostEventsAsync(HttpRequest request, IDashboardBackend backend, TimeProvider time, CancellationToken ct)
-    {
-        var limit = request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize;
-        if (request.ContentLength is { } length && limit is { } max && length > max)
-        {
-            return TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Body too large", detail: $"The body is {length} bytes; the limit is {max}.");
-        }
-
-        JsonDocument document;
-        try
-        {
-            document = await JsonDocument.ParseAsync(request.Body, cancellationToken: ct);
-        }
-        catch (JsonException ex)
-        {
-            return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "The body is not valid JSON", detail: ex.Message);
-        }
-
-        using (document)
-        {
-            if (document.RootElement.ValueKind != JsonValueKind.Array)
-            {
-                return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Expected a JSON array of events", detail: $"The body is a JSON {document.RootElement.ValueKind.ToString().ToLowerInvariant()}.");
-            }
-
-            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-            var good = new List<SiteEvent>();
-            var bad = new List<(int Index, string Error, string Json)>();
-            var index = 0;
-            foreach (var element in document.RootElement.EnumerateArray())
-            {
-                if (SiteEventParser.TryParse(element, now, out var parsed, out var error))
-                {
-                    good.Add(parsed!);
-                }
-                else
-                {
-                    bad.Add((index, error, element.GetRawText()));
-                }
-
-                index++;
-            }
-
-            var rejected = bad.Select(b => new RejectedElement(b.Index, b.Error)).ToList();
-            if ((good.Count == 0 && bad.Count > 0) || bad.Count > MaxRejectedPerBatch)
-            {
-                var title = good.Count == 0 ? "No usable event in the batch" : $"{bad.Count} bad elements: more than {MaxRejectedPerBatch} in one batch, so none is admitted";
-                var shown = rejected.Take(MaxRejectedPerBatch).ToList();
-                var problem = TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: title, detail: string.Join("; ", shown.Select(r => $"element {r.Index}: {r.Error}")));
-                problem.ProblemDetails.Extensions["errors"] = shown;
-                return problem;
-            }
-
-            try
-            {
-                await backend.AdmitAsync(good, ct);
-            }
-            catch (DeadLetterStoreFullException ex)
-            {
-                // Not backpressure: retrying does not help until an operator replays or removes dead letters.
-                return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "The dead-letter store is full", detail: ex.Message);
-            }
-            catch (BackpressureException ex)
-            {
-                var seconds = Math.Max(1, (int)Math.Ceiling(ex.RetryAfter.TotalSeconds));
-                request.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-                return TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "The pipeline is full", detail: ex.Message);
-            }
-
-            // Admitted with its bad elements: those are dead-lettered with the reason, nothing is dropped — also when
-            // the client goes away now (the good ones are in; a retry would count them twice).
-            foreach (var (badIndex, error, json) in bad)
-            {
-                await backend.RejectAsync(new DeadLetterEntry
-                {
-                    Id = Guid.NewGuid().ToString("N"),
-                    Pipeline = DashboardPipeline.Name,
-                    Stage = "http",
-                    Reason = DeadLetterReason.Failed,
-                    ExceptionType = "InvalidEvent",
-                    Message = $"element {badIndex}: {error}",
-                    Attempts = 1,
-                    FirstFailure = time.GetUtcNow(),
-                    LastFailure = time.GetUtcNow(),
-                    Event = json,
-                }, CancellationToken.None);
-            }
-
-            return TypedResults.Json(new PostResult(good.Count, rejected), statusCode: StatusCodes.Status202Accepted);
-        }
+        }).RequireAuthorization(ApiKeyAuthentication.Policy);
     }
 
     /// <summary>The live figures four times a second (the page shows them at once; windows slide every second).</summary>
@@ -269,7 +174,7 @@ public static class DashboardApp
         do
         {
             var c = await backend.CountersAsync(ct);
-            yield return live.Snapshot(c.EventsPerSecond, c.Accepted, c.DeadLetters, c.Late, c.Fault);
+            yield return live.Snapshot(c);
         }
         while (await WaitAsync(timer, ct));
 
@@ -287,8 +192,6 @@ public static class DashboardApp
     }
 }
 
+/// <summary>The body of <c>POST /api/fault</c>.</summary>
+/// <param name="Enabled">Whether the demo fault is on.</param>
 public sealed record FaultRequest(bool Enabled);
-
-public sealed record RejectedElement(int Index, string Error);
-
-public sealed record PostResult(int Accepted, IReadOnlyList<RejectedElement> Rejected);

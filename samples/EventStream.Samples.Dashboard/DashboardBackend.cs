@@ -1,25 +1,12 @@
-
 namespace EventStream.Samples.Dashboard;
 
 /// <summary>
-/// What the API does that depends on where the pipeline runs: admitting events, dead-lettering the bad elements of a
-/// POST, listing, counting and replaying dead letters, the counters of the live figures, and the demo fault.
-/// <see cref="InMemoryBackend"/> in one process; <see cref="RedisBackend"/> with <c>--redis</c>.
+/// What the page's own endpoints need that depends on where the pipeline runs: the counters beside the live figures,
+/// and the demo fault. Ingest and the dead letters go through the package's endpoints to the pipeline registered under
+/// <see cref="DashboardPipeline.ApiKey"/>. <see cref="InMemoryBackend"/> in one process; <see cref="RedisBackend"/> with <c>--redis</c>.
 /// </summary>
-public interface IDashboardBackend : IIngress
+public interface IDashboardBackend
 {
-    /// <summary>Records a bad element of an admitted batch as a dead letter (stage <c>http</c>).</summary>
-    ValueTask RejectAsync(DeadLetterEntry entry, CancellationToken cancellationToken);
-
-    /// <summary>Lists up to <paramref name="limit"/> dead letters.</summary>
-    Task<IReadOnlyList<DeadLetterEntry>> ListDeadLettersAsync(int limit, CancellationToken cancellationToken);
-
-    /// <summary>Counts the dead letters.</summary>
-    Task<long> CountDeadLettersAsync(CancellationToken cancellationToken);
-
-    /// <summary>Replays the dead letters whose events can be replayed (the bad elements of a POST cannot: they are skipped).</summary>
-    Task<ReplayResult> ReplayDeadLettersAsync(CancellationToken cancellationToken);
-
     /// <summary>The counters the live figures show.</summary>
     ValueTask<LiveCounters> CountersAsync(CancellationToken cancellationToken);
 
@@ -27,28 +14,18 @@ public interface IDashboardBackend : IIngress
     ValueTask SetFaultAsync(bool enabled, CancellationToken cancellationToken);
 }
 
-/// <summary>The counters beside the figures: events per second, events admitted, dead letters, late events, and whether the demo fault is on.</summary>
-public sealed record LiveCounters(double EventsPerSecond, long Accepted, long DeadLetters, long Late, bool Fault);
+/// <summary>The counters beside the figures.</summary>
+/// <param name="FinishedPerSecond">The pipeline's <see cref="PipelineMetrics.ThroughputPerSecond"/>: items its stages finished per second, fan-out copies and window results included (not events admitted).</param>
+/// <param name="Accepted">Events admitted, ever.</param>
+/// <param name="DeadLetters">Dead letters in the store now.</param>
+/// <param name="Late">Late events (copies: each event is windowed twice, under its site and its page).</param>
+/// <param name="Fault">Whether the demo fault is on.</param>
+public sealed record LiveCounters(double FinishedPerSecond, long Accepted, long DeadLetters, long Late, bool Fault);
 
-/// <summary>In one process: the pipeline's own non-waiting door, its dead-letter store and replay, its metrics.</summary>
-public sealed class InMemoryBackend(IEventPipeline<SiteEvent> pipeline, FaultSwitch fault) : IDashboardBackend
+/// <summary>In one process: the pipeline's metrics and dead-letter store.</summary>
+public sealed class InMemoryBackend(IEventPipeline<PipelineEvent> pipeline, FaultSwitch fault) : IDashboardBackend
 {
-    public ValueTask AdmitAsync(IReadOnlyList<SiteEvent> events, CancellationToken cancellationToken)
-    {
-        pipeline.Ingest(events is SiteEvent[] array ? array : [.. events]);
-        return default;
-    }
-
-    public ValueTask RejectAsync(DeadLetterEntry entry, CancellationToken cancellationToken) => pipeline.DeadLetters.AddAsync(entry, cancellationToken);
-
-    public async Task<IReadOnlyList<DeadLetterEntry>> ListDeadLettersAsync(int limit, CancellationToken cancellationToken) =>
-        await pipeline.DeadLetters.ListAsync(pipeline.Name, limit, cancellationToken).ConfigureAwait(false);
-
-    public async Task<long> CountDeadLettersAsync(CancellationToken cancellationToken) =>
-        await pipeline.DeadLetters.CountAsync(pipeline.Name, cancellationToken).ConfigureAwait(false);
-
-    public Task<ReplayResult> ReplayDeadLettersAsync(CancellationToken cancellationToken) => pipeline.ReplayDeadLettersAsync(cancellationToken: cancellationToken);
-
+    /// <inheritdoc />
     public async ValueTask<LiveCounters> CountersAsync(CancellationToken cancellationToken)
     {
         var metrics = pipeline.GetMetrics();
@@ -56,6 +33,7 @@ public sealed class InMemoryBackend(IEventPipeline<SiteEvent> pipeline, FaultSwi
         return new LiveCounters(metrics.ThroughputPerSecond, metrics.Accepted, deadLetters, metrics.Late, fault.Enabled);
     }
 
+    /// <inheritdoc />
     public ValueTask SetFaultAsync(bool enabled, CancellationToken cancellationToken)
     {
         fault.Enabled = enabled;

@@ -19,10 +19,14 @@ public sealed class LiveState(TimeProvider time, long freshForMs = 1000)
     /// <summary>With no window fired for this long (the input has been quiet for 5 minutes), no figure is current any more.</summary>
     private const long QuietAfterMs = 10_000;
 
+    /// <summary>The span the admission rate is measured over.</summary>
+    private const long RateWindowMs = 5_000;
+
     private readonly object _lock = new();
     private readonly Dictionary<string, SiteState> _sites = new(StringComparer.Ordinal);
     private readonly Dictionary<FigureKey, (long End, long Views)> _pages = [];
     private readonly LinkedList<Alert> _alerts = new();
+    private readonly Queue<(long At, long Accepted)> _admitted = new();
     private long _newestEnd = long.MinValue;
     private long _prunedAt = long.MinValue;
 
@@ -50,11 +54,13 @@ public sealed class LiveState(TimeProvider time, long freshForMs = 1000)
     }
 
     /// <summary>The figures now: only windows ending at the newest end count (older ones are of keys gone quiet).</summary>
-    public LiveSnapshot Snapshot(double eventsPerSecond, long accepted, long deadLetters, long late, bool fault)
+    /// <param name="counters">The counters beside the figures; their <see cref="LiveCounters.Accepted"/> is sampled for the admission rate.</param>
+    public LiveSnapshot Snapshot(LiveCounters counters)
     {
         lock (_lock)
         {
             var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+            var admittedPerSecond = SampleAdmitted(now, counters.Accepted);
             var fresh = now - _newestEnd > QuietAfterMs ? long.MaxValue : _newestEnd - freshForMs;
             var sites = _sites.Values.Where(s => s.End >= fresh).Select(s => s.Figures).OrderBy(s => s.Site, StringComparer.Ordinal).ToList();
             var pages = _pages.Where(p => p.Value.End >= fresh)
@@ -66,12 +72,29 @@ public sealed class LiveState(TimeProvider time, long freshForMs = 1000)
                 sites,
                 pages,
                 [.. _alerts],
-                Math.Round(eventsPerSecond, 1),
-                accepted,
-                deadLetters,
-                late,
-                fault);
+                Math.Round(admittedPerSecond, 1),
+                Math.Round(counters.FinishedPerSecond, 1),
+                counters.Accepted,
+                counters.DeadLetters,
+                counters.Late,
+                counters.Fault);
         }
+    }
+
+    /// <summary>
+    /// Events admitted per second over the last <see cref="RateWindowMs"/>: the growth of the admitted counter between
+    /// the oldest sample in that span (or the newest before it) and this one; 0 until two samples are apart in time.
+    /// </summary>
+    private double SampleAdmitted(long now, long accepted)
+    {
+        _admitted.Enqueue((now, accepted));
+        while (_admitted.Count > 2 && _admitted.ElementAt(1).At <= now - RateWindowMs)
+        {
+            _admitted.Dequeue();
+        }
+
+        var (at, from) = _admitted.Peek();
+        return now > at ? Math.Max(0, accepted - from) * 1000.0 / (now - at) : 0;
     }
 
     private void UpdateSite(string site, WindowResult<FigureKey, WindowFigures> result, WindowFigures stats)
@@ -146,4 +169,20 @@ public sealed record PageFigures(string Site, string Url, long Views);
 
 public sealed record Alert(string Site, long At, long Rate, double Baseline, string Message);
 
-public sealed record LiveSnapshot(long Time, long UsersOnline, IReadOnlyList<SiteFigures> Sites, IReadOnlyList<PageFigures> TopPages, IReadOnlyList<Alert> Alerts, double EventsPerSecond, long Accepted, long DeadLetters, long Late, bool Fault);
+/// <summary>One message of the live stream (<c>/api/live</c>), the page's whole state.</summary>
+/// <param name="Time">When, epoch milliseconds.</param>
+/// <param name="UsersOnline">Distinct users over the last 5 minutes, summed over the sites.</param>
+/// <param name="Sites">Each current site's figures.</param>
+/// <param name="TopPages">The ten most viewed pages of the last 5 minutes.</param>
+/// <param name="Alerts">The latest spike alerts, newest first.</param>
+/// <param name="AdmittedPerSecond">Events admitted per second (by the door and the simulator) over the last 5 seconds: the headline figure.</param>
+/// <param name="FinishedPerSecond">
+/// The pipeline's own throughput (<see cref="PipelineMetrics.ThroughputPerSecond"/>): items its stages finished per
+/// second — each event twice after the fan-out (under its site and its page) and every window firing — so it runs at
+/// about twice the admission rate or more; not a count of events.
+/// </param>
+/// <param name="Accepted">Events admitted, ever.</param>
+/// <param name="DeadLetters">Dead letters in the store.</param>
+/// <param name="Late">Late copies of events (each event is windowed twice).</param>
+/// <param name="Fault">Whether the demo fault is on.</param>
+public sealed record LiveSnapshot(long Time, long UsersOnline, IReadOnlyList<SiteFigures> Sites, IReadOnlyList<PageFigures> TopPages, IReadOnlyList<Alert> Alerts, double AdmittedPerSecond, double FinishedPerSecond, long Accepted, long DeadLetters, long Late, bool Fault);

@@ -3,8 +3,10 @@ namespace EventStream.Samples.Dashboard;
 /// <summary>
 /// Traffic for four sites at a steady rate, with a spike (eight times the rate on one site for five seconds) about
 /// every 40 seconds, so the page is alive on first start. Pages follow a Zipf-like popularity, users come from a pool.
+/// Each view is the envelope a site posts (<see cref="PipelineEvent"/>: <c>source</c> the site, <c>data.url</c>,
+/// <c>data.userId</c>), admitted through the pipeline the HTTP door admits into (<see cref="DashboardPipeline.ApiKey"/>).
 /// </summary>
-public sealed partial class Simulator(IIngress ingress, TimeProvider time, ILogger<Simulator> logger, double rate) : BackgroundService
+public sealed partial class Simulator(IEventPipeline<PipelineEvent> door, TimeProvider time, ILogger<Simulator> logger, double rate) : BackgroundService
 {
     private static readonly string[] Sites = ["shop.example", "news.example", "docs.example", "blog.example"];
     private static readonly string[] Pages = ["/", "/products", "/cart", "/checkout", "/search", "/about", "/pricing", "/blog/launch", "/docs/start", "/docs/api", "/contact", "/careers"];
@@ -32,17 +34,17 @@ public sealed partial class Simulator(IIngress ingress, TimeProvider time, ILogg
             carry += rate * tick.TotalSeconds;
             var count = (int)carry;
             carry -= count;
-            var batch = new List<SiteEvent>(count * 2);
+            var batch = new List<PipelineEvent>(count * 2);
             for (var i = 0; i < count; i++)
             {
-                batch.Add(Next(random, random.Next(Sites.Length), now));
+                batch.Add(Next(random, random.Next(Sites.Length), now, ++_sent));
             }
 
             if (now < spikeUntil && spikeSite >= 0)
             {
                 for (var i = 0; i < count * 7 / Sites.Length; i++)
                 {
-                    batch.Add(Next(random, spikeSite, now));
+                    batch.Add(Next(random, spikeSite, now, ++_sent));
                 }
             }
 
@@ -53,9 +55,9 @@ public sealed partial class Simulator(IIngress ingress, TimeProvider time, ILogg
 
             try
             {
-                await ingress.AdmitAsync(batch, stoppingToken).ConfigureAwait(false);
+                door.Ingest(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(batch));
             }
-            catch (Exception ex) when (ex is BackpressureException or DeadLetterStoreFullException)
+            catch (Exception ex) when (ex is BackpressureException or DeadLetterStoreFullException or StackExchange.Redis.RedisException or TimeoutException)
             {
                 LogRefused(logger, ex.Message); // like a real site, it drops the batch and goes on
             }
@@ -68,9 +70,11 @@ public sealed partial class Simulator(IIngress ingress, TimeProvider time, ILogg
     [LoggerMessage(Level = LogLevel.Debug, Message = "Simulated batch refused: {Reason}")]
     private static partial void LogRefused(ILogger logger, string reason);
 
-    private static SiteEvent Next(Random random, int site, long now)
+    private long _sent;
+
+    private static PipelineEvent Next(Random random, int site, long now, long id)
     {
         var page = Pages[Math.Min(Pages.Length - 1, (int)(Pages.Length * Math.Pow(random.NextDouble(), 2.5)))];
-        return new SiteEvent(Sites[site], "u" + random.Next(site * 1000, (site * 1000) + 400), page, now);
+        return PageViews.Envelope("sim-" + id.ToString(System.Globalization.CultureInfo.InvariantCulture), Sites[site], "u" + random.Next(site * 1000, (site * 1000) + 400), page, now);
     }
 }

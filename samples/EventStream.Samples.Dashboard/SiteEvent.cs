@@ -1,93 +1,83 @@
 using System.Globalization;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 
 namespace EventStream.Samples.Dashboard;
 
-/// <summary>One event a customer's website posts: who did what on which page, when (epoch ms).</summary>
-/// <param name="Site">The site.</param>
-/// <param name="User">The user.</param>
-/// <param name="Url">The page.</param>
-/// <param name="Timestamp">When, epoch milliseconds.</param>
-/// <param name="GeoFault">
-/// With <c>--redis</c> only: the event was admitted while the demo fault was on, so the "geo" stage fails for it if it
-/// is a checkout page. Every instance runs the stages before the window on every event, so the fault must be a property
-/// of the event, not of the instance reading it (each would decide differently); replay clears it. Not written when false.
-/// </param>
-public sealed record SiteEvent(string Site, string User, string Url, long Timestamp, [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool GeoFault = false);
+/// <summary>One page view as the window stage counts it: who (user) saw which page (url) of which site, when (epoch ms).</summary>
+/// <param name="Site">The site: the envelope's <c>source</c>.</param>
+/// <param name="User">The user: the envelope's <c>data.userId</c>.</param>
+/// <param name="Url">The page: the envelope's <c>data.url</c>.</param>
+/// <param name="Timestamp">When, epoch milliseconds: the envelope's <c>timestamp</c>.</param>
+public sealed record SiteEvent(string Site, string User, string Url, long Timestamp);
 
-/// <summary>Reads a POSTed JSON array element by element: the valid ones become events, each bad one gets its reason.</summary>
-public static class SiteEventParser
+/// <summary>
+/// What the dashboard reads from the library's event envelope (<see cref="PipelineEvent"/>): <c>source</c> is the site,
+/// <c>data.url</c> the page, <c>data.userId</c> the user. The ingest door applies <see cref="Validate"/> to every element
+/// (a failure is dead-lettered with the reason); the "geo" stage turns an envelope into a <see cref="SiteEvent"/>.
+/// </summary>
+public static class PageViews
 {
+    /// <summary>The envelope's <c>type</c> the simulator and the README send (any type is counted as a page view).</summary>
+    public const string Type = "pageview";
+
     /// <summary>
     /// Latest accepted timestamp in the future (clock skew of the posting site). Kept small: the window's event time
     /// follows the largest timestamp, so an event from far in the future would move "now" there for every site.
     /// </summary>
     public static readonly TimeSpan MaxFutureSkew = TimeSpan.FromSeconds(10);
 
-    /// <summary>Parses one element. <paramref name="now"/> stands in for a missing timestamp.</summary>
-    public static bool TryParse(JsonElement element, long now, out SiteEvent? parsed, out string error)
+    private const int MaxLength = 2048;
+
+    /// <summary>Why the element cannot be counted, or <see langword="null"/> when it can.</summary>
+    /// <param name="e">The envelope, as the door read it.</param>
+    /// <param name="now">The clock, epoch milliseconds.</param>
+    public static string? Validate(PipelineEvent e, long now)
     {
-        parsed = null;
-        if (element.ValueKind != JsonValueKind.Object)
+        if (Text("source", e.Source) is { } source)
         {
-            error = $"expected a JSON object, got {Describe(element)}";
-            return false;
+            return source;
         }
 
-        if (!TryString(element, "site", out var site, out error) || !TryString(element, "user", out var user, out error) || !TryString(element, "url", out var url, out error))
+        if (e.Data.ValueKind != JsonValueKind.Object)
         {
-            return false;
+            return $"\"data\" must be an object with \"url\" and \"userId\", got {Describe(e.Data.ValueKind)}";
         }
 
-        var timestamp = now;
-        if (element.TryGetProperty("timestamp", out var ts) && ts.ValueKind != JsonValueKind.Null)
+        foreach (var name in (ReadOnlySpan<string>)["url", "userId"])
         {
-            if (ts.ValueKind != JsonValueKind.Number || !ts.TryGetInt64(out timestamp))
+            if (!e.Data.TryGetProperty(name, out var value))
             {
-                error = $"\"timestamp\" must be an integer (epoch milliseconds), got {Describe(ts)}";
-                return false;
+                return $"\"data.{name}\" is missing";
             }
 
-            if (timestamp < 0 || timestamp > now + (long)MaxFutureSkew.TotalMilliseconds)
+            if (value.ValueKind != JsonValueKind.String)
             {
-                error = string.Create(CultureInfo.InvariantCulture, $"\"timestamp\" {timestamp} is out of range (0 to {MaxFutureSkew.TotalSeconds:0} seconds from now)");
-                return false;
+                return $"\"data.{name}\" must be a string, got {Describe(value.ValueKind)}";
+            }
+
+            if (Text($"data.{name}", value.GetString()) is { } problem)
+            {
+                return problem;
             }
         }
 
-        parsed = new SiteEvent(site!, user!, url!, timestamp);
-        error = "";
-        return true;
+        var latest = now + (long)MaxFutureSkew.TotalMilliseconds;
+        return e.Timestamp > latest
+            ? string.Create(CultureInfo.InvariantCulture, $"\"timestamp\" {e.Timestamp} is more than {MaxFutureSkew.TotalSeconds:0} seconds in the future")
+            : null;
     }
 
-    private static bool TryString(JsonElement element, string name, out string? value, out string error)
-    {
-        value = null;
-        if (!element.TryGetProperty(name, out var property))
-        {
-            error = $"\"{name}\" is missing";
-            return false;
-        }
+    /// <summary>The page view an envelope that passed <see cref="Validate"/> holds.</summary>
+    public static SiteEvent Read(PipelineEvent e) => new(e.Source, e.GetString("userId")!, e.GetString("url")!, e.Timestamp);
 
-        if (property.ValueKind != JsonValueKind.String)
-        {
-            error = $"\"{name}\" must be a string, got {Describe(property)}";
-            return false;
-        }
+    /// <summary>An envelope for a page view, as a site's tracking script would post it.</summary>
+    public static PipelineEvent Envelope(string id, string site, string userId, string url, long timestamp) =>
+        new(id, Type, site, timestamp, JsonSerializer.SerializeToElement(new Dictionary<string, string> { ["url"] = url, ["userId"] = userId }));
 
-        value = property.GetString()!;
-        if (string.IsNullOrWhiteSpace(value) || value.Length > 2048)
-        {
-            error = $"\"{name}\" must be 1 to 2048 characters and not blank";
-            return false;
-        }
+    private static string? Text(string name, string? value) =>
+        string.IsNullOrWhiteSpace(value) || value.Length > MaxLength ? $"\"{name}\" must be 1 to {MaxLength} characters and not blank" : null;
 
-        error = "";
-        return true;
-    }
-
-    private static string Describe(JsonElement value) => value.ValueKind switch
+    private static string Describe(JsonValueKind kind) => kind switch
     {
         JsonValueKind.String => "a string",
         JsonValueKind.Number => "a number",

@@ -7,7 +7,8 @@ namespace EventStream.Samples.Dashboard.Tests;
 
 /// <summary>
 /// The page in a real headless Chromium (Debian's chromium driven by Playwright, no browser download), against the
-/// app on a real Kestrel server: live figures, a spike alert, and Replay emptying the dead letters once the fault is fixed.
+/// app on a real Kestrel server: live figures, a spike alert, and Replay emptying the dead letters once the fault is fixed;
+/// the page asks for the API key once (a prompt, answered by a Playwright dialog handler) and keeps it for the tab.
 /// </summary>
 public sealed class BrowserTests
 {
@@ -22,6 +23,12 @@ public sealed class BrowserTests
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = chromium, Headless = true, Args = ChromiumArgs });
         var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 960 } });
+        var prompts = 0;
+        page.Dialog += async (_, dialog) =>
+        {
+            Interlocked.Increment(ref prompts);
+            await dialog.AcceptAsync(DashboardServer.ApiKey);
+        };
         var failedRequests = new List<string>();
         page.RequestFailed += (_, request) => failedRequests.Add(request.Url);
 
@@ -32,14 +39,14 @@ public sealed class BrowserTests
         // 25 users on a new site: the figure changes within 2 seconds.
         var now = DashboardServer.Now();
         var posted = Stopwatch.StartNew();
-        (await server.PostEventsAsync(Enumerable.Range(0, 25).Select(i => new { site = "live.example", user = "u" + i, url = "/", timestamp = now }).ToList())).StatusCode.Should().Be(HttpStatusCode.Accepted);
+        (await server.PostEventsAsync(Enumerable.Range(0, 25).Select(i => DashboardServer.View("live.example", "u" + i, "/", now)).ToList())).StatusCode.Should().Be(HttpStatusCode.Accepted);
         await page.WaitForFunctionAsync("() => document.querySelector('#users-online').textContent.trim() === '25'", null, new PageWaitForFunctionOptions { Timeout = 2_000, PollingInterval = 50 });
         posted.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(2));
 
         // A minute of quiet traffic on another site, then a burst in its newest second: an alert appears.
         var second = (DashboardServer.Now() / 1000 * 1000) + 1000;
-        var baseline = Enumerable.Range(0, 120).Select(i => new { site = "spiky.example", user = "s" + (i % 20), url = "/", timestamp = second - 60_000 + (i * 500) });
-        var burst = Enumerable.Range(0, 80).Select(i => new { site = "spiky.example", user = "b" + i, url = "/sale", timestamp = second + i });
+        var baseline = Enumerable.Range(0, 120).Select(i => DashboardServer.View("spiky.example", "s" + (i % 20), "/", second - 60_000 + (i * 500)));
+        var burst = Enumerable.Range(0, 80).Select(i => DashboardServer.View("spiky.example", "b" + i, "/sale", second + i));
         (await server.PostEventsAsync(baseline.Concat(burst).ToList())).StatusCode.Should().Be(HttpStatusCode.Accepted);
         await page.WaitForSelectorAsync("#alerts li.alert", new PageWaitForSelectorOptions { Timeout = 10_000 });
         (await page.TextContentAsync("#alerts li.alert"))!.Should().Contain("spiky.example");
@@ -48,7 +55,7 @@ public sealed class BrowserTests
         // Break the geo stage from the page, send checkout traffic: it is dead-lettered.
         await page.ClickAsync("#fault-toggle");
         await page.WaitForFunctionAsync("() => document.querySelector('#fault-toggle').textContent.includes('Fix')", null, new PageWaitForFunctionOptions { Timeout = 5_000 });
-        var checkout = Enumerable.Range(0, 6).Select(i => new { site = "live.example", user = "c" + i, url = "/checkout", timestamp = DashboardServer.Now() }).ToList();
+        var checkout = Enumerable.Range(0, 6).Select(i => DashboardServer.View("live.example", "c" + i, "/checkout", DashboardServer.Now())).ToList();
         (await server.PostEventsAsync(checkout)).StatusCode.Should().Be(HttpStatusCode.Accepted);
         await page.WaitForFunctionAsync("() => document.querySelector('#dead-letter-count').textContent.trim() === '6'", null, new PageWaitForFunctionOptions { Timeout = 10_000 });
         await SaveScreenshotAsync(page);
@@ -61,34 +68,51 @@ public sealed class BrowserTests
         (await page.TextContentAsync("#replay-result"))!.Should().Contain("6 replayed");
         server.Pipeline.GetMetrics().Replayed.Should().Be(6);
         failedRequests.Should().BeEmpty("the page loads nothing from outside the app");
+        prompts.Should().Be(1, "the page asks for the key once and keeps it for the tab");
     }
 
     [Fact]
-    public async Task With_an_operator_token_the_page_switches_the_fault_when_its_address_carries_the_token_and_says_why_not_otherwise()
+    public async Task A_wrong_API_key_gets_401_on_the_page_and_the_right_one_switches_the_fault_asked_once_per_tab()
     {
         var chromium = FindChromium() ?? throw new InvalidOperationException(
             "chromium is not installed: the browser test needs a real headless Chromium. Install it (Debian: apt-get install -y chromium) or set CHROMIUM_PATH.");
-        await using var server = await DashboardServer.StartAsync("--operator-token", "t0ken");
+        await using var server = await DashboardServer.StartAsync();
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = chromium, Headless = true, Args = ChromiumArgs });
         var fault = server.App.Services.GetRequiredService<FaultSwitch>();
 
-        var anonymous = await browser.NewPageAsync();
-        await anonymous.GotoAsync(server.Address.ToString());
-        await anonymous.WaitForFunctionAsync("() => document.querySelector('#status').textContent.includes('live')", null, new PageWaitForFunctionOptions { Timeout = 10_000 });
-        await anonymous.ClickAsync("#fault-toggle");
-        await anonymous.WaitForSelectorAsync("#fault-error:not([hidden])", new PageWaitForSelectorOptions { Timeout = 5_000 });
-        (await anonymous.TextContentAsync("#fault-error"))!.Should().Contain("401");
+        var stranger = await browser.NewPageAsync();
+        stranger.Dialog += async (_, dialog) => await dialog.AcceptAsync("not-the-key");
+        await stranger.GotoAsync(server.Address.ToString());
+        await stranger.WaitForFunctionAsync("() => document.querySelector('#status').textContent.includes('live')", null, new PageWaitForFunctionOptions { Timeout = 10_000 });
+        await stranger.ClickAsync("#fault-toggle");
+        await stranger.WaitForSelectorAsync("#fault-error:not([hidden])", new PageWaitForSelectorOptions { Timeout = 5_000 });
+        (await stranger.TextContentAsync("#fault-error"))!.Should().Contain("401");
         fault.Enabled.Should().BeFalse();
 
-        var operatorPage = await browser.NewPageAsync();
-        await operatorPage.GotoAsync(server.Address + "#token=t0ken");
+        var context = await browser.NewContextAsync();
+        var operatorPage = await context.NewPageAsync();
+        var prompts = 0;
+        operatorPage.Dialog += async (_, dialog) =>
+        {
+            Interlocked.Increment(ref prompts);
+            dialog.Type.Should().Be(DialogType.Prompt);
+            await dialog.AcceptAsync(DashboardServer.ApiKey);
+        };
+        await operatorPage.GotoAsync(server.Address.ToString());
         await operatorPage.WaitForFunctionAsync("() => document.querySelector('#status').textContent.includes('live')", null, new PageWaitForFunctionOptions { Timeout = 10_000 });
-        (await operatorPage.EvaluateAsync<string>("() => window.location.hash")).Should().BeEmpty("the token is taken out of the address bar");
         await operatorPage.ClickAsync("#fault-toggle");
         await operatorPage.WaitForFunctionAsync("() => document.querySelector('#fault-toggle').textContent.includes('Fix')", null, new PageWaitForFunctionOptions { Timeout = 5_000 });
         fault.Enabled.Should().BeTrue();
         (await operatorPage.IsHiddenAsync("#fault-error")).Should().BeTrue();
+
+        await operatorPage.ReloadAsync();
+        await operatorPage.WaitForFunctionAsync("() => document.querySelector('#status').textContent.includes('live')", null, new PageWaitForFunctionOptions { Timeout = 10_000 });
+        await operatorPage.ClickAsync("#fault-toggle");
+        await operatorPage.WaitForFunctionAsync("() => document.querySelector('#fault-toggle').textContent.includes('Break')", null, new PageWaitForFunctionOptions { Timeout = 5_000 });
+        fault.Enabled.Should().BeFalse();
+        prompts.Should().Be(1, "the key is kept in the tab's sessionStorage: asked once, not on every request or reload");
+        (await operatorPage.EvaluateAsync<string>("() => sessionStorage.getItem('dashboardApiKey')")).Should().Be(DashboardServer.ApiKey);
     }
 
     /// <summary>Saves the page as a test artifact (next to the test assembly: artifacts/dashboard.png).</summary>

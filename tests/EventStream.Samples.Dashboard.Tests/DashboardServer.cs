@@ -8,9 +8,12 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace EventStream.Samples.Dashboard.Tests;
 
-/// <summary>The dashboard app on a real Kestrel server bound to a free loopback port.</summary>
+/// <summary>The dashboard app on a real Kestrel server bound to a free loopback port, with the API key <see cref="ApiKey"/>.</summary>
 public sealed class DashboardServer : IAsyncDisposable
 {
+    /// <summary>The API key the servers are started with (<c>--Dashboard:ApiKey</c>) unless a test gives its own.</summary>
+    public const string ApiKey = "test-key-0123456789";
+
     private int _disposed;
 
     private DashboardServer(WebApplication app, Uri address)
@@ -18,17 +21,28 @@ public sealed class DashboardServer : IAsyncDisposable
         App = app;
         Address = address;
         Client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(30) };
+        Admin = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(30) };
+        Admin.DefaultRequestHeaders.Add(ApiKeyAuthentication.Header, ApiKey);
     }
 
     public WebApplication App { get; }
 
     public Uri Address { get; }
 
+    /// <summary>A client without the API key: what any website or visitor is.</summary>
     public HttpClient Client { get; }
 
-    public IEventPipeline<SiteEvent> Pipeline => App.Services.GetRequiredService<IEventPipeline<SiteEvent>>();
+    /// <summary>A client that sends the API key: the operator.</summary>
+    public HttpClient Admin { get; }
 
-    public static async Task<DashboardServer> StartAsync(params string[] args)
+    /// <summary>The pipeline the HTTP API admits into (in memory: the pipeline itself).</summary>
+    public IEventPipeline<PipelineEvent> Pipeline => App.Services.GetRequiredKeyedService<IEventPipeline<PipelineEvent>>(DashboardPipeline.ApiKey);
+
+    /// <summary>Starts the app with the test API key.</summary>
+    public static Task<DashboardServer> StartAsync(params string[] args) => StartWithoutKeyAsync(["--Dashboard:ApiKey", ApiKey, .. args]);
+
+    /// <summary>Starts the app with exactly these arguments (no API key unless they give one).</summary>
+    public static async Task<DashboardServer> StartWithoutKeyAsync(params string[] args)
     {
         var app = DashboardApp.Build(["--urls", "http://127.0.0.1:0", .. args]);
         await app.StartAsync();
@@ -36,9 +50,15 @@ public sealed class DashboardServer : IAsyncDisposable
         return new DashboardServer(app, new Uri(address));
     }
 
+    /// <summary>A page view in the library's envelope, as a site posts it.</summary>
+    public static object View(string site, string user, string url, long? timestamp = null, string? id = null) =>
+        new { id = id ?? Guid.NewGuid().ToString("N"), type = "pageview", source = site, timestamp = timestamp ?? Now(), data = new { url, userId = user } };
+
     public async Task<HttpResponseMessage> PostEventsAsync(object body) => await Client.PostAsJsonAsync("/api/events", body);
 
     public async Task<JsonElement> GetJsonAsync(string path) => await Client.GetFromJsonAsync<JsonElement>(path);
+
+    public async Task<JsonElement> GetAdminJsonAsync(string path) => await Admin.GetFromJsonAsync<JsonElement>(path);
 
     /// <summary>Waits until the pipeline holds nothing in flight.</summary>
     public Task DrainedAsync() => TestSupport.Eventually(() => Pipeline.GetMetrics().InFlight == 0, "the pipeline drains", timeoutMs: 20_000);
@@ -54,6 +74,7 @@ public sealed class DashboardServer : IAsyncDisposable
         }
 
         Client.Dispose();
+        Admin.Dispose();
         await App.StopAsync();
         await App.DisposeAsync();
     }

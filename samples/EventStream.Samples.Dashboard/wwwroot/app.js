@@ -87,11 +87,14 @@ function render(snapshot) {
   el.updated.dateTime = new Date(now).toISOString();
 
   setText(el.usersOnline, plainInt(snapshot.usersOnline));
-  setText(el.eventsPerSecond, fmtDec(snapshot.eventsPerSecond));
+  // Events admitted per second (the door's and the simulator's), not finishedPerSecond: the pipeline's own throughput
+  // counts every item its stages finish, each event twice after the fan-out and every window firing.
+  setText(el.eventsPerSecond, fmtDec(snapshot.admittedPerSecond));
+  el.eventsPerSecond.title = `The pipeline's stages finish ${fmtDec(snapshot.finishedPerSecond)} items/s (each event twice: under its site and its page, plus window firings)`;
   setText(el.accepted, fmtInt(snapshot.accepted));
   setText(el.late, fmtInt(snapshot.late));
 
-  addChartPoint(now, Number(snapshot.eventsPerSecond) || 0);
+  addChartPoint(now, Number(snapshot.admittedPerSecond) || 0);
   renderSites(snapshot.sites ?? [], snapshot.alerts ?? [], now);
   renderTopPages(snapshot.topPages ?? []);
   renderAlerts(snapshot.alerts ?? []);
@@ -164,7 +167,7 @@ function addChartPoint(timeMs, value) {
   // Keep only the last 60 seconds.
   while (points.length && points[0].second <= second - CHART_SECONDS) points.shift();
 
-  el.chart.setAttribute('aria-label', `Events per second over the last 60 seconds: now ${fmtDec(value)}, peak ${fmtDec(Math.max(...points.map((p) => p.value)))}`);
+  el.chart.setAttribute('aria-label', `Events admitted per second over the last 60 seconds: now ${fmtDec(value)}, peak ${fmtDec(Math.max(...points.map((p) => p.value)))}`);
   drawChart();
 }
 
@@ -277,26 +280,35 @@ new ResizeObserver(() => drawChart()).observe(el.chart);
 
 // ---------------------------------------------------------------- HTTP helpers
 
-// The operator token (the server's --operator-token) for the dead letters, Replay and the fault switch: given once in
-// the address as #token=…, then kept for this tab only and taken out of the address bar. Without one, the server
-// answers those requests for callers on its own machine only.
-const operatorToken = (() => {
-  const match = /^#(?:.*&)?token=([^&]*)/.exec(window.location.hash);
-  if (match) {
-    sessionStorage.setItem('operatorToken', decodeURIComponent(match[1]));
-    history.replaceState(null, '', window.location.pathname + window.location.search);
-  }
-  return sessionStorage.getItem('operatorToken');
-})();
+// The API key (the server's Dashboard:ApiKey, or the one it logged at start-up) for the dead letters, Replay and the
+// fault switch: asked for once, then kept for this tab only (sessionStorage) and sent as X-Api-Key. A 401 forgets it,
+// so the next admin request asks again. Cancelling the prompt leaves the admin parts unanswered (401), the figures live.
+const API_KEY_ITEM = 'dashboardApiKey';
+let apiKeyAsked = false;
 
-/** Request headers: JSON, and the operator token when there is one. */
+function apiKey() {
+  let key = sessionStorage.getItem(API_KEY_ITEM);
+  if (!key && !apiKeyAsked) {
+    apiKeyAsked = true;
+    key = (window.prompt('API key for the dead letters, Replay and the fault switch (Dashboard:ApiKey, or the one the server logged):') ?? '').trim();
+    if (key) sessionStorage.setItem(API_KEY_ITEM, key);
+  }
+  return key || null;
+}
+
+/** Request headers: JSON, and the API key when there is one. */
 function headers(extra = {}) {
-  return { Accept: 'application/json', ...(operatorToken ? { Authorization: `Bearer ${operatorToken}` } : {}), ...extra };
+  const key = apiKey();
+  return { Accept: 'application/json', ...(key ? { 'X-Api-Key': key } : {}), ...extra };
 }
 
 /** fetch() that throws on a non-2xx status and returns the JSON body (null for 204). */
 async function request(url, options = {}) {
   const response = await fetch(url, { headers: headers(), ...options });
+  if (response.status === 401) {
+    sessionStorage.removeItem(API_KEY_ITEM); // wrong or missing: ask again next time
+    apiKeyAsked = false;
+  }
   if (!response.ok) throw new Error(`${response.status} ${response.statusText}`.trim());
   return response.status === 204 ? null : response.json();
 }
@@ -331,7 +343,7 @@ async function refreshDeadLetters() {
   const data = await request('/api/dead-letters');
   if (id !== deadLettersRequest) return;
 
-  const items = data.items ?? [];
+  const items = data.entries ?? [];
   const count = data.count ?? items.length;
   knownDeadLetters = count;
   setText(el.deadLetterCount, plainInt(count));
@@ -342,7 +354,7 @@ async function refreshDeadLetters() {
     .slice(0, DEAD_LETTERS_SHOWN);
   el.deadLetters.replaceChildren(...latest.map((d) => {
     const li = make('li', 'dead-letter');
-    li.append(make('span', 'stage', d.stage ?? '?'), ' ', make('span', 'error-text', d.error ?? d.reason ?? ''));
+    li.append(make('span', 'stage', d.stage ?? '?'), ' ', make('span', 'error-text', (d.exceptionType ? `${d.exceptionType}: ` : '') + (d.message ?? d.reason ?? '')));
     const when = Date.parse(d.lastFailure);
     li.title = [
       d.reason && `Reason: ${d.reason}`,
