@@ -133,6 +133,12 @@ static int Throughput(string[] benchmarkArgs)
         text.AppendLine();
         text.AppendLine("| Ratio | Value | Target | Result |");
         text.AppendLine("|---|---:|---:|---|");
+        if (rates.TryGetValue(nameof(ThroughputBenchmarks.EventStreamTraced), out var traced) && rates.TryGetValue(nameof(ThroughputBenchmarks.EventStream), out var untraced))
+        {
+            // Shown, not judged: what a listener that records every span costs, against no listener in the same run.
+            text.AppendLine(CultureInfo.InvariantCulture, $"| EventStream traced (every span recorded) / EventStream (no listener) | {traced.EventsPerSecond / untraced.EventsPerSecond:0.00} | - | shown |");
+        }
+
         foreach (var (variant, label, counts) in new[]
         {
         (nameof(ThroughputBenchmarks.EventStream), "EventStream (defaults)", true),

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
@@ -35,6 +36,24 @@ public class ThroughputBenchmarks
         _sink.Clear();
     }
 
+    private ActivityListener? _listener;
+
+    /// <summary>For <see cref="EventStreamTraced"/>: the same setup, and a listener that samples and records every span.</summary>
+    [GlobalSetup(Target = nameof(EventStreamTraced))]
+    public void SetupTraced()
+    {
+        Setup();
+        _listener = new ActivityListener
+        {
+            ShouldListenTo = s => s.Name == EventStreamTracing.ActivitySourceName,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+        };
+        ActivitySource.AddActivityListener(_listener);
+    }
+
+    [GlobalCleanup(Target = nameof(EventStreamTraced))]
+    public void CleanupTraced() => _listener?.Dispose();
+
     [IterationSetup]
     public void ClearSink() => _sink.Clear();
 
@@ -57,6 +76,10 @@ public class ThroughputBenchmarks
 
     [Benchmark(Description = "EventStream, sink on its own worker")]
     public Task EventStreamTwoSegments() => Variants.EventStreamTwoSegmentsAsync(_workload, _sink);
+
+    /// <summary>EventStream with its defaults while a listener records every span (one per batch and segment, one per producer batch).</summary>
+    [Benchmark(Description = "EventStream, traced")]
+    public Task EventStreamTraced() => Variants.EventStreamAsync(_workload, _sink);
 
     [Benchmark]
     public void SystemReactive() => Variants.Rx(_workload, _sink);
