@@ -92,6 +92,15 @@ public sealed class DeadLetterAdminTests : IAsyncLifetime
         var badLimit = await _operator.GetAsync("/admin/dead-letters?limit=0");
         badLimit.StatusCode.Should().Be(HttpStatusCode.BadRequest);
 
+        // The next page starts after the first: the third entry, and no cursor after it.
+        var next = page.GetProperty("next").GetString();
+        var rest = JsonDocument.Parse(await _operator.GetStringAsync($"/admin/dead-letters?limit=2&after={Uri.EscapeDataString(next!)}")).RootElement;
+        rest.GetProperty("entries").EnumerateArray().Select(e => e.GetProperty("event").GetString()).Should().ContainSingle().Which.Should().Contain("\"id\":\"e2\"");
+        rest.GetProperty("next").ValueKind.Should().Be(JsonValueKind.Null);
+        var badAfter = await _operator.GetAsync("/admin/dead-letters?after=yesterday");
+        badAfter.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        (await badAfter.Content.ReadAsStringAsync()).Should().Contain("not a dead-letter cursor");
+
         var stillBroken = JsonDocument.Parse(await (await _operator.PostAsync("/admin/dead-letters/replay?max=1", null)).Content.ReadAsStringAsync()).RootElement;
         stillBroken.GetProperty("failedAgain").GetInt32().Should().Be(1);
         stillBroken.GetProperty("remaining").GetInt64().Should().Be(3);

@@ -25,10 +25,11 @@ public sealed record DeadLetterView(
     string? Event,
     string? TraceId);
 
-/// <summary>A page of dead letters: how many the pipeline has, and the oldest of them.</summary>
+/// <summary>A page of dead letters: how many the pipeline has, a page of them oldest first, and where the next page starts.</summary>
 /// <param name="Count">How many dead letters the pipeline has in its store.</param>
-/// <param name="Entries">The oldest entries, up to the limit asked for.</param>
-public sealed record DeadLetterPage(long Count, IReadOnlyList<DeadLetterView> Entries);
+/// <param name="Entries">The page's entries, oldest first, up to the limit asked for.</param>
+/// <param name="Next">The cursor for the next page (<c>?after=</c>), or <see langword="null"/> on the last page.</param>
+public sealed record DeadLetterPage(long Count, IReadOnlyList<DeadLetterView> Entries, string? Next);
 
 /// <summary>What a replay did.</summary>
 /// <param name="Replayed">Entries whose event passed the stage that had failed; they left the store.</param>

@@ -11,8 +11,8 @@ namespace Microsoft.AspNetCore.Builder;
 public static class DeadLettersEndpointRouteBuilderExtensions
 {
     /// <summary>
-    /// Maps, under <paramref name="pattern"/>: <c>GET</c> (the count and the oldest entries, <c>?limit=</c> up to 1,000,
-    /// default 100), <c>POST replay</c> (<c>?max=</c>; what was replayed, what failed again) and <c>POST discard</c>
+    /// Maps, under <paramref name="pattern"/>: <c>GET</c> (the count and a page of entries oldest first, <c>?limit=</c> up
+    /// to 1,000, default 100, and <c>?after=</c> the <c>next</c> of the page before), <c>POST replay</c> (<c>?max=</c>; what was replayed, what failed again) and <c>POST discard</c>
     /// (a <see cref="DeadLetterDiscardRequest"/>; each discarded entry counted as <c>Discarded</c> and logged).
     /// </summary>
     /// <remarks>
@@ -41,9 +41,18 @@ public static class DeadLettersEndpointRouteBuilderExtensions
                 return Problem(StatusCodes.Status400BadRequest, "Bad limit", "limit must be a whole number from 1 to 1000.");
             }
 
-            var entries = await pipeline.DeadLetters.ListAsync(pipeline.Name, limit.Value, ct).ConfigureAwait(false);
+            DeadLetterListPage listed;
+            try
+            {
+                listed = await pipeline.DeadLetters.ListPageAsync(pipeline.Name, limit.Value, context.Request.Query["after"].FirstOrDefault(), ct).ConfigureAwait(false);
+            }
+            catch (ArgumentException ex) when (ex.ParamName == "after")
+            {
+                return Problem(StatusCodes.Status400BadRequest, "Bad after", ex.Message);
+            }
+
             var count = await pipeline.DeadLetters.CountAsync(pipeline.Name, ct).ConfigureAwait(false);
-            var page = new DeadLetterPage(count, [.. entries.Select(e => View(e, context.RequestServices))]);
+            var page = new DeadLetterPage(count, [.. listed.Entries.Select(e => View(e, context.RequestServices))], listed.Next);
             return TypedResults.Json(page, PackageJsonContext.Default.DeadLetterPage);
         }, pipelineName));
 

@@ -1,3 +1,5 @@
+using EventStream.DeadLetters;
+
 namespace EventStream;
 
 /// <summary>
@@ -31,6 +33,24 @@ public interface IDeadLetterStore
     /// <param name="cancellationToken">A cancellation token.</param>
     /// <returns>The entries.</returns>
     ValueTask<IReadOnlyList<DeadLetterEntry>> ListAsync(string? pipeline = null, int limit = 100, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Lists a page of entries, oldest first, after a cursor from the page before: a listing of any length, a page at a
+    /// time, that neither repeats nor skips an entry when others are replayed or discarded between pages.
+    /// </summary>
+    /// <remarks>
+    /// The default implementation, for stores written before this member, pages by position in <see cref="ListAsync"/>'s
+    /// order (so entries removed between pages shift the later pages); the in-memory and Redis stores page by each
+    /// entry's place in the store, which removals do not change.
+    /// </remarks>
+    /// <param name="pipeline">Only entries of this pipeline, or all when <see langword="null"/>.</param>
+    /// <param name="limit">The most entries on the page (at least 1).</param>
+    /// <param name="after">The <see cref="DeadLetterListPage.Next"/> of the page before, or <see langword="null"/> for the first page.</param>
+    /// <param name="cancellationToken">A cancellation token.</param>
+    /// <returns>The page, and the cursor of the next one.</returns>
+    /// <exception cref="ArgumentException"><paramref name="after"/> is not a cursor this store gave.</exception>
+    ValueTask<DeadLetterListPage> ListPageAsync(string? pipeline, int limit, string? after, CancellationToken cancellationToken = default) =>
+        DeadLetterPaging.ByOffsetAsync(this, pipeline, limit, after, cancellationToken);
 
     /// <summary>Counts entries.</summary>
     /// <param name="pipeline">Only entries of this pipeline, or all when <see langword="null"/>.</param>

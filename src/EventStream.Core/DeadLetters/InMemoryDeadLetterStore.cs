@@ -1,3 +1,5 @@
+using EventStream.DeadLetters;
+
 namespace EventStream;
 
 /// <summary>
@@ -14,6 +16,10 @@ public sealed class InMemoryDeadLetterStore : IDeadLetterStore
     private readonly object _gate = new();
     private readonly LinkedList<DeadLetterEntry> _entries = new();
     private readonly Dictionary<string, LinkedListNode<DeadLetterEntry>> _byId = new(StringComparer.Ordinal);
+
+    // Each entry's place in the store (1, 2, ...; kept when it is replaced): what a page's cursor names.
+    private readonly Dictionary<string, long> _places = new(StringComparer.Ordinal);
+    private long _lastPlace;
     private readonly InMemoryDeadLetterStoreOptions _options;
     private TaskCompletionSource? _roomAvailable;
     private long _bytes;
@@ -160,6 +166,37 @@ public sealed class InMemoryDeadLetterStore : IDeadLetterStore
     }
 
     /// <inheritdoc />
+    public ValueTask<DeadLetterListPage> ListPageAsync(string? pipeline, int limit, string? after, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        var from = DeadLetterPaging.Position(after);
+        var page = new List<DeadLetterEntry>(Math.Min(limit, 1024));
+        long last = 0;
+        var more = false;
+        lock (_gate)
+        {
+            for (var node = _entries.First; node is not null; node = node.Next)
+            {
+                if (!InScope(node.Value, pipeline) || _places[node.Value.Id] <= from)
+                {
+                    continue;
+                }
+
+                if (page.Count == limit)
+                {
+                    more = true;
+                    break;
+                }
+
+                page.Add(node.Value);
+                last = _places[node.Value.Id];
+            }
+        }
+
+        return new ValueTask<DeadLetterListPage>(new DeadLetterListPage(page, more ? DeadLetterPaging.Cursor(last) : null));
+    }
+
+    /// <inheritdoc />
     public ValueTask<long> CountAsync(string? pipeline = null, CancellationToken cancellationToken = default)
     {
         lock (_gate)
@@ -193,6 +230,7 @@ public sealed class InMemoryDeadLetterStore : IDeadLetterStore
             removed = _byId.Remove(id, out var node);
             if (removed)
             {
+                _places.Remove(id);
                 _entries.Remove(node!);
                 _bytes -= SizeOf(node!.Value);
                 wake = _roomAvailable;
@@ -281,12 +319,14 @@ public sealed class InMemoryDeadLetterStore : IDeadLetterStore
         }
 
         _byId.Add(entry.Id, _entries.AddLast(entry));
+        _places.Add(entry.Id, ++_lastPlace);
         _bytes += SizeOf(entry);
     }
 
     private void RemoveLocked(LinkedListNode<DeadLetterEntry> node)
     {
         _byId.Remove(node.Value.Id);
+        _places.Remove(node.Value.Id);
         _entries.Remove(node);
         _bytes -= SizeOf(node.Value);
     }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using EventStream.DeadLetters;
 using System.Text.Json;
 using StackExchange.Redis;
 
@@ -130,7 +131,24 @@ public sealed class RedisDeadLetterStore : IDeadLetterStore
         }
 
         var ids = await _db.SortedSetRangeByRankAsync(IndexKey(pipeline), 0, limit - 1).ConfigureAwait(false);
+        return await ReadAllAsync(ids).ConfigureAwait(false);
+    }
 
+    /// <inheritdoc />
+    /// <remarks>The cursor is an entry's sequence number in the store's index: a page starts after it, whatever left the store meanwhile.</remarks>
+    public async ValueTask<DeadLetterListPage> ListPageAsync(string? pipeline, int limit, string? after, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        var from = DeadLetterPaging.Position(after);
+        var scored = await _db.SortedSetRangeByScoreWithScoresAsync(IndexKey(pipeline), from, double.PositiveInfinity, Exclude.Start, Order.Ascending, 0, limit + 1L).ConfigureAwait(false);
+        var page = scored.Take(limit).ToArray();
+        var entries = await ReadAllAsync([.. page.Select(s => s.Element)]).ConfigureAwait(false);
+        return new DeadLetterListPage(entries, scored.Length > limit ? DeadLetterPaging.Cursor((long)page[^1].Score) : null);
+    }
+
+    /// <summary>The entries of these ids, in order (an id removed meanwhile is left out).</summary>
+    private async Task<IReadOnlyList<DeadLetterEntry>> ReadAllAsync(RedisValue[] ids)
+    {
         // One round trip for all the hashes: issue every read, then await them.
         var reads = ids.Select(id => _db.HashGetAllAsync(EntryKey(id!))).ToArray();
         var entries = new List<DeadLetterEntry>(ids.Length);

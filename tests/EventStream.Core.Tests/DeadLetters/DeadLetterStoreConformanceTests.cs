@@ -38,6 +38,30 @@ public abstract partial class DeadLetterStoreConformanceTests
     }
 
     [Fact]
+    public async Task Pages_go_through_every_entry_once_oldest_first_even_when_entries_leave_between_pages()
+    {
+        var store = CreateStore();
+        foreach (var id in new[] { "a-1", "b-1", "a-2", "a-3", "a-4", "a-5" })
+        {
+            await store.AddAsync(Entry(id, id[..1]));
+        }
+
+        var first = await store.ListPageAsync("a", limit: 2, after: null);
+        first.Entries.Select(e => e.Id).Should().Equal("a-1", "a-2");
+        first.Next.Should().NotBeNull();
+
+        // Replayed or discarded between pages: the entry before the cursor, and one on the next page.
+        await store.RemoveAsync("a-1");
+        await store.RemoveAsync("a-3");
+
+        var second = await store.ListPageAsync("a", limit: 2, after: first.Next);
+        second.Entries.Select(e => e.Id).Should().Equal("a-4", "a-5");
+        second.Next.Should().BeNull("a-5 is the pipeline's last entry");
+        (await store.ListPageAsync(null, limit: 10, after: null)).Entries.Select(e => e.Id).Should().Equal("b-1", "a-2", "a-4", "a-5");
+        await store.Invoking(s => s.ListPageAsync("a", 2, "not-a-cursor").AsTask()).Should().ThrowAsync<ArgumentException>().WithMessage("*not a dead-letter cursor*");
+    }
+
+    [Fact]
     public async Task Remove_takes_out_one_entry_and_says_whether_it_was_there()
     {
         var store = CreateStore();
