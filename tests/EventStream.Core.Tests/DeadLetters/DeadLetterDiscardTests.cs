@@ -249,7 +249,29 @@ public sealed class DeadLetterDiscardTests
         Event = payload ?? id,
     };
 
-    /// <summary>A third party's store, written before discard existed: only the members it had to implement.</summary>
+    [Fact]
+    public async Task A_store_written_before_paging_pages_by_position_in_its_listing()
+    {
+        IDeadLetterStore store = new MinimalStore();
+        foreach (var id in new[] { "1", "2", "3", "4", "5" })
+        {
+            await store.AddAsync(Entry(id, "p"));
+        }
+
+        var pages = new List<IReadOnlyList<string>>();
+        string? after = null;
+        do
+        {
+            var page = await store.ListPageAsync("p", limit: 2, after);
+            pages.Add([.. page.Entries.Select(e => e.Id)]);
+            after = page.Next;
+        }
+        while (after is not null);
+
+        pages.Should().BeEquivalentTo(new[] { new[] { "1", "2" }, ["3", "4"], ["5"] }, o => o.WithStrictOrdering());
+    }
+
+    /// <summary>A third party's store, written before discard and paging existed: only the members it had to implement.</summary>
     private sealed class MinimalStore : IDeadLetterStore
     {
         private readonly List<DeadLetterEntry> _entries = [];
