@@ -28,10 +28,10 @@ internal sealed class RedisStreamGroupHealthCheck(IConnectionMultiplexer redis, 
 
         data["lag"] = read.Lag;
         data["maxGroupLag"] = options.MaxGroupLag;
-        data["pending"] = info.PendingMessageCount;
-        data["consumers"] = info.ConsumerCount;
-        data["entriesRead"] = info.EntriesRead ?? 0;
-        data["lastDeliveredId"] = info.LastDeliveredId ?? string.Empty;
+        data["pending"] = (long)info.PendingMessageCount;
+        data["consumers"] = (long)info.ConsumerCount;
+        data["entriesRead"] = info.EntriesRead ?? 0L;
+        data["lastDeliveredId"] = info.LastDeliveredId ?? (object)string.Empty;
         data["lagFromLength"] = info.Lag is null; // Redis 7.0 cannot always tell the lag (after deletions): XLEN less what was read
         if (read.Lag > options.MaxGroupLag)
         {
