@@ -54,7 +54,7 @@ public static class DeadLettersEndpointRouteBuilderExtensions
             var count = await pipeline.DeadLetters.CountAsync(pipeline.Name, ct).ConfigureAwait(false);
             var page = new DeadLetterPage(count, [.. listed.Entries.Select(e => View(e, context.RequestServices))], listed.Next);
             return TypedResults.Json(page, PackageJsonContext.Default.DeadLetterPage);
-        }, pipelineName));
+        }, pipelineName)).WithMetadata([EndpointMetadata.Handler, EndpointMetadata.Json<DeadLetterPage>(StatusCodes.Status200OK), .. EndpointMetadata.Problems(400, 401, 403, 503)]);
 
         group.MapPost("replay", context => Answer<T>(context, async (pipeline, ct) =>
         {
@@ -67,7 +67,7 @@ public static class DeadLettersEndpointRouteBuilderExtensions
             var result = await pipeline.ReplayDeadLettersAsync(max.Value, ct).ConfigureAwait(false);
             var remaining = await pipeline.DeadLetters.CountAsync(pipeline.Name, ct).ConfigureAwait(false);
             return TypedResults.Json(new DeadLetterReplayAnswer(result.Replayed, result.FailedAgain, result.Skipped, remaining), PackageJsonContext.Default.DeadLetterReplayAnswer);
-        }, pipelineName));
+        }, pipelineName)).WithMetadata([EndpointMetadata.Handler, EndpointMetadata.Json<DeadLetterReplayAnswer>(StatusCodes.Status200OK), .. EndpointMetadata.Problems(400, 401, 403, 501, 503)]);
 
         group.MapPost("discard", context => Answer<T>(context, async (pipeline, ct) =>
         {
@@ -100,7 +100,10 @@ public static class DeadLettersEndpointRouteBuilderExtensions
             var discarded = await pipeline.DiscardDeadLettersAsync(new DeadLetterDiscard { Ids = request.Ids, Reason = reason, OlderThan = request.OlderThan }, CancellationToken.None).ConfigureAwait(false);
             var remaining = await pipeline.DeadLetters.CountAsync(pipeline.Name, ct).ConfigureAwait(false);
             return TypedResults.Json(new DeadLetterDiscardAnswer(discarded, remaining), PackageJsonContext.Default.DeadLetterDiscardAnswer);
-        }, pipelineName));
+        }, pipelineName)).WithMetadata([EndpointMetadata.Handler, 
+            EndpointMetadata.Accepts<DeadLetterDiscardRequest>("application/json"),
+            EndpointMetadata.Json<DeadLetterDiscardAnswer>(StatusCodes.Status200OK),
+            .. EndpointMetadata.Problems(400, 401, 403, 501, 503)]);
 
         return group;
     }

@@ -49,10 +49,15 @@ public static class EventIngestEndpointRouteBuilderExtensions
 
         // A RequestDelegate, not a Delegate: no reflection-built handler, so the endpoint stays trimming- and AOT-safe
         // (the app's request-delegate generator does not see calls made inside a library).
+        // The metadata a RequestDelegate lacks, so that OpenAPI documents (WithOpenApi, AddOpenApi) show the door.
         return endpoints.MapPost(pattern, async context =>
-        {
-            var result = await door.HandleAsync(context).ConfigureAwait(false);
-            await result.ExecuteAsync(context).ConfigureAwait(false);
-        });
+            {
+                var result = await door.HandleAsync(context).ConfigureAwait(false);
+                await result.ExecuteAsync(context).ConfigureAwait(false);
+            })
+            .WithMetadata([EndpointMetadata.Handler, 
+                EndpointMetadata.Accepts<T[]>("application/json", "application/x-ndjson"),
+                EndpointMetadata.Json<EventIngestResult>(StatusCodes.Status202Accepted),
+                .. EndpointMetadata.Problems(400, 413, 415, 429, 503)]);
     }
 }

@@ -200,6 +200,13 @@ internal sealed partial class IngestDoor<T>
             Count(pipeline, "refused", elements.Count);
             return Stopped(pipeline); // completed while this request was read: it admits no more events
         }
+        catch
+        {
+            // Anything else (a pipeline of the application's own whose backend is down) is the host's to answer, but the
+            // elements were posted and not admitted: the meter says so.
+            Count(pipeline, "refused", elements.Count);
+            throw;
+        }
 
         Count(pipeline, "admitted", good.Count);
         Count(pipeline, "refused", refused.Count);

@@ -49,7 +49,7 @@ public static class WindowResultsEndpointRouteBuilderExtensions
         {
             var typeInfo = jsonTypeInfo ?? AppJson.TypeInfo<IReadOnlyList<WindowResult<TKey, TValue>>>(context.RequestServices, "the jsonTypeInfo of MapWindowResults");
             return ServeAsync(context, (lastEventId, ct) => FeedMessages(feed, lastEventId, typeInfo, ct), feed.Options.HeartbeatInterval, feed.Options.TimeProvider);
-        });
+        }).WithMetadata([EndpointMetadata.Handler, EndpointMetadata.EventStream(StatusCodes.Status200OK), .. EndpointMetadata.Problems(400)]);
     }
 
     /// <summary>
@@ -88,7 +88,8 @@ public static class WindowResultsEndpointRouteBuilderExtensions
             ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(beat, TimeSpan.Zero, nameof(heartbeatInterval));
         }
 
-        return endpoints.MapGet(pattern, context => ServeAsync(context, subscribe, heartbeatInterval ?? DefaultHeartbeat, timeProvider ?? TimeProvider.System));
+        return endpoints.MapGet(pattern, context => ServeAsync(context, subscribe, heartbeatInterval ?? DefaultHeartbeat, timeProvider ?? TimeProvider.System))
+            .WithMetadata([EndpointMetadata.Handler, EndpointMetadata.EventStream(StatusCodes.Status200OK), .. EndpointMetadata.Problems(400)]);
     }
 
     /// <summary>The one server-sent-events writer: validates the client's id through the source, then sends its items, heartbeats while idle, until the client, the application or the source ends.</summary>

@@ -8,11 +8,14 @@ namespace EventStream;
 [DebuggerDisplay("Count = {Count}")]
 internal sealed class Batch<T>
 {
+    // Boxed, and only when something traces: an untraced batch carries one null reference, not a 40-byte context.
+    private readonly StrongBox<ActivityContext>? _trace;
+
     private Batch(T[] items, long admittedAt, ActivityContext trace)
     {
         Items = items;
         AdmittedAt = admittedAt;
-        Trace = trace;
+        _trace = trace == default ? null : new StrongBox<ActivityContext>(trace);
     }
 
     public T[] Items { get; }
@@ -23,7 +26,7 @@ internal sealed class Batch<T>
     public long AdmittedAt { get; }
 
     /// <summary>The trace context the batch was admitted under (the ingest span's), or none while nothing traces.</summary>
-    public ActivityContext Trace { get; }
+    public ActivityContext Trace => _trace?.Value ?? default;
 
     public bool IsFull => Count == Items.Length;
 
