@@ -8,6 +8,10 @@ namespace EventStream.AspNetCore;
 /// What the package's endpoints accept and answer, as endpoint metadata: they are <see cref="RequestDelegate"/>s (no
 /// reflection, AOT-safe), which carry none of their own, so OpenAPI documents would show nothing without it.
 /// </summary>
+/// <remarks>
+/// No <c>AcceptsMetadata</c>: with it the router itself would answer another content type with a bare 415, before the
+/// endpoint could answer with problem details; what the bodies are is in the endpoints' documentation.
+/// </remarks>
 internal static class EndpointMetadata
 {
     /// <summary>
@@ -16,8 +20,6 @@ internal static class EndpointMetadata
     /// documented parameter, and the answers come from the response metadata beside it.
     /// </summary>
     public static System.Reflection.MethodInfo Handler { get; } = ((RequestDelegate)Handle).Method;
-
-    public static AcceptsMetadata Accepts<TBody>(params string[] contentTypes) => new(contentTypes, typeof(TBody));
 
     public static ProducesResponseTypeMetadata Json<TBody>(int status) => new(status, typeof(TBody), ["application/json"]);
 

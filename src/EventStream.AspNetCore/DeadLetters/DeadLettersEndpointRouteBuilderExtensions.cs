@@ -101,7 +101,6 @@ public static class DeadLettersEndpointRouteBuilderExtensions
             var remaining = await pipeline.DeadLetters.CountAsync(pipeline.Name, ct).ConfigureAwait(false);
             return TypedResults.Json(new DeadLetterDiscardAnswer(discarded, remaining), PackageJsonContext.Default.DeadLetterDiscardAnswer);
         }, pipelineName)).WithMetadata([EndpointMetadata.Handler, 
-            EndpointMetadata.Accepts<DeadLetterDiscardRequest>("application/json"),
             EndpointMetadata.Json<DeadLetterDiscardAnswer>(StatusCodes.Status200OK),
             .. EndpointMetadata.Problems(400, 401, 403, 501, 503)]);
 

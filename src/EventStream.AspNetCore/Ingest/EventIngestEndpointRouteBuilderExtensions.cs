@@ -56,7 +56,6 @@ public static class EventIngestEndpointRouteBuilderExtensions
                 await result.ExecuteAsync(context).ConfigureAwait(false);
             })
             .WithMetadata([EndpointMetadata.Handler, 
-                EndpointMetadata.Accepts<T[]>("application/json", "application/x-ndjson"),
                 EndpointMetadata.Json<EventIngestResult>(StatusCodes.Status202Accepted),
                 .. EndpointMetadata.Problems(400, 413, 415, 429, 503)]);
     }
