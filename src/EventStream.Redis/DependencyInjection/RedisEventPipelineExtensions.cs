@@ -29,16 +29,7 @@ public static class RedisEventPipelineExtensions
     public static EventPipelineServiceBuilder<T> UseRedis<T>(this EventPipelineServiceBuilder<T> builder, string configuration, Action<RedisPipelineOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        ArgumentException.ThrowIfNullOrWhiteSpace(configuration);
-        ConfigurationOptions parsed;
-        try
-        {
-            parsed = ConfigurationOptions.Parse(configuration);
-        }
-        catch (ArgumentException ex)
-        {
-            throw new ArgumentException($"Event pipeline '{builder.Name}': bad Redis configuration '{configuration}': {ex.Message}", nameof(configuration), ex);
-        }
+        RedisConnections.Register(builder.Services, configuration, $"Event pipeline '{builder.Name}'");
 
         var options = new RedisPipelineOptions();
         if (string.IsNullOrEmpty(options.Source.Group))
@@ -49,8 +40,6 @@ public static class RedisEventPipelineExtensions
         configure?.Invoke(options);
         var name = builder.Name;
         var services = builder.Services;
-        parsed.AbortOnConnectFail = false; // start even while Redis is down; reconnect in the background
-        services.TryAddKeyedSingleton<IConnectionMultiplexer>(configuration, (_, _) => ConnectionMultiplexer.Connect(parsed));
         services.AddKeyedSingleton<IDeadLetterStore>(name, (sp, _) => new RedisDeadLetterStore(
             sp.GetRequiredKeyedService<IConnectionMultiplexer>(configuration),
             new RedisDeadLetterStoreOptions { KeyPrefix = options.KeyPrefix }));

@@ -52,7 +52,7 @@ public static class RedisHealthChecksBuilderExtensions
         }
 
         var options = Options(configure, nameof(configure));
-        Connection(builder.Services, redisConfiguration);
+        RedisConnections.Register(builder.Services, redisConfiguration, "Redis health check");
         return builder.Add(new HealthCheckRegistration(
             name ?? $"redis-partitioned-{computation.Group}",
             sp => new RedisPartitionedHealthCheck(sp.GetRequiredKeyedService<IConnectionMultiplexer>(redisConfiguration), computation, options),
@@ -91,7 +91,7 @@ public static class RedisHealthChecksBuilderExtensions
         ArgumentException.ThrowIfNullOrWhiteSpace(stream);
         ArgumentException.ThrowIfNullOrWhiteSpace(group);
         var options = Options(configure, nameof(configure));
-        Connection(builder.Services, redisConfiguration);
+        RedisConnections.Register(builder.Services, redisConfiguration, "Redis health check");
         return builder.Add(new HealthCheckRegistration(
             name ?? $"redis-stream-{stream}-{group}",
             sp => new RedisStreamGroupHealthCheck(sp.GetRequiredKeyedService<IConnectionMultiplexer>(redisConfiguration), stream, group, options),
@@ -110,23 +110,5 @@ public static class RedisHealthChecksBuilderExtensions
         }
 
         return options;
-    }
-
-    /// <summary>The application's connection for the configuration string: the same key and settings as <c>UseRedis</c>, so both share one multiplexer.</summary>
-    private static void Connection(IServiceCollection services, string configuration)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(configuration);
-        ConfigurationOptions parsed;
-        try
-        {
-            parsed = ConfigurationOptions.Parse(configuration);
-        }
-        catch (ArgumentException ex)
-        {
-            throw new ArgumentException($"Bad Redis configuration '{configuration}': {ex.Message}", nameof(configuration), ex);
-        }
-
-        parsed.AbortOnConnectFail = false; // the check reports Redis down; it must not fail to be made
-        services.TryAddKeyedSingleton<IConnectionMultiplexer>(configuration, (_, _) => ConnectionMultiplexer.Connect(parsed));
     }
 }
