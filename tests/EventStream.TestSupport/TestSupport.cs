@@ -57,8 +57,8 @@ public static class TestSupport
     {
         m.InFlight.Should().Be(0);
         (m.Accepted + m.FannedOut + m.Replayed + m.WindowResults).Should().Be(
-            m.Delivered + m.Filtered + m.DeadLettered + m.Late + m.Windowed,
-            "every admitted event ends delivered, filtered, dead-lettered, late or windowed exactly once ({0})", m);
+            m.Delivered + m.Filtered + m.DeadLettered + m.Late + m.Duplicates + m.Windowed,
+            "every admitted event ends delivered, filtered, dead-lettered, late, dropped as a duplicate or windowed exactly once ({0})", m);
     }
 
     /// <summary>

@@ -27,6 +27,9 @@ public static class EventStreamMeter
     /// <summary>Counter of late events (added to no window).</summary>
     public const string Late = "eventstream.events.late";
 
+    /// <summary>Counter of duplicate events dropped by deduplicate stages (see <see cref="PipelineMetrics.Duplicates"/>).</summary>
+    public const string Duplicates = "eventstream.events.duplicates";
+
     /// <summary>Counter of dead letters discarded from the dead-letter store (see <see cref="PipelineMetrics.Discarded"/>).</summary>
     public const string Discarded = "eventstream.events.discarded";
 

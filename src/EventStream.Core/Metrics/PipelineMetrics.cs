@@ -2,7 +2,7 @@ namespace EventStream;
 
 /// <summary>
 /// A snapshot of a pipeline's metrics. The counts obey
-/// <c>Accepted + FannedOut + Replayed + WindowResults = Delivered + Filtered + DeadLettered + Late + Windowed + InFlight</c>
+/// <c>Accepted + FannedOut + Replayed + WindowResults = Delivered + Filtered + DeadLettered + Late + Duplicates + Windowed + InFlight</c>
 /// (after completion, <see cref="InFlight"/> is 0).
 /// </summary>
 /// <remarks>
@@ -54,6 +54,9 @@ public sealed record PipelineMetrics
 
     /// <summary>Gets the events that arrived after all their windows had closed (sent to the late output).</summary>
     public long Late { get; init; }
+
+    /// <summary>Gets the events a deduplicate stage dropped because their id was seen within its horizon (see <c>Deduplicate</c>).</summary>
+    public long Duplicates { get; init; }
 
     /// <summary>Gets the events a window stage absorbed (they live on in its results).</summary>
     public long Windowed { get; init; }

@@ -10,7 +10,7 @@ namespace EventStream;
 /// <remarks>
 /// Every event admitted ends exactly once as delivered to the sink, filtered, dead-lettered, late (behind a window
 /// stage's watermark) or windowed (absorbed into window state; the window results are new events):
-/// <c>Accepted + FannedOut + Replayed + WindowResults = Delivered + Filtered + DeadLettered + Late + Windowed</c> once the
+/// <c>Accepted + FannedOut + Replayed + WindowResults = Delivered + Filtered + DeadLettered + Late + Duplicates + Windowed</c> once the
 /// pipeline has completed. Disposing the pipeline before it completes cancels it; the events it still holds in flight are
 /// dead-lettered with reason <see cref="DeadLetterReason.Canceled"/>, and windows not yet fired are dropped unfired.
 /// </remarks>

@@ -45,6 +45,32 @@ public sealed class PipelineBuilder<TIn, TOut>
     }
 
     /// <summary>
+    /// Adds a deduplicate stage: an event whose id was already seen within <paramref name="within"/> of event time (before
+    /// or after it) is dropped and counted in <see cref="PipelineMetrics.Duplicates"/>; the others pass on. An event whose
+    /// id cannot be read (the selector throws or returns <see langword="null"/>) is dead-lettered.
+    /// </summary>
+    /// <remarks>
+    /// State is bounded by the horizon: the stage keeps each id with the event time it was last seen at, and forgets
+    /// ids older than the newest event time it has seen less <paramref name="within"/> (its watermark). So a resend that
+    /// arrives after the stream has moved on by more than <paramref name="within"/> of event time is not caught; choose
+    /// <paramref name="within"/> to cover how long your sources resend. Not supported in partitioned execution yet.
+    /// </remarks>
+    /// <param name="name">The stage name, unique in the pipeline.</param>
+    /// <param name="id">Reads an event's id (say, <c>e =&gt; e.Id</c>).</param>
+    /// <param name="timestamp">Reads an event's event time.</param>
+    /// <param name="within">How far apart in event time two events with the same id are duplicates; positive.</param>
+    /// <param name="options">The stage options.</param>
+    /// <returns>The builder for the next stage.</returns>
+    public PipelineBuilder<TIn, TOut> Deduplicate(string name, Func<TOut, string?> id, Func<TOut, DateTimeOffset> timestamp, TimeSpan within, StageOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        ArgumentNullException.ThrowIfNull(timestamp);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(within, TimeSpan.Zero);
+        var horizon = (long)within.TotalMilliseconds;
+        return Add<TOut>(name, StageKind.Deduplicate, options, (rt, next) => new DeduplicateOperator<TOut>(rt, next!, id, timestamp, horizon));
+    }
+
+    /// <summary>
     /// Adds an async enrichment (I/O such as a lookup). A call that completes synchronously (a cache hit) costs no more
     /// than a transform. With <see cref="StageOptions.Parallelism"/> above 1 the stage runs behind a queue of its own,
     /// that many calls run at once, and results keep their input order.

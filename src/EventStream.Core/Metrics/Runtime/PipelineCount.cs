@@ -30,6 +30,9 @@ internal enum PipelineCount
     /// <summary>Events added to no window.</summary>
     Late,
 
+    /// <summary>Events a deduplicate stage dropped: their id was seen within its horizon.</summary>
+    Duplicates,
+
     /// <summary>Events a window stage absorbed.</summary>
     Windowed,
 

@@ -108,6 +108,7 @@ internal sealed class PipelineCounters
             Filtered = values[(int)PipelineCount.Filtered],
             DeadLettered = values[(int)PipelineCount.DeadLettered],
             Late = values[(int)PipelineCount.Late],
+            Duplicates = values[(int)PipelineCount.Duplicates],
             Windowed = values[(int)PipelineCount.Windowed],
             OtherPartitions = values[(int)PipelineCount.OtherPartitions],
             Rejected = values[(int)PipelineCount.Rejected],
@@ -182,6 +183,7 @@ internal sealed class PipelineCounters
         counters[(int)PipelineCount.DeadLettered] = (EventStreamMeter.DeadLettered, "{event}", "Events dead-lettered.");
         counters[(int)PipelineCount.Retries] = (EventStreamMeter.Retries, "{retry}", "Retries scheduled.");
         counters[(int)PipelineCount.Late] = (EventStreamMeter.Late, "{event}", "Late events (added to no window).");
+        counters[(int)PipelineCount.Duplicates] = (EventStreamMeter.Duplicates, "{event}", "Duplicate events dropped by a deduplicate stage.");
         counters[(int)PipelineCount.Discarded] = (EventStreamMeter.Discarded, "{event}", "Dead letters discarded from the store.");
         return counters;
     }

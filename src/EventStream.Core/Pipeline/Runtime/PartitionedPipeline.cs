@@ -13,6 +13,12 @@ internal static class PartitionedPipeline
     /// <summary>The index of the definition's window stage; throws, naming the problem, when there is not exactly one.</summary>
     public static int WindowIndex(PipelineDefinition definition)
     {
+        if (definition.Stages.FirstOrDefault(s => s.Kind == StageKind.Deduplicate) is { } dedupe)
+        {
+            // Its state would live in one worker's memory: a duplicate that arrives after a takeover would pass.
+            throw new PipelineConfigurationException(definition.Name ?? "(unnamed)", [$"deduplicate stage '{dedupe.Name}' is not supported in partitioned execution yet (its state is not committed with the partition's); deduplicate before publishing, or run the pipeline in one process."]);
+        }
+
         var windows = definition.Stages.Select((s, i) => (s, i)).Where(x => x.s.Kind == StageKind.Window).Select(x => x.i).ToList();
         return windows.Count switch
         {

@@ -5,6 +5,7 @@ internal enum StageKind
 {
     Transform,
     Filter,
+    Deduplicate,
     Enrich,
     FanOut,
     Window,

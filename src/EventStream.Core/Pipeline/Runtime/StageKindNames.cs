@@ -7,6 +7,7 @@ internal static class StageKindNames
     {
         StageKind.Transform => "transform",
         StageKind.Filter => "filter",
+        StageKind.Deduplicate => "deduplicate",
         StageKind.Enrich => "enrich",
         StageKind.FanOut => "fan-out",
         StageKind.Window => "window",
