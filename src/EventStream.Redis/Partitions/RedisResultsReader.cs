@@ -112,7 +112,9 @@ public sealed class RedisResultsReader
     /// server-sent events, one per <see cref="Interval"/> with results: event type <c>results</c>, data a JSON array of
     /// the results read, event id the cursor after them — so a client that reconnects with that id as
     /// <c>Last-Event-ID</c>, to this process or any other, gets what follows without a gap or a duplicate. A backlog is
-    /// sent at once, a message per page of up to 1,000 results per partition. A Redis outage is waited out (the
+    /// sent at once, a message per page of up to 1,000 results per partition. A client whose position the retention
+    /// trimmed past (its last result, and what followed, may be gone) first gets a <c>gap</c> event,
+    /// <c>{"trimmedPartitions":[…]}</c> (detected on Redis 7 and later). A Redis outage is waited out (the
     /// messages resume where they stopped). The sequence ends when <paramref name="cancellationToken"/> is cancelled.
     /// Made for <c>MapWindowResults(pattern, reader.SubscribeAsync)</c> of EventStream.AspNetCore, or
     /// <c>TypedResults.ServerSentEvents</c>.
@@ -130,13 +132,21 @@ public sealed class RedisResultsReader
     private async IAsyncEnumerable<SseItem<string>> MessagesAsync(ResultsCursor? cursor, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var backoff = TimeSpan.FromMilliseconds(10);
+        var resumed = cursor is not null;
         while (!cancellationToken.IsCancellationRequested)
         {
             IReadOnlyList<RedisResultEntry> entries;
             bool more;
+            IReadOnlyList<int> trimmed = [];
             try
             {
                 cursor ??= ResultsCursor.Parse(await GetEndCursorAsync(cancellationToken).ConfigureAwait(false), _keys.Partitions);
+                if (resumed)
+                {
+                    trimmed = await TrimmedAfterAsync(cursor, cancellationToken).ConfigureAwait(false);
+                    resumed = false;
+                }
+
                 (entries, more) = await ReadAfterAsync(cursor, PageSize, cancellationToken).ConfigureAwait(false);
                 backoff = TimeSpan.FromMilliseconds(10);
             }
@@ -146,6 +156,12 @@ public sealed class RedisResultsReader
                 await Task.Delay(backoff, _time, cancellationToken).ConfigureAwait(false);
                 backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, Math.Max(Interval.Ticks, TimeSpan.FromSeconds(1).Ticks)));
                 continue;
+            }
+
+            if (trimmed.Count > 0)
+            {
+                // The client's position is older than what the results streams still hold: say so instead of resuming as if whole.
+                yield return new SseItem<string>($"{{\"trimmedPartitions\":[{string.Join(",", trimmed)}]}}", "gap");
             }
 
             if (entries.Count > 0)
@@ -188,6 +204,40 @@ public sealed class RedisResultsReader
         }
 
         return (entries, more);
+    }
+
+    /// <summary>
+    /// The partitions whose results after the cursor's position may be gone: the retention trimmed the stream (Redis 7's
+    /// <c>entries-added</c> is above its <c>length</c>) past the cursor (its <c>recorded-first-entry-id</c>, the oldest id
+    /// still kept, is after the cursor, so the last result the client saw was trimmed, and what followed it may have been).
+    /// Servers before Redis 7 do not report these, and then nothing is detected.
+    /// </summary>
+    private async Task<IReadOnlyList<int>> TrimmedAfterAsync(ResultsCursor cursor, CancellationToken cancellationToken)
+    {
+        var infos = await Task.WhenAll(Enumerable.Range(0, _keys.Partitions).Select(async p =>
+        {
+            try
+            {
+                return (await _db.ExecuteAsync("XINFO", "STREAM", _keys.Results(p)).ConfigureAwait(false)).ToDictionary();
+            }
+            catch (RedisServerException)
+            {
+                return null; // no such stream yet: nothing was trimmed
+            }
+        })).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var trimmed = new List<int>();
+        for (var p = 0; p < infos.Length; p++)
+        {
+            if (infos[p] is { } info
+                && info.TryGetValue("entries-added", out var added) && info.TryGetValue("length", out var length) && (long)added > (long)length
+                && info.TryGetValue("recorded-first-entry-id", out var first) && (string?)first is { } oldest
+                && StreamIds.Compare(oldest, cursor[p]) > 0)
+            {
+                trimmed.Add(p);
+            }
+        }
+
+        return trimmed;
     }
 
     /// <summary>Once: a computation already started must have the partition count this reader was given (or its cursors would miss partitions).</summary>

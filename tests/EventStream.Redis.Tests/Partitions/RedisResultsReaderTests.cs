@@ -64,6 +64,45 @@ public sealed class RedisResultsReaderTests(RedisServerFixture redis)
     }
 
     [Fact]
+    public async Task A_client_that_resumes_after_results_it_had_not_seen_were_trimmed_is_told_with_a_gap_event()
+    {
+        var options = new PartitionedOptions { Stream = _stream, Group = "g", KeyPrefix = _prefix, Partitions = 2 };
+        var keys = new PartitionKeys(_prefix, _stream, "g", 2);
+        var db = redis.Connection.GetDatabase();
+        for (var i = 0; i < 6; i++)
+        {
+            await db.StreamAddAsync(keys.Results(i % 2), "result", $"{{\"n\":{i}}}");
+        }
+
+        var reader = new RedisResultsReader(redis.Connection, options, TimeSpan.FromMilliseconds(10));
+        var seen = await reader.ReadAsync(reader.StartCursor, maxCount: 1); // the client saw n=0 (partition 0) and n=1 (partition 1)
+
+        // The retention trims partition 0 past what the client saw (n=0 and n=2 are gone before it comes back); partition 1 keeps all.
+        await db.StreamTrimAsync(keys.Results(0), maxLength: 1);
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var items = new List<System.Net.ServerSentEvents.SseItem<string>>();
+        await foreach (var item in reader.SubscribeAsync(seen[^1].Cursor, stop.Token))
+        {
+            items.Add(item);
+            if (item.EventType == "results")
+            {
+                break;
+            }
+        }
+
+        items.Select(i => i.EventType).Should().Equal("gap", "results");
+        items[0].Data.Should().Be("{\"trimmedPartitions\":[0]}");
+        items[1].Data.Should().Be("[{\"n\":4},{\"n\":3},{\"n\":5}]", "what is left after the cursor still follows");
+
+        // A client whose position is past every trim resumes without a gap event.
+        var caughtUp = reader.SubscribeAsync(items[1].EventId, stop.Token).GetAsyncEnumerator(stop.Token);
+        await db.StreamAddAsync(keys.Results(1), "result", "{\"n\":6}");
+        (await caughtUp.MoveNextAsync()).Should().BeTrue();
+        caughtUp.Current.EventType.Should().Be("results");
+        await caughtUp.DisposeAsync();
+    }
+
+    [Fact]
     public async Task A_reader_with_another_partition_count_than_the_computation_is_refused()
     {
         var db = redis.Connection.GetDatabase();
