@@ -68,8 +68,8 @@ public sealed partial class RedisBackend : IEventPipeline<PipelineEvent>, IDashb
     /// while the demo fault is on), or refuses it whole.
     /// </summary>
     /// <remarks>
-    /// Synchronous, as the door calls it: the publish is one round trip per batch, waited for on the request's thread
-    /// (the package's door admits through <see cref="IEventPipeline{T}.Ingest"/>, which has no asynchronous form).
+    /// The door admits through <see cref="IngestAsync(ReadOnlyMemory{PipelineEvent}, CancellationToken)"/>, which awaits
+    /// the publish (one round trip per batch) without holding the request's thread; this synchronous form blocks on it.
     /// Backpressure: there is no consumer group on the partitioned path, so no group lag. The computation trims its input
     /// below the oldest position any of its partitions has committed (every few seconds), so the stream's length is the
     /// backlog: entries some partition has not committed yet, plus what arrived since the last trim. A batch is refused
@@ -81,8 +81,12 @@ public sealed partial class RedisBackend : IEventPipeline<PipelineEvent>, IDashb
     public void Ingest(ReadOnlySpan<PipelineEvent> items)
     {
         var events = items.ToArray();
-        IngestAsync(events).GetAwaiter().GetResult();
+        PublishAsync(events).GetAwaiter().GetResult();
     }
+
+    /// <inheritdoc cref="Ingest"/>
+    public async ValueTask IngestAsync(ReadOnlyMemory<PipelineEvent> items, CancellationToken cancellationToken = default) =>
+        await PublishAsync(items.ToArray()).ConfigureAwait(false);
 
     /// <inheritdoc cref="Ingest"/>
     public bool TryWrite(PipelineEvent item)
@@ -92,10 +96,10 @@ public sealed partial class RedisBackend : IEventPipeline<PipelineEvent>, IDashb
     }
 
     /// <inheritdoc cref="Ingest"/>
-    public async ValueTask WriteAsync(PipelineEvent item, CancellationToken cancellationToken = default) => await IngestAsync([item]).ConfigureAwait(false);
+    public async ValueTask WriteAsync(PipelineEvent item, CancellationToken cancellationToken = default) => await PublishAsync([item]).ConfigureAwait(false);
 
     /// <inheritdoc cref="Ingest"/>
-    public async ValueTask WriteBatchAsync(ReadOnlyMemory<PipelineEvent> items, CancellationToken cancellationToken = default) => await IngestAsync(items.ToArray()).ConfigureAwait(false);
+    public async ValueTask WriteBatchAsync(ReadOnlyMemory<PipelineEvent> items, CancellationToken cancellationToken = default) => await PublishAsync(items.ToArray()).ConfigureAwait(false);
 
     /// <summary>Nothing to complete: the partitioned pipeline is the host's, and stops with it.</summary>
     public void Complete()
@@ -231,7 +235,7 @@ public sealed partial class RedisBackend : IEventPipeline<PipelineEvent>, IDashb
         return e with { Data = JsonSerializer.SerializeToElement(data) };
     }
 
-    private async Task IngestAsync(PipelineEvent[] events)
+    private async Task PublishAsync(PipelineEvent[] events)
     {
         var (length, _) = await _stream.GetAsync().ConfigureAwait(false);
         var backlog = length + Interlocked.Read(ref _admittedSinceReading);

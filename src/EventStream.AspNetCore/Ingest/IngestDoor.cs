@@ -181,7 +181,7 @@ internal sealed partial class IngestDoor<T>
 
         try
         {
-            pipeline.Ingest(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(good));
+            await pipeline.IngestAsync(good.ToArray(), CancellationToken.None).ConfigureAwait(false);
         }
         catch (DeadLetterStoreFullException ex)
         {

@@ -60,6 +60,25 @@ public interface IEventPipeline<T> : IAsyncDisposable
     /// <exception cref="InvalidOperationException">The pipeline has been completed.</exception>
     void Ingest(ReadOnlySpan<T> items);
 
+    /// <summary>
+    /// <see cref="Ingest"/> for an implementation whose admission does I/O — an <see cref="IEventPipeline{T}"/> of the
+    /// application's own that publishes to a broker — so that the caller's thread is not held while it waits. The HTTP
+    /// door of EventStream.AspNetCore admits through this. Same contract: the whole batch or nothing, refused at once,
+    /// never waiting for room.
+    /// </summary>
+    /// <remarks>The default implementation calls <see cref="Ingest"/>; the library's own pipelines admit in memory and keep it.</remarks>
+    /// <param name="items">The events.</param>
+    /// <param name="cancellationToken">Abandons an admission that does I/O (whether the batch was admitted is then the implementation's to say).</param>
+    /// <returns>A task that completes once the batch is admitted.</returns>
+    /// <exception cref="BackpressureException">Too many events in flight; nothing was admitted.</exception>
+    /// <exception cref="DeadLetterStoreFullException">The dead-letter store is full and rejects ingest; nothing was admitted.</exception>
+    /// <exception cref="InvalidOperationException">The pipeline has been completed.</exception>
+    ValueTask IngestAsync(ReadOnlyMemory<T> items, CancellationToken cancellationToken = default)
+    {
+        Ingest(items.Span);
+        return ValueTask.CompletedTask;
+    }
+
     /// <summary>Stops admitting events. The pipeline drains what it holds, retries included; then <see cref="Completion"/> completes.</summary>
     void Complete();
 
