@@ -10,6 +10,8 @@ namespace EventStream.AspNetCore;
 /// </summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, RespectNullableAnnotations = true, RespectRequiredConstructorParameters = true)]
 [JsonSerializable(typeof(PipelineEvent))]
+[JsonSerializable(typeof(Microsoft.AspNetCore.Mvc.ProblemDetails))]
+[JsonSerializable(typeof(System.Text.Json.JsonElement))]
 [JsonSerializable(typeof(EventIngestResult))]
 [JsonSerializable(typeof(IReadOnlyList<EventIngestRejection>))]
 [JsonSerializable(typeof(DeadLetterPage))]

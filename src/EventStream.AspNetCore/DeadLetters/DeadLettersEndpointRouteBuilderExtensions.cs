@@ -171,6 +171,5 @@ public static class DeadLettersEndpointRouteBuilderExtensions
         return int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var value) && value >= min && value <= max ? value : null;
     }
 
-    private static Http.HttpResults.ProblemHttpResult Problem(int status, string title, string detail) =>
-        TypedResults.Problem(statusCode: status, title: title, detail: detail);
+    private static PackageProblem Problem(int status, string title, string detail) => PackageProblem.Of(status, title, detail);
 }

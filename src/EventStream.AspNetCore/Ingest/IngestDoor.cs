@@ -517,17 +517,17 @@ internal sealed partial class IngestDoor<T>
         return false;
     }
 
-    private static ProblemHttpResult TooLarge(long? length, long max) => Problem(
+    private static PackageProblem TooLarge(long? length, long max) => Problem(
         StatusCodes.Status413PayloadTooLarge,
         "The body is too large",
         length is { } n ? $"The body is {n} bytes; the limit is {max}." : $"The body passed the limit of {max} bytes; it was not read further.");
 
-    private static ProblemHttpResult Stopped(IEventPipeline<T> pipeline) => Problem(
+    private static PackageProblem Stopped(IEventPipeline<T> pipeline) => Problem(
         StatusCodes.Status503ServiceUnavailable,
         "The pipeline is stopping",
         $"Pipeline '{pipeline.Name}' admits no more events: it is stopping or has stopped.");
 
-    private static ProblemHttpResult StoreFailed(HttpContext context, Exception exception)
+    private static PackageProblem StoreFailed(HttpContext context, Exception exception)
     {
         context.Response.Headers.RetryAfter = "1";
         return Problem(StatusCodes.Status503ServiceUnavailable, "The dead-letter store is unavailable", $"The batch's bad elements could not be kept, so nothing was admitted: {exception.Message}");
@@ -541,12 +541,12 @@ internal sealed partial class IngestDoor<T>
         return path > 0 ? message[..path] : message;
     }
 
-    private static ProblemHttpResult Problem(int status, string title, string detail, IReadOnlyList<EventIngestRejection>? errors = null) =>
-        TypedResults.Problem(
-            statusCode: status,
-            title: title,
-            detail: detail,
-            extensions: errors is null ? null : new Dictionary<string, object?>
+    private static PackageProblem Problem(int status, string title, string detail, IReadOnlyList<EventIngestRejection>? errors = null) =>
+        PackageProblem.Of(
+            status,
+            title,
+            detail,
+            errors is null ? null : new Dictionary<string, object?>
             {
                 // As a JsonElement from the source-generated context: the problem writer needs no reflection for it.
                 ["errors"] = JsonSerializer.SerializeToElement(errors, PackageJsonContext.Default.IReadOnlyListEventIngestRejection),

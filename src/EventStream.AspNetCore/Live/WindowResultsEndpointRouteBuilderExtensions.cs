@@ -108,10 +108,10 @@ public static class WindowResultsEndpointRouteBuilderExtensions
         }
         catch (FormatException ex)
         {
-            await TypedResults.Problem(
-                statusCode: StatusCodes.Status400BadRequest,
-                title: "The Last-Event-ID cannot be resumed from",
-                detail: $"Last-Event-ID: {ex.Message} Reconnect without it to start from now.").ExecuteAsync(context).ConfigureAwait(false);
+            await PackageProblem.Of(
+                StatusCodes.Status400BadRequest,
+                "The Last-Event-ID cannot be resumed from",
+                $"Last-Event-ID: {ex.Message} Reconnect without it to start from now.").ExecuteAsync(context).ConfigureAwait(false);
             return;
         }
 
