@@ -75,7 +75,7 @@ public class ReadmeTests
         // `dotnet test` builds only the test projects and what they reference: the samples, the README's snippets and the
         // benchmarks were not compiled by CI until the script built the whole solution first.
         script.Should().Contain("\ndotnet build EventStream.sln -c Release\n");
-        foreach (var package in new[] { "redis-server", "redis-tools", "chromium" })
+        foreach (var package in new[] { "redis-server", "redis-tools", "chromium", "clang", "zlib1g-dev" })
         {
             script.Should().Contain($"need+=({package})", "it installs {0} when it is missing", package);
         }

@@ -1,7 +1,7 @@
 namespace EventStream.Tests;
 
 /// <summary>The repository these tests run in: the README, the samples and the built packages' files.</summary>
-internal static class Repository
+public static class Repository
 {
     /// <summary>Gets the folder that holds EventStream.sln, found upwards from the test's own folder.</summary>
     public static string Root { get; } = FindRoot();
