@@ -41,12 +41,13 @@ public sealed partial class FreshAppTests : IDisposable
         // pack line runs with --no-build (building again would overwrite binaries the other test assemblies are running).
         var install = Commands(Section("## Install"), 0);
         install.Should().Equal("dotnet pack EventStream.sln -c Release -o ~/eventstream-packages", "dotnet nuget add source ~/eventstream-packages --name eventstream");
-        Commands(Section("## Install"), 1).Should().Equal("dotnet add package EventStream.Core", "dotnet add package EventStream.AspNetCore", "dotnet add package EventStream.Redis");
+        Commands(Section("## Install"), 1).Should().Equal("dotnet add package EventStream.Core", "dotnet add package EventStream.AspNetCore", "dotnet add package EventStream.Redis", "dotnet add package EventStream.Testing");
         await RunScriptAsync(_root, install[0].Replace("-c Release", "-c " + Configuration, StringComparison.Ordinal) + " --no-build", install[1]);
         Directory.GetFiles(Path.Combine(_home, "eventstream-packages"), "*.nupkg").Select(Path.GetFileName)
             .Should().Contain(n => n!.StartsWith("EventStream.Core.", StringComparison.Ordinal))
             .And.Contain(n => n!.StartsWith("EventStream.Redis.", StringComparison.Ordinal))
-            .And.Contain(n => n!.StartsWith("EventStream.AspNetCore.", StringComparison.Ordinal));
+            .And.Contain(n => n!.StartsWith("EventStream.AspNetCore.", StringComparison.Ordinal))
+            .And.Contain(n => n!.StartsWith("EventStream.Testing.", StringComparison.Ordinal));
 
         // Quick start: a fresh console app; the README's commands with Program.cs replaced where it says so.
         var quickStart = Commands(Section("## Quick start"), 0);

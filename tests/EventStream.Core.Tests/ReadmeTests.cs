@@ -7,6 +7,7 @@ public class ReadmeTests
     [InlineData("src/EventStream.Core/README.md")]
     [InlineData("src/EventStream.Redis/README.md")]
     [InlineData("src/EventStream.AspNetCore/README.md")]
+    [InlineData("src/EventStream.Testing/README.md")]
     public void Every_csharp_block_is_a_file_of_a_project_in_the_solution_shown_whole(string document)
     {
         // Issue 11: only the quick start compiled as written; the other snippets lacked usings, used types the README

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using EventStream.Testing;
 using Microsoft.Extensions.Time.Testing;
 
 namespace EventStream.Tests;
@@ -95,21 +96,17 @@ public class RetryAndDeadLetterTests
     [Fact]
     public async Task When_retries_are_spent_the_event_is_dead_lettered_with_full_context()
     {
-        var time = new ArmingTimeProvider(Start);
-        var store = new InMemoryDeadLetterStore();
-        await using var pipeline = PipelineBuilder.Create<string>("spent", Options(time, store))
-            .Enrich("lookup", (string s, CancellationToken _) => s == "bad" ? throw new HttpRequestException("503 from geo service") : ValueTask.FromResult(s.Length))
-            .Sink("s", _ => { })
-            .Build();
+        await using var driver = PipelineTestDriver.Start(
+            PipelineBuilder.Create<string>("spent", Options(TimeProvider.System))
+                .Enrich("lookup", (string s, CancellationToken _) => s == "bad" ? throw new HttpRequestException("503 from geo service") : ValueTask.FromResult(s.Length))
+                .Sink("s", _ => { }),
+            new PipelineTestDriverOptions { StartTime = Start });
 
-        await pipeline.WriteAsync("ok");
-        await pipeline.WriteAsync("bad");
-        await TestSupport.Eventually(() => pipeline.GetMetrics().Retries == 1, "first failure, before the clock moves");
-        time.Advance(await time.ArmedAsync(1)); // 100 ms: the second attempt fails at Start + 100 ms
-        time.Advance(await time.ArmedAsync(2)); // 200 ms: the third and last fails at Start + 300 ms
-        await pipeline.CompleteAsync();
+        await driver.SendAsync(["ok", "bad"]);
+        driver.Metrics.Retries.Should().Be(1, "the first failure, before the clock moves");
+        await driver.CompleteAsync(); // runs the back-offs of 100 and 200 ms on the driver's clock
 
-        var entry = (await store.ListAsync()).Should().ContainSingle().Subject;
+        var entry = driver.DeadLetters.Should().ContainSingle().Subject;
         entry.Pipeline.Should().Be("spent");
         entry.Stage.Should().Be("lookup");
         entry.Reason.Should().Be(DeadLetterReason.Failed);
@@ -119,7 +116,8 @@ public class RetryAndDeadLetterTests
         entry.Event.Should().Be("bad");
         entry.FirstFailure.Should().Be(Start);
         entry.LastFailure.Should().Be(Start.AddMilliseconds(300), "the last attempt is made after the two back-offs of 100 and 200 ms");
-        pipeline.GetMetrics().Should().Match<PipelineMetrics>(m => m.Delivered == 1 && m.DeadLettered == 1 && m.Retries == 2);
+        driver.Metrics.Should().Match<PipelineMetrics>(m => m.Delivered == 1 && m.DeadLettered == 1 && m.Retries == 2);
+        driver.AssertBalanced();
     }
 
     [Fact]

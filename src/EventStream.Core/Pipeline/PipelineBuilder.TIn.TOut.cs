@@ -146,7 +146,9 @@ public sealed class PipelineBuilder<TIn, TOut>
         ArgumentNullException.ThrowIfNull(aggregate);
         var copy = window.Clone();
         return Add<WindowResult<TKey, TResult>>(name, StageKind.Window, options, (rt, next) =>
-            new Windowing.WindowOperator<TOut, TKey, TAccumulator, TResult>(rt, next!, copy, aggregate), copy.Validate);
+            _definition.Observer is { } observer
+                ? new Windowing.WindowOperator<TOut, TKey, TAccumulator, TResult>(rt, new ObservedResults<WindowResult<TKey, TResult>>(observer, name, next!), Observed(observer, name, copy), aggregate)
+                : new Windowing.WindowOperator<TOut, TKey, TAccumulator, TResult>(rt, next!, copy, aggregate), copy.Validate);
     }
 
     /// <summary>
@@ -163,7 +165,7 @@ public sealed class PipelineBuilder<TIn, TOut>
     public PipelineBuilder<TIn, TOut> Sink(string name, Func<TOut, CancellationToken, ValueTask> sink, StageOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(sink);
-        return Add<TOut>(name, StageKind.Sink, options, (rt, _) => new SinkOperator<TOut>(rt, sink));
+        return Add<TOut>(name, StageKind.Sink, options, (rt, _) => new SinkOperator<TOut>(rt, _definition.Observer is { } observer ? Observed(observer, name, sink) : sink));
     }
 
     /// <summary>
@@ -193,7 +195,7 @@ public sealed class PipelineBuilder<TIn, TOut>
     public PipelineBuilder<TIn, TOut> Sink(string name, Action<TOut> sink, StageOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(sink);
-        return Add<TOut>(name, StageKind.Sink, options, (rt, _) => new SyncSinkOperator<TOut>(rt, sink));
+        return Add<TOut>(name, StageKind.Sink, options, (rt, _) => new SyncSinkOperator<TOut>(rt, _definition.Observer is { } observer ? item => { sink(item); observer.Delivered(name, item); } : sink));
     }
 
     /// <summary>Validates the whole definition and starts the pipeline. A builder builds once.</summary>
@@ -209,6 +211,46 @@ public sealed class PipelineBuilder<TIn, TOut>
 
         _definition.Built = true;
         return _definition.BuildHook is { } hook ? (IEventPipeline<TIn>)hook(_definition) : PipelineAssembler.Assemble<TIn>(_definition);
+    }
+
+    /// <summary>An async sink that tells the observer of each event it accepted (not of one it took too long for).</summary>
+    private static Func<TOut, CancellationToken, ValueTask> Observed(IPipelineObserver observer, string stage, Func<TOut, CancellationToken, ValueTask> sink) =>
+        (item, token) =>
+        {
+            var pending = sink(item, token);
+            if (pending.IsCompletedSuccessfully)
+            {
+                observer.Delivered(stage, item);
+                return default;
+            }
+
+            return Slow(pending, item, token);
+
+            async ValueTask Slow(ValueTask pending, TOut item, CancellationToken token)
+            {
+                await pending.ConfigureAwait(false);
+                if (!token.IsCancellationRequested)
+                {
+                    observer.Delivered(stage, item);
+                }
+            }
+        };
+
+    /// <summary>The window options with a late output that tells the observer of each late event it accepted.</summary>
+    private static WindowOptions<TOut, TKey> Observed<TKey>(IPipelineObserver observer, string stage, WindowOptions<TOut, TKey> window)
+    {
+        if (window.LateOutput is not { } late)
+        {
+            return window;
+        }
+
+        var copy = window.Clone();
+        copy.LateOutput = async (item, token) =>
+        {
+            await late(item, token).ConfigureAwait(false);
+            observer.LateOutput(stage, item);
+        };
+        return copy;
     }
 
     private PipelineBuilder<TIn, TNext> Add<TNext>(string name, StageKind kind, StageOptions? options, Func<StageRuntime, Operator<TNext>?, Operator<TOut>> factory, Func<string, IEnumerable<string>>? validate = null)

@@ -23,6 +23,9 @@ internal sealed class PipelineDefinition
     /// </summary>
     public Func<PipelineDefinition, object>? BuildHook { get; set; }
 
+    /// <summary>Gets or sets what sees the events that leave the pipeline (the test driver), or <see langword="null"/>.</summary>
+    public IPipelineObserver? Observer { get; set; }
+
     /// <summary>Every problem of the definition, one sentence each.</summary>
     public List<string> Validate()
     {

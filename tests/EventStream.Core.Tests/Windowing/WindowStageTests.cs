@@ -1,3 +1,4 @@
+using EventStream.Testing;
 using EventStream.Windowing;
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Time.Testing;
@@ -71,9 +72,7 @@ public class WindowStageTests
     [Fact]
     public async Task Early_firings_emit_the_in_progress_value_every_interval_of_processing_time()
     {
-        var time = new FakeTimeProvider(Start);
-        var results = new ConcurrentQueue<WindowResult<string, long>>();
-        await using var pipeline = PipelineBuilder.Create<View>("early", o => o.TimeProvider = time)
+        await using var driver = PipelineTestDriver.Start(PipelineBuilder.Create<View>("early")
             .Window("users-now", new WindowOptions<View, string>
             {
                 Assigner = WindowAssigner.Tumbling(TimeSpan.FromMinutes(5)),
@@ -81,21 +80,15 @@ public class WindowStageTests
                 Timestamp = v => v.Ts,
                 EarlyFiringInterval = TimeSpan.FromSeconds(1),
             }, Aggregates.DistinctCount<View, string>(v => v.User))
-            .Sink("dashboard", r => results.Enqueue(r))
-            .Build();
+            .Sink("dashboard", _ => { }));
 
-        await pipeline.WriteAsync(new View("/", 1_000, "u1"));
-        await pipeline.WriteAsync(new View("/", 2_000, "u2"));
-        await TestSupport.Eventually(() => pipeline.GetMetrics().Windowed == 2, "both absorbed");
-        time.Advance(TimeSpan.FromSeconds(1));
-        await TestSupport.Eventually(() => results.Count == 1, "an early firing after one second");
-        await pipeline.WriteAsync(new View("/", 3_000, "u1"));
-        await TestSupport.Eventually(() => pipeline.GetMetrics().Windowed == 3, "absorbed");
-        time.Advance(TimeSpan.FromSeconds(1));
-        await TestSupport.Eventually(() => results.Count == 2, "a second early firing");
-        await pipeline.CompleteAsync();
+        await driver.SendAsync([new View("/", 1_000, "u1"), new View("/", 2_000, "u2")]);
+        await driver.AdvanceTimeAsync(TimeSpan.FromSeconds(1));
+        await driver.SendAsync(new View("/", 3_000, "u1"));
+        await driver.AdvanceTimeAsync(TimeSpan.FromSeconds(1));
+        await driver.CompleteAsync();
 
-        results.Select(r => (r.Value, r.Firing, r.FiringNumber)).Should().Equal(
+        driver.WindowResults<string, long>("users-now").Select(r => (r.Value, r.Firing, r.FiringNumber)).Should().Equal(
             (2L, WindowFiring.Early, 1),
             (2L, WindowFiring.Early, 2),
             (2L, WindowFiring.OnTime, 3));
@@ -104,9 +97,7 @@ public class WindowStageTests
     [Fact]
     public async Task An_idle_timeout_lets_the_windows_of_a_quiet_source_close()
     {
-        var time = new FakeTimeProvider(Start);
-        var results = new ConcurrentQueue<WindowResult<string, long>>();
-        await using var pipeline = PipelineBuilder.Create<View>("idle", o => o.TimeProvider = time)
+        await using var driver = PipelineTestDriver.Start(PipelineBuilder.Create<View>("idle")
             .Window("w", new WindowOptions<View, string>
             {
                 Assigner = WindowAssigner.Tumbling(TimeSpan.FromSeconds(10)),
@@ -114,49 +105,36 @@ public class WindowStageTests
                 Timestamp = v => v.Ts,
                 IdleTimeout = TimeSpan.FromSeconds(30),
             }, Aggregates.Count<View>())
-            .Sink("s", r => results.Enqueue(r))
-            .Build();
+            .Sink("s", _ => { }));
 
-        await pipeline.WriteAsync(new View("/", 1_000, "u"));
-        await TestSupport.Eventually(() => pipeline.GetMetrics().Windowed == 1, "absorbed");
+        await driver.SendAsync(new View("/", 1_000, "u"));
+        await driver.AdvanceTimeAsync(TimeSpan.FromSeconds(29)); // only the clock moves
+        driver.WindowResults<string, long>("w").Should().BeEmpty("not before the source has been quiet for IdleTimeout");
 
-        // Only the clock moves. Keep it moving until the idle check (a timer tick handled on the stage's loop, which
-        // a busy machine may handle late) has closed the window.
-        var deadline = Environment.TickCount64 + 10_000;
-        while (results.IsEmpty)
-        {
-            Environment.TickCount64.Should().BeLessThan(deadline, "the window closes without another event");
-            time.Advance(TimeSpan.FromSeconds(5));
-            await Task.Delay(5);
-        }
-
-        (time.GetUtcNow() - Start).Should().BeGreaterThanOrEqualTo(TimeSpan.FromSeconds(30), "not before the source has been quiet for IdleTimeout");
-        results.Single().Firing.Should().Be(WindowFiring.OnTime);
-        pipeline.GetMetrics().Stages[0].Watermark.Should().NotBeNull();
+        await driver.AdvanceTimeAsync(TimeSpan.FromSeconds(10));
+        driver.WindowResults<string, long>("w").Should().ContainSingle().Which.Firing.Should().Be(WindowFiring.OnTime);
+        driver.Metrics.Stages[0].Watermark.Should().NotBeNull();
     }
 
     [Fact]
     public async Task Processing_time_windows_are_driven_by_the_pipeline_clock()
     {
-        var time = new FakeTimeProvider(Start);
-        var results = new ConcurrentQueue<WindowResult<string, long>>();
-        await using var pipeline = PipelineBuilder.Create<View>("proc", o => o.TimeProvider = time)
-            .Window("now", new WindowOptions<View, string>
-            {
-                Assigner = WindowAssigner.Tumbling(TimeSpan.FromSeconds(1)),
-                Key = v => v.Url,
-                Time = TimeCharacteristic.ProcessingTime,
-            }, Aggregates.Count<View>())
-            .Sink("s", r => results.Enqueue(r))
-            .Build();
+        await using var driver = PipelineTestDriver.Start(
+            PipelineBuilder.Create<View>("proc")
+                .Window("now", new WindowOptions<View, string>
+                {
+                    Assigner = WindowAssigner.Tumbling(TimeSpan.FromSeconds(1)),
+                    Key = v => v.Url,
+                    Time = TimeCharacteristic.ProcessingTime,
+                }, Aggregates.Count<View>())
+                .Sink("s", _ => { }),
+            new PipelineTestDriverOptions { StartTime = Start });
 
-        await pipeline.WriteAsync(new View("/", 0, "u1"));
-        await pipeline.WriteAsync(new View("/", 0, "u2"));
-        await TestSupport.Eventually(() => pipeline.GetMetrics().Windowed == 2, "absorbed");
-        time.Advance(TimeSpan.FromSeconds(1));
+        await driver.SendAsync([new View("/", 0, "u1"), new View("/", 0, "u2")]);
+        await driver.AdvanceTimeAsync(TimeSpan.FromSeconds(1));
 
-        await TestSupport.Eventually(() => results.Count == 1, "the window of the last second fired");
-        results.Single().Should().Match<WindowResult<string, long>>(r => r.Value == 2 && r.Start == Start.ToUnixTimeMilliseconds());
+        driver.WindowResults<string, long>("now").Should().ContainSingle("the window of the last second fired")
+            .Which.Should().Match<WindowResult<string, long>>(r => r.Value == 2 && r.Start == Start.ToUnixTimeMilliseconds());
     }
 
     [Theory]

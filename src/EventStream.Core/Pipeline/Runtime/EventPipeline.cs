@@ -46,6 +46,9 @@ internal sealed class EventPipeline<T> : IEventPipeline<T>, DependencyInjection.
 
     public string Name => _pipeline.Name;
 
+    /// <summary>Gets the segments, in pipeline order (for the test driver, which waits until every worker is parked).</summary>
+    internal IReadOnlyList<Segment> Segments => _segments;
+
     public IDeadLetterStore DeadLetters => _pipeline.DeadLetters.Store;
 
     public Task Completion => _completion.Task;

@@ -28,6 +28,21 @@ internal sealed class WorkInbox
     /// <summary>Whether a retry or replay is still on its way (waiting for its back-off, or queued here).</summary>
     public bool HasExpected => Volatile.Read(ref _expected) != 0;
 
+    /// <summary>How many retries and replays are still on their way (for the test driver's accounting).</summary>
+    internal int Expected => Volatile.Read(ref _expected);
+
+    /// <summary>Whether the segment has finished (it takes no more work).</summary>
+    internal bool IsFinished
+    {
+        get
+        {
+            lock (_finishLock)
+            {
+                return _finished;
+            }
+        }
+    }
+
     /// <summary>Whether nothing is queued (checked once per batch, so the worker's loop skips the inbox cheaply).</summary>
     public bool IsEmpty => _items.IsEmpty;
 

@@ -20,6 +20,7 @@ internal sealed class WorkSignal : IValueTaskSource
     private CancellationTokenRegistration _registration;
     private CancellationToken _waitToken;
     private int _state;
+    private int _waits;
 
     private string DebuggerState => Volatile.Read(ref _state) switch
     {
@@ -27,6 +28,12 @@ internal sealed class WorkSignal : IValueTaskSource
         Waiting => "Waiting",
         _ => "Idle",
     };
+
+    /// <summary>Gets whether the worker is parked on this signal (for the test driver's quiescence check).</summary>
+    internal bool IsWaiting => Volatile.Read(ref _state) == Waiting;
+
+    /// <summary>Gets how many times the worker has parked on this signal: unchanged between two looks means it stayed parked.</summary>
+    internal int Waits => Volatile.Read(ref _waits);
 
     /// <summary>Wakes the waiter, or lets the next wait return at once.</summary>
     public void Set()
@@ -80,6 +87,7 @@ internal sealed class WorkSignal : IValueTaskSource
         Debug.Assert(Volatile.Read(ref _state) == Idle, "one waiter at a time");
         _core.Reset();
         _waitToken = cancellationToken;
+        Interlocked.Increment(ref _waits); // before the state says Waiting, so a look that sees Waiting sees this wait's count
         if (Interlocked.CompareExchange(ref _state, Waiting, Idle) != Idle)
         {
             // Set between the two exchanges: consume it.
