@@ -29,6 +29,11 @@ public sealed class QuantileSketch
     private readonly double _multiplier;
     private readonly double _gamma;
     private List<double>? _exact = [];
+
+    // The bucket of each exact value, computed as it is added: turning into a sketch (which a sliding window's merges
+    // do again and again) then takes no logarithms. 0 for zero; the index + 1 for a positive value, −(index + 1) for a
+    // negative one... as a long, so the full int range of indices fits.
+    private List<long>? _exactBuckets = [];
     private Store? _positive;
     private Store? _negative;
     private long _zero;
@@ -84,13 +89,14 @@ public sealed class QuantileSketch
             if (exact.Count < ExactLimit)
             {
                 exact.Add(value);
+                _exactBuckets!.Add(Bucket(value));
                 return;
             }
 
             ToSketch();
         }
 
-        AddToBuckets(value, 1);
+        AddToBucket(Bucket(value), 1);
     }
 
     /// <summary>Merges another sketch into this one (the other is not changed). Both must have the same options.</summary>
@@ -122,14 +128,15 @@ public sealed class QuantileSketch
         if (_exact is { } mine)
         {
             mine.AddRange(other._exact!);
+            _exactBuckets!.AddRange(other._exactBuckets!);
             return;
         }
 
-        if (other._exact is { } theirs)
+        if (other._exactBuckets is { } theirs)
         {
-            foreach (var v in theirs)
+            foreach (var bucket in theirs)
             {
-                AddToBuckets(v, 1);
+                AddToBucket(bucket, 1);
             }
 
             return;
@@ -269,12 +276,20 @@ public sealed class QuantileSketch
 
                 for (var i = 0; i < sketch.Count; i++)
                 {
-                    sketch._exact!.Add(reader.ReadDouble());
+                    var v = reader.ReadDouble();
+                    if (!double.IsFinite(v))
+                    {
+                        throw reader.Bad("holds a value that is not finite");
+                    }
+
+                    sketch._exact!.Add(v);
+                    sketch._exactBuckets!.Add(sketch.Bucket(v));
                 }
 
                 break;
             case 1:
                 sketch._exact = null;
+                sketch._exactBuckets = null;
                 sketch._zero = reader.ReadCount();
                 sketch._positive = Store.Read(ref reader, sketch.MaxBuckets);
                 sketch._negative = Store.Read(ref reader, sketch.MaxBuckets);
@@ -294,23 +309,28 @@ public sealed class QuantileSketch
 
     private void ToSketch()
     {
-        var exact = _exact!;
+        var buckets = _exactBuckets!;
         _exact = null;
-        foreach (var v in exact)
+        _exactBuckets = null;
+        foreach (var bucket in buckets)
         {
-            AddToBuckets(v, 1);
+            AddToBucket(bucket, 1);
         }
     }
 
-    private void AddToBuckets(double value, long count)
+    /// <summary>The bucket of a value: 0 for zero (or a magnitude below 1e-307), index + 1 if positive, −(index + 1) if negative.</summary>
+    private long Bucket(double value) =>
+        value >= MinIndexable ? Index(value) + 1L : value <= -MinIndexable ? -(Index(-value) + 1L) : 0;
+
+    private void AddToBucket(long bucket, long count)
     {
-        if (value >= MinIndexable)
+        if (bucket > 0)
         {
-            (_positive ??= new Store()).Add(Index(value), count, MaxBuckets);
+            (_positive ??= new Store()).Add((int)(bucket - 1), count, MaxBuckets);
         }
-        else if (value <= -MinIndexable)
+        else if (bucket < 0)
         {
-            (_negative ??= new Store()).Add(Index(-value), count, MaxBuckets);
+            (_negative ??= new Store()).Add((int)(-bucket - 1), count, MaxBuckets);
         }
         else
         {
@@ -362,6 +382,25 @@ public sealed class QuantileSketch
         {
             if (other.Total == 0)
             {
+                return;
+            }
+
+            // Nothing to fold (the common case): cover both ranges once and add the counts.
+            var min = Math.Min(Total == 0 ? other._min : _min, other._min);
+            var max = Math.Max(Total == 0 ? other._max : _max, other._max);
+            if ((long)max - min < maxBuckets)
+            {
+                Cover(min, max);
+                var theirs = other._counts.AsSpan(other._min - other._offset, other._max - other._min + 1);
+                var ours = _counts.AsSpan(other._min - _offset, theirs.Length);
+                for (var i = 0; i < theirs.Length; i++)
+                {
+                    ours[i] += theirs[i];
+                }
+
+                _min = min;
+                _max = max;
+                Total += other.Total;
                 return;
             }
 

@@ -13,7 +13,8 @@ namespace EventStream;
 /// and an item not monitored occurred at most <see cref="ErrorBound"/> times. While no more than <see cref="Capacity"/>
 /// distinct items were added the summary is exact (<see cref="ErrorBound"/> 0). Merging keeps all of this: counts of an
 /// item in both summaries add, an item in one only is charged the other's <see cref="ErrorBound"/> (as count and error),
-/// and the <see cref="Capacity"/> largest are kept.
+/// and the <see cref="Capacity"/> largest are kept — once the union passes twice the capacity, or before the next add
+/// (a k-way merge, with the same bound as cutting after every merge): a summary holds at most 2 × <see cref="Capacity"/> items.
 /// </para>
 /// <para>
 /// Ties are broken by a 64-bit hash of the item that is the same in every process (the one
@@ -25,11 +26,14 @@ namespace EventStream;
 public sealed class TopKSummary<TItem>
     where TItem : notnull
 {
-    private readonly Dictionary<TItem, Node> _nodes = [];
-
-    // The monitored items; a min-heap by (count, hash) once _heap is set (kept from the first eviction on).
-    private readonly List<Node> _list = [];
-    private bool _heap;
+    // The monitored items in slots 0.._count-1, found by item through _index; a min-heap of slots by (count, hash) is
+    // kept from the first eviction on (rebuilt lazily after a merge). Structs in arrays: a merge allocates nothing per item.
+    private Dictionary<TItem, int> _index = [];
+    private Entry[] _entries = [];
+    private int _count;
+    private int[]? _heap;
+    private bool _heapValid;
+    private int _mergeStamp;
 
     /// <summary>Creates an empty summary.</summary>
     /// <param name="capacity">How many items it monitors (at least 1).</param>
@@ -55,7 +59,7 @@ public sealed class TopKSummary<TItem>
     public bool IsExact => ErrorBound == 0;
 
     /// <summary>Gets how many items are monitored.</summary>
-    public int Count => _list.Count;
+    public int Count => _count;
 
     /// <summary>Adds an occurrence of an item.</summary>
     /// <param name="item">The item.</param>
@@ -74,38 +78,46 @@ public sealed class TopKSummary<TItem>
         }
 
         Total = checked(Total + weight);
-        if (_nodes.TryGetValue(item, out var node))
+        if (_index.TryGetValue(item, out var slot))
         {
-            node.Count += weight;
-            if (_heap)
+            ref var entry = ref _entries[slot];
+            entry.Count += weight;
+            if (_heapValid)
             {
-                SiftDown(node.Position);
+                SiftDown(entry.HeapPosition);
             }
 
             return;
         }
 
-        if (_list.Count < Capacity)
+        if (_count > Capacity)
         {
-            node = new Node(item, DistinctCounter.Hash(item), weight, 0) { Position = _list.Count };
-            _list.Add(node);
-            _nodes.Add(item, node);
-            _heap = false;
+            // A merged union still above the capacity: cut it back before Space-Saving goes on.
+            ErrorBound = Math.Max(ErrorBound, Truncate());
+            _heapValid = false;
+        }
+
+        if (_count < Capacity)
+        {
+            Append(new Entry(item, DistinctCounter.Hash(item), weight, 0));
+            _index.Add(item, _count - 1);
+            _heapValid = false;
             return;
         }
 
         // Full: the item takes the place of the least counted one, inheriting its count as its error.
-        if (!_heap)
+        if (!_heapValid)
         {
             Heapify();
         }
 
-        var least = _list[0];
-        _nodes.Remove(least.Item);
-        ErrorBound = Math.Max(ErrorBound, least.Count);
-        node = new Node(item, DistinctCounter.Hash(item), least.Count + weight, least.Count) { Position = 0 };
-        _list[0] = node;
-        _nodes.Add(item, node);
+        var least = _heap![0];
+        ref var evicted = ref _entries[least];
+        _index.Remove(evicted.Item);
+        var floor = evicted.Count;
+        ErrorBound = Math.Max(ErrorBound, floor);
+        evicted = new Entry(item, DistinctCounter.Hash(item), floor + weight, floor) { HeapPosition = 0 };
+        _index.Add(item, least);
         SiftDown(0);
     }
 
@@ -124,60 +136,60 @@ public sealed class TopKSummary<TItem>
             return;
         }
 
-        var mine = ErrorBound;
-        var theirs = other.ErrorBound;
-        if (theirs > 0)
+        if (Total == 0)
         {
-            // Each item monitored here only may have occurred up to the other's bound there.
-            foreach (var node in _list)
-            {
-                if (!other._nodes.ContainsKey(node.Item))
-                {
-                    node.Count += theirs;
-                    node.Error += theirs;
-                }
-            }
+            // Into an empty summary (a sliding window's first slice): a copy.
+            _index = new Dictionary<TItem, int>(other._index);
+            _entries = other._entries.AsSpan(0, other._count).ToArray();
+            _count = other._count;
+            Total = other.Total;
+            ErrorBound = other.ErrorBound;
+            _heapValid = false;
+            return;
         }
 
-        foreach (var their in other._list)
+        var mine = ErrorBound;
+        var theirs = other.ErrorBound;
+        var before = _count;
+        var stamp = ++_mergeStamp;
+        for (var j = 0; j < other._count; j++)
         {
-            if (_nodes.TryGetValue(their.Item, out var node))
+            ref var their = ref other._entries[j];
+            ref var slot = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_index, their.Item, out var exists);
+            if (exists)
             {
-                node.Count += their.Count;
-                node.Error += their.Error;
+                ref var entry = ref _entries[slot];
+                entry.Count += their.Count;
+                entry.Error += their.Error;
+                entry.Stamp = stamp;
             }
             else
             {
-                node = new Node(their.Item, their.Hash, their.Count + mine, their.Error + mine) { Position = _list.Count };
-                _list.Add(node);
-                _nodes.Add(node.Item, node);
+                slot = _count;
+                Append(new Entry(their.Item, their.Hash, their.Count + mine, their.Error + mine) { Stamp = stamp });
+            }
+        }
+
+        if (theirs > 0)
+        {
+            // Each item monitored here only may have occurred up to the other's bound there.
+            for (var i = 0; i < before; i++)
+            {
+                ref var entry = ref _entries[i];
+                if (entry.Stamp != stamp)
+                {
+                    entry.Count += theirs;
+                    entry.Error += theirs;
+                }
             }
         }
 
         Total = checked(Total + other.Total);
-        var bound = mine + theirs;
-        _heap = false;
-        if (_list.Count > Capacity)
-        {
-            // Keep the Capacity largest: pop the least counted off a heap of all of them.
-            Heapify();
-            while (_list.Count > Capacity)
-            {
-                var least = _list[0];
-                bound = Math.Max(bound, least.Count);
-                _nodes.Remove(least.Item);
-                var last = _list[^1];
-                _list.RemoveAt(_list.Count - 1);
-                if (_list.Count > 0 && !ReferenceEquals(last, least))
-                {
-                    last.Position = 0;
-                    _list[0] = last;
-                    SiftDown(0);
-                }
-            }
-        }
+        _heapValid = false;
 
-        ErrorBound = bound;
+        // A k-way merge: the union is cut back to the capacity only past twice the capacity (or before the next add),
+        // which keeps the same bound as cutting after every merge and does it far less often.
+        ErrorBound = _count > 2 * Capacity ? Math.Max(mine + theirs, Truncate()) : mine + theirs;
     }
 
     /// <summary>The <paramref name="k"/> most frequent items, most frequent first (ties: the smaller error first).</summary>
@@ -186,22 +198,32 @@ public sealed class TopKSummary<TItem>
     public IReadOnlyList<TopKItem<TItem>> Top(int k)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
-        var nodes = _list.ToArray();
-        Array.Sort(nodes, static (a, b) =>
+
+        // Insertion into a buffer of the best k so far: one pass for k much smaller than the summary.
+        var best = new int[Math.Min(k, _count)];
+        var n = 0;
+        for (var i = 0; i < _count; i++)
         {
-            var byCount = b.Count.CompareTo(a.Count);
-            if (byCount != 0)
+            if (n == best.Length && !Before(i, best[n - 1]))
             {
-                return byCount;
+                continue;
             }
 
-            var byError = a.Error.CompareTo(b.Error);
-            return byError != 0 ? byError : a.Hash.CompareTo(b.Hash);
-        });
-        var top = new TopKItem<TItem>[Math.Min(k, nodes.Length)];
-        for (var i = 0; i < top.Length; i++)
+            var at = n == best.Length ? n - 1 : n++;
+            while (at > 0 && Before(i, best[at - 1]))
+            {
+                best[at] = best[at - 1];
+                at--;
+            }
+
+            best[at] = i;
+        }
+
+        var top = new TopKItem<TItem>[n];
+        for (var i = 0; i < n; i++)
         {
-            top[i] = new TopKItem<TItem>(nodes[i].Item, nodes[i].Count, nodes[i].Error);
+            ref var e = ref _entries[best[i]];
+            top[i] = new TopKItem<TItem>(e.Item, e.Count, e.Error);
         }
 
         return top;
@@ -218,16 +240,17 @@ public sealed class TopKSummary<TItem>
         StateVarint.Write(output, (ulong)Capacity);
         StateVarint.Write(output, (ulong)Total);
         StateVarint.Write(output, (ulong)ErrorBound);
-        StateVarint.Write(output, (ulong)_list.Count);
+        StateVarint.Write(output, (ulong)_count);
         var item = new ArrayBufferWriter<byte>();
-        foreach (var node in _list)
+        for (var i = 0; i < _count; i++)
         {
-            StateVarint.Write(output, (ulong)node.Count);
-            StateVarint.Write(output, (ulong)node.Error);
-            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(output.GetSpan(8), node.Hash);
+            ref var entry = ref _entries[i];
+            StateVarint.Write(output, (ulong)entry.Count);
+            StateVarint.Write(output, (ulong)entry.Error);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(output.GetSpan(8), entry.Hash);
             output.Advance(8);
             item.ResetWrittenCount();
-            items.Write(node.Item, item);
+            items.Write(entry.Item, item);
             StateVarint.Write(output, (ulong)item.WrittenCount);
             output.Write(item.WrittenSpan);
         }
@@ -250,44 +273,191 @@ public sealed class TopKSummary<TItem>
         }
 
         var summary = new TopKSummary<TItem>(capacity) { Total = reader.ReadCount(), ErrorBound = reader.ReadCount() };
-        var count = reader.ReadLength(capacity);
+        var count = reader.ReadLength(2 * capacity);
         for (var i = 0; i < count; i++)
         {
             var n = reader.ReadCount();
             var error = reader.ReadCount();
             var hash = reader.ReadUInt64();
             var item = items.Read(reader.ReadBytes(reader.ReadLength(int.MaxValue)));
-            var node = new Node(item, hash, n, error) { Position = i };
-            if (!summary._nodes.TryAdd(item, node))
+            if (!summary._index.TryAdd(item, i))
             {
                 throw reader.Bad("holds an item twice");
             }
 
-            summary._list.Add(node);
+            summary.Append(new Entry(item, hash, n, error));
         }
 
         reader.End();
         return summary;
     }
 
+    private void Append(Entry entry)
+    {
+        if (_count == _entries.Length)
+        {
+            Array.Resize(ref _entries, Math.Max(8, Math.Min(Math.Max(2 * Capacity, _count + 1), _count * 2)));
+        }
+
+        _entries[_count++] = entry;
+    }
+
+    /// <summary>Keeps the <see cref="Capacity"/> largest (count, then hash); returns the largest count dropped.</summary>
+    private long Truncate()
+    {
+        var order = System.Buffers.ArrayPool<(long Count, ulong Hash, int Slot)>.Shared.Rent(_count);
+        try
+        {
+            for (var i = 0; i < _count; i++)
+            {
+                order[i] = (_entries[i].Count, _entries[i].Hash, i);
+            }
+
+            var span = order.AsSpan(0, _count);
+            Select(span, Capacity);
+            var dropped = span[Capacity].Count;
+            foreach (var (_, _, slot) in span[Capacity..])
+            {
+                _index.Remove(_entries[slot].Item);
+                _entries[slot].Count = -1; // marks the slot free
+            }
+
+            // Compact: kept entries keep their order; the ones that move get their new slot.
+            var write = 0;
+            for (var read = 0; read < _count; read++)
+            {
+                if (_entries[read].Count < 0)
+                {
+                    continue;
+                }
+
+                if (read != write)
+                {
+                    _entries[write] = _entries[read];
+                    _index[_entries[write].Item] = write;
+                }
+
+                write++;
+            }
+
+            Array.Clear(_entries, write, _count - write);
+            _count = write;
+            return dropped;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<(long Count, ulong Hash, int Slot)>.Shared.Return(order);
+        }
+    }
+
+    /// <summary>
+    /// Quickselect (median-of-three pivots, deterministic): afterwards the first <paramref name="n"/> are the largest by
+    /// (count, then the smaller hash), in no order, and <c>span[n]</c> is the largest of the rest. Linear on average.
+    /// </summary>
+    private static void Select(Span<(long Count, ulong Hash, int Slot)> span, int n)
+    {
+        static bool Above((long Count, ulong Hash, int Slot) a, (long Count, ulong Hash, int Slot) b) => a.Count > b.Count || (a.Count == b.Count && a.Hash < b.Hash);
+
+        var lo = 0;
+        var hi = span.Length - 1;
+        while (hi > lo)
+        {
+            var mid = lo + ((hi - lo) / 2);
+            if (Above(span[mid], span[lo]))
+            {
+                (span[mid], span[lo]) = (span[lo], span[mid]);
+            }
+
+            if (Above(span[hi], span[lo]))
+            {
+                (span[hi], span[lo]) = (span[lo], span[hi]);
+            }
+
+            if (Above(span[hi], span[mid]))
+            {
+                (span[hi], span[mid]) = (span[mid], span[hi]);
+            }
+
+            var pivot = span[mid]; // the median of the three
+            var i = lo;
+            var j = hi;
+            while (i <= j)
+            {
+                while (Above(span[i], pivot))
+                {
+                    i++;
+                }
+
+                while (Above(pivot, span[j]))
+                {
+                    j--;
+                }
+
+                if (i <= j)
+                {
+                    (span[i], span[j]) = (span[j], span[i]);
+                    i++;
+                    j--;
+                }
+            }
+
+            if (n <= j)
+            {
+                hi = j;
+            }
+            else if (n >= i)
+            {
+                lo = i;
+            }
+            else
+            {
+                return;
+            }
+        }
+    }
+
+    // The report order: count descending, then error ascending, then hash.
+    private bool Before(int a, int b)
+    {
+        ref var x = ref _entries[a];
+        ref var y = ref _entries[b];
+        return x.Count != y.Count ? x.Count > y.Count : x.Error != y.Error ? x.Error < y.Error : x.Hash < y.Hash;
+    }
+
     // (count, hash): a total order, so the least counted item is the same whatever the heap's shape.
-    private static bool Less(Node a, Node b) => a.Count < b.Count || (a.Count == b.Count && a.Hash < b.Hash);
+    private bool Less(int a, int b)
+    {
+        ref var x = ref _entries[a];
+        ref var y = ref _entries[b];
+        return x.Count < y.Count || (x.Count == y.Count && x.Hash < y.Hash);
+    }
 
     private void Heapify()
     {
-        for (var i = (_list.Count / 2) - 1; i >= 0; i--)
+        if (_heap is null || _heap.Length < _count)
+        {
+            _heap = new int[Math.Max(Capacity, _count)];
+        }
+
+        for (var i = 0; i < _count; i++)
+        {
+            _heap[i] = i;
+            _entries[i].HeapPosition = i;
+        }
+
+        for (var i = (_count / 2) - 1; i >= 0; i--)
         {
             SiftDown(i);
         }
 
-        _heap = true;
+        _heapValid = true;
     }
 
     private void SiftDown(int at)
     {
-        var list = _list;
-        var node = list[at];
-        var n = list.Count;
+        var heap = _heap!;
+        var slot = heap[at];
+        var n = _count;
         while (true)
         {
             var child = (2 * at) + 1;
@@ -296,35 +466,32 @@ public sealed class TopKSummary<TItem>
                 break;
             }
 
-            if (child + 1 < n && Less(list[child + 1], list[child]))
+            if (child + 1 < n && Less(heap[child + 1], heap[child]))
             {
                 child++;
             }
 
-            if (!Less(list[child], node))
+            if (!Less(heap[child], slot))
             {
                 break;
             }
 
-            list[at] = list[child];
-            list[at].Position = at;
+            heap[at] = heap[child];
+            _entries[heap[at]].HeapPosition = at;
             at = child;
         }
 
-        list[at] = node;
-        node.Position = at;
+        heap[at] = slot;
+        _entries[slot].HeapPosition = at;
     }
 
-    private sealed class Node(TItem item, ulong hash, long count, long error)
+    private struct Entry(TItem item, ulong hash, long count, long error)
     {
-        public TItem Item { get; } = item;
-
-        public ulong Hash { get; } = hash;
-
-        public long Count { get; set; } = count;
-
-        public long Error { get; set; } = error;
-
-        public int Position { get; set; }
+        public readonly TItem Item = item;
+        public readonly ulong Hash = hash;
+        public long Count = count;
+        public long Error = error;
+        public int HeapPosition;
+        public int Stamp;
     }
 }
