@@ -159,6 +159,35 @@ public sealed class TopKTests
     }
 
     [Fact]
+    public void A_union_past_twice_the_capacity_is_cut_back_to_the_largest_counts_and_the_largest_dropped_becomes_the_bound()
+    {
+        // Three exact summaries of 10 disjoint items each (counts 1..30, shuffled): the union of 30 passes 2 × 10.
+        var random = new Random(7);
+        var counts = Enumerable.Range(1, 30).OrderBy(_ => random.Next()).ToArray();
+        var parts = Enumerable.Range(0, 3).Select(p =>
+        {
+            var summary = new TopKSummary<int>(10);
+            for (var i = p * 10; i < (p + 1) * 10; i++)
+            {
+                summary.Add(i, counts[i]);
+            }
+
+            return summary;
+        }).ToList();
+
+        var merged = parts[0];
+        merged.Merge(parts[1]);
+        merged.Count.Should().Be(20, "up to twice the capacity a merge keeps the whole union");
+        merged.IsExact.Should().BeTrue();
+        merged.Merge(parts[2]);
+
+        merged.Count.Should().Be(10);
+        merged.ErrorBound.Should().Be(20, "the largest count dropped");
+        merged.Top(10).Select(e => e.Count).Should().Equal(Enumerable.Range(21, 10).Reverse().Select(c => (long)c));
+        merged.Top(10).Should().OnlyContain(e => e.Error == 0 && e.Item == Array.IndexOf(counts, (int)e.Count));
+    }
+
+    [Fact]
     public void Capacity_and_k_are_checked_and_a_null_item_is_refused()
     {
         var zero = () => Aggregates.TopK<string, string>(0, s => s);
