@@ -67,6 +67,33 @@ public sealed class SketchCodecTests
         RoundTrip(numbers).Top(3).Should().Equal(numbers.Top(3));
     }
 
+    [Fact]
+    public void Two_items_with_the_same_hash_stay_apart_through_a_merge()
+    {
+        // A 64-bit collision cannot be found by hand, so the state is written with one: "x" and "y" both hash to 7.
+        static byte[] State(params (string Item, byte Count)[] items)
+        {
+            var bytes = new List<byte> { 1, 10, (byte)items.Sum(i => i.Count), 0, (byte)items.Length };
+            foreach (var (item, count) in items)
+            {
+                bytes.AddRange([count, 0, 7, 0, 0, 0, 0, 0, 0, 0, (byte)item.Length]);
+                bytes.AddRange(System.Text.Encoding.UTF8.GetBytes(item));
+            }
+
+            return [.. bytes];
+        }
+
+        var codec = StateCodec.For<TopKSummary<string>>();
+        var left = codec.Read(State(("x", 3), ("y", 2)));
+        var right = codec.Read(State(("y", 4), ("z", 1)));
+        left.Merge(right);
+
+        left.Top(10).Should().Equal(new TopKItem<string>("y", 6, 0), new TopKItem<string>("x", 3, 0), new TopKItem<string>("z", 1, 0));
+        left.Add("x");
+        left.Top(1).Should().Equal(new TopKItem<string>("y", 6, 0));
+        left.Top(2)[1].Should().Be(new TopKItem<string>("x", 4, 0));
+    }
+
     [Theory]
     [InlineData(10)]      // exact values
     [InlineData(100_000)] // buckets
