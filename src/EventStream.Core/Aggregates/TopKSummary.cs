@@ -296,7 +296,8 @@ public sealed class TopKSummary<TItem>
     {
         if (_count == _entries.Length)
         {
-            Array.Resize(ref _entries, Math.Max(8, Math.Min(Math.Max(2 * Capacity, _count + 1), _count * 2)));
+            // Doubling (a merge's union passes 2 × capacity by up to the other's size before it is cut back).
+            Array.Resize(ref _entries, Math.Max(8, _count * 2));
         }
 
         _entries[_count++] = entry;
