@@ -11,6 +11,7 @@ using EventStream.Benchmarks;
 // dotnet run -c Release --project benchmarks/EventStream.Benchmarks -- windows [BenchmarkDotNet args]
 // dotnet run -c Release --project benchmarks/EventStream.Benchmarks -- windows-verify
 // dotnet run -c Release --project benchmarks/EventStream.Benchmarks -- windows-one <case> [runs]   (for profilers)
+// dotnet run -c Release --project benchmarks/EventStream.Benchmarks -- sketches [BenchmarkDotNet args]
 // dotnet run -c Release --project benchmarks/EventStream.Benchmarks -- redis [--events N] [--runs R] [--batch-sizes 500,1000] ...
 // dotnet run -c Release --project benchmarks/EventStream.Benchmarks -- partition-restore [--runs 3] [--lease 5] ...
 // dotnet run -c Release --project benchmarks/EventStream.Benchmarks -- ingest [--seconds 5] [--rounds 3] [--live-seconds 10]
@@ -22,6 +23,8 @@ return args.FirstOrDefault() switch
     "windows" => Windows(args[1..]),
     "windows-verify" => await WindowChecks.RunAsync(Console.Out, includeSlow: true) ? 0 : 1,
     "windows-one" => await WindowChecks.RunOneAsync(args[1], args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 1, Console.Out),
+    "sketches" => Sketches(args[1..]),
+    "sketches-verify" => await SketchBenchmarks.CheckAsync(Console.Out) ? 0 : 1,
     "redis" => await RedisBenchmark.RunAsync(args[1..]),
     "partition-restore" => await RedisBenchmark.PartitionRestoreAsync(args[1..]),
     "partitioned-pipelines" => await RedisBenchmark.PartitionedPipelinesAsync(args[1..]),
@@ -58,6 +61,12 @@ static int Usage()
           dotnet run -c Release --project benchmarks/EventStream.Benchmarks -- windows-one <case> [runs=1]
               Runs one window case (a WindowBenchmarks method name, e.g. Sliding_10kKeys) with a stopwatch, to profile
               it (perf, dotnet-trace, dotnet-counters).
+
+          dotnet run -c Release --project benchmarks/EventStream.Benchmarks -- sketches [BenchmarkDotNet args]
+              TopK(10) and Percentiles(p50, p95, p99) against count in the same run, on the window workload's 100 keys
+              (tumbling 5 min, sliding 5 min / 1 s). Checks every case once against count and the exact answers, runs
+              BenchmarkDotNet, then writes benchmarks/results/sketch-ratios.md (target: <= 3x count on tumbling windows)
+              and copies the github-markdown report to benchmarks/results/. (sketches-verify: the checks only.)
 
           dotnet run -c Release --project benchmarks/EventStream.Benchmarks -- redis [--events 200000] [--baseline-events 20000]
                   [--runs 5] [--batch-sizes 500[,1000,2000]] [--keys 1000] [--uniform] [--aof] [--no-profile] [--pipeline 16] [--clients 50]
@@ -195,6 +204,78 @@ static int WriteReport(System.Text.StringBuilder text, string fileName, Benchmar
     }
 
     return summary.HasCriticalValidationErrors || summary.Reports.Any(r => !r.Success) ? 1 : passed ? 0 : 2;
+}
+
+static int Sketches(string[] benchmarkArgs)
+{
+    var loadAtStart = Machine.LoadAverage();
+    var checks = new StringWriter(CultureInfo.InvariantCulture);
+    if (!SketchBenchmarks.CheckAsync(new TeeWriter(Console.Out, checks)).GetAwaiter().GetResult())
+    {
+        return 1;
+    }
+
+    var artifacts = Path.Combine(Paths.ProjectDirectory, "BenchmarkDotNet.Artifacts");
+    var summary = BenchmarkRunner.Run<SketchBenchmarks>(SketchBenchmarks.CreateConfig(artifacts), benchmarkArgs);
+    var loadAtEnd = Machine.LoadAverage();
+    var rows = new Dictionary<string, (double Seconds, double BytesPerEvent)>();
+    foreach (var report in summary.Reports)
+    {
+        if (report.ResultStatistics is { } stats)
+        {
+            rows[report.BenchmarkCase.Descriptor.WorkloadMethod.Name] = (stats.Median / 1e9, (report.GcStats.GetBytesAllocatedPerOperation(report.BenchmarkCase) ?? 0) / (double)SketchBenchmarks.EventCount);
+        }
+    }
+
+    var text = new StringBuilder();
+    text.AppendLine(CultureInfo.InvariantCulture, $"# Top-k and percentiles against count ({SketchBenchmarks.EventCount:N0} events per operation, medians)");
+    text.AppendLine();
+    text.AppendLine(CultureInfo.InvariantCulture, $"`dotnet run -c Release --project benchmarks/EventStream.Benchmarks -- {string.Join(' ', benchmarkArgs.Prepend("sketches"))}`");
+    text.AppendLine();
+    text.AppendLine(CultureInfo.InvariantCulture, $"{Machine.Describe(loadAtStart)}; load average at the end {loadAtEnd}. Full report: the `*SketchBenchmarks-report-github.md` next to this file.");
+    text.AppendLine();
+    text.AppendLine(CultureInfo.InvariantCulture, $"""
+        Input: the window benchmark's 100-key clicks (`WindowWorkload.Create(100)`: 1M events over 30 minutes, keys Zipf 1.0,
+        10 % out of order by up to 4 s), each given a page (Zipf 1.0 over {SketchBenchmarks.Pages:N0} pages) and a load time
+        (lognormal, e^(5.5 + N(0,1)) ms), seeded. Same pipeline as the window benchmarks (Capacity {Variants.Capacity:N0},
+        BatchSize {Variants.BatchSize}, OutOfOrderness 5 s, fed in chunks of {WindowWorkload.ProducerChunk:N0}), per key:
+        `Aggregates.Count`, `Aggregates.TopK(10, e => e.Page)` (capacity 100) and
+        `Aggregates.Percentiles(e => e.LoadMs, 0.5, 0.95, 0.99)` (α = 1 %, exact up to 64 values); tumbling 5 min and
+        sliding 5 min / 1 s. Count runs over the same `PageLoad` events, so each ratio is the aggregate's own cost.
+        """);
+    text.AppendLine();
+    text.AppendLine("## Checks (one run each, outside timing)");
+    text.AppendLine();
+    foreach (var line in checks.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+    {
+        text.AppendLine(CultureInfo.InvariantCulture, $"- {line}");
+    }
+
+    text.AppendLine();
+    text.AppendLine("## Medians and ratios to count");
+    text.AppendLine();
+    text.AppendLine("| Case | Median time | ns/event | Allocated B/event | Ratio to count | Target | Result |");
+    text.AppendLine("|---|---:|---:|---:|---:|---:|---|");
+    var passed = true;
+    foreach (var name in SketchBenchmarks.Cases)
+    {
+        if (!rows.TryGetValue(name, out var row))
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"| {name} | NA | NA | NA | NA | | NA |");
+            continue;
+        }
+
+        var kind = name[(name.IndexOf('_', StringComparison.Ordinal) + 1)..];
+        var baseline = rows.TryGetValue("Count_" + kind, out var b) ? b.Seconds : double.NaN;
+        var ratio = row.Seconds / baseline;
+        var target = kind == "Tumbling" && !name.StartsWith("Count", StringComparison.Ordinal) ? 3.0 : (double?)null;
+        var ok = target is not { } t || ratio <= t;
+        passed &= ok;
+        text.AppendLine(CultureInfo.InvariantCulture,
+            $"| {name} | {row.Seconds * 1000:N0} ms | {row.Seconds * 1e9 / SketchBenchmarks.EventCount:N0} | {row.BytesPerEvent:0.0} | {ratio:0.00}× | {(target is { } t1 ? $"<= {t1:0}×" : "—")} | {(target is null ? "—" : ok ? "PASS" : "FAIL")} |");
+    }
+
+    return WriteReport(text, "sketch-ratios.md", summary, "*SketchBenchmarks-report-github.md", passed);
 }
 
 static int Windows(string[] benchmarkArgs)

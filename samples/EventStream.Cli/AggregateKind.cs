@@ -9,4 +9,6 @@ public enum AggregateKind
     Min,
     Max,
     Distinct,
+    TopK,
+    Percentiles,
 }

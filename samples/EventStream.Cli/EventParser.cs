@@ -83,7 +83,7 @@ internal sealed class ParsedEvent(string line, string key, long timestamp, doubl
     /// <summary>Gets the value of sum, avg, min and max.</summary>
     public double Number { get; } = number;
 
-    /// <summary>Gets the value of distinct: the raw JSON text of the value.</summary>
+    /// <summary>Gets the value of distinct (the raw JSON text of the value) and of topk (its JSON text, a string re-escaped the one way <c>Json.WriteString</c> writes it, so "\u0041" and "A" are one item).</summary>
     public string? Distinct { get; } = distinct;
 }
 
@@ -143,6 +143,14 @@ internal sealed class EventParser(JsonPath key, AggregateSpec aggregate)
                 {
                     distinct = value.GetRawText();
                 }
+                else if (aggregate.Kind == AggregateKind.TopK)
+                {
+                    if (!TryItem(value, out distinct))
+                    {
+                        error = $"value \"{path}\" is not valid Unicode text: {Quote(value.GetRawText())}";
+                        return false;
+                    }
+                }
                 else if (value.ValueKind != JsonValueKind.Number)
                 {
                     error = $"value \"{path}\" is not a number: it is {Describe(value)}";
@@ -159,6 +167,32 @@ internal sealed class EventParser(JsonPath key, AggregateSpec aggregate)
             error = "";
             return true;
         }
+    }
+
+    /// <summary>A top-k item as the JSON it is written back as: a string re-escaped canonically, anything else as its text.</summary>
+    private static bool TryItem(JsonElement value, out string? item)
+    {
+        if (value.ValueKind != JsonValueKind.String)
+        {
+            item = value.GetRawText();
+            return true;
+        }
+
+        string text;
+        try
+        {
+            text = value.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            item = null;
+            return false;
+        }
+
+        using var writer = new StringWriter(CultureInfo.InvariantCulture);
+        Json.WriteString(writer, text);
+        item = writer.ToString();
+        return true;
     }
 
     /// <summary>Describes a JSON value for an error message, for example <c>a string "abc"</c>.</summary>

@@ -99,6 +99,41 @@ internal static class Json
 
     public static void WriteNumber(TextWriter writer, long value) => writer.Write(value.ToString(CultureInfo.InvariantCulture));
 
+    /// <summary>A top-k value: <c>[{"item":…,"count":…,"error":…}, …]</c>, most frequent first; each item is its JSON text.</summary>
+    public static void WriteTopK(TextWriter writer, IReadOnlyList<TopKItem<string>> items)
+    {
+        writer.Write('[');
+        for (var i = 0; i < items.Count; i++)
+        {
+            writer.Write(i == 0 ? "{\"item\":" : ",{\"item\":");
+            writer.Write(items[i].Item);
+            writer.Write(",\"count\":");
+            WriteNumber(writer, items[i].Count);
+            writer.Write(",\"error\":");
+            WriteNumber(writer, items[i].Error);
+            writer.Write('}');
+        }
+
+        writer.Write(']');
+    }
+
+    /// <summary>A percentiles value: <c>{"p50":…,"p95":…}</c>, in the order asked for.</summary>
+    public static void WritePercentiles(TextWriter writer, IReadOnlyDictionary<double, double> quantiles)
+    {
+        writer.Write('{');
+        var first = true;
+        foreach (var (q, value) in quantiles)
+        {
+            writer.Write(first ? "\"" : ",\"");
+            first = false;
+            writer.Write(AggregateSpec.Key(q));
+            writer.Write("\":");
+            WriteNumber(writer, value);
+        }
+
+        writer.Write('}');
+    }
+
     private static bool IsPaired(string s, int i) => char.IsHighSurrogate(s[i])
         ? i + 1 < s.Length && char.IsLowSurrogate(s[i + 1])
         : i > 0 && char.IsHighSurrogate(s[i - 1]);

@@ -54,6 +54,8 @@ public static class WindowCommand
             AggregateKind.Average => new Run<SumAccumulator, double>(args, Aggregates.Average<ParsedEvent>(p => p.Number), Json.WriteNumber, output, late),
             AggregateKind.Min => new Run<double, double>(args, Aggregates.Min<ParsedEvent>(p => p.Number), Json.WriteNumber, output, late),
             AggregateKind.Max => new Run<double, double>(args, Aggregates.Max<ParsedEvent>(p => p.Number), Json.WriteNumber, output, late),
+            AggregateKind.TopK => new Run<TopKSummary<string>, IReadOnlyList<TopKItem<string>>>(args, Aggregates.TopK<ParsedEvent, string>(args.Aggregate.K, p => p.Distinct!), Json.WriteTopK, output, late),
+            AggregateKind.Percentiles => new Run<QuantileSketch, IReadOnlyDictionary<double, double>>(args, Aggregates.Percentiles<ParsedEvent>(p => p.Number, [.. args.Aggregate.Quantiles]), Json.WritePercentiles, output, late),
             _ => (IRun)new Run<DistinctCounter, long>(args, Aggregates.DistinctCount<ParsedEvent, string>(p => p.Distinct!), Json.WriteNumber, output, late),
         };
         await using (run.ConfigureAwait(false))

@@ -47,9 +47,13 @@ public abstract record WindowedArguments
 internal sealed class WindowedOptions(string outputDescription)
 {
     public const string AggregateDescription =
-        "count | sum:PATH | avg:PATH | min:PATH | max:PATH | distinct:PATH. sum and avg add doubles: a total beyond " +
-        "±1.8E+308 cannot be written and is \"value\":null, and the summary on stderr warns how many results " +
-        "(over how many keys) that happened to, naming the first key and window";
+        "count | sum:PATH | avg:PATH | min:PATH | max:PATH | distinct:PATH | topk:K:PATH | percentiles:Q1,Q2,...:PATH. " +
+        "sum and avg add doubles: a total beyond ±1.8E+308 cannot be written and is \"value\":null, and the summary on " +
+        "stderr warns how many results (over how many keys) that happened to, naming the first key and window. " +
+        "topk:K:PATH is the K most frequent values at PATH, [{\"item\",\"count\",\"error\"}, ...] most frequent first " +
+        "(exact, error 0, while a window holds at most max(10K, 100) distinct values; past that the true count lies in " +
+        "[count - error, count]). percentiles:0.5,0.95:PATH is {\"p50\":...,\"p95\":...} within 1 % of the exact values " +
+        "(exact up to 64 values in a window; zero and negative values counted)";
 
     public Option<string> Window { get; } = CommandLineSyntax.Value("--window", "SPEC", "tumbling:SIZE | sliding:SIZE:SLIDE | session:GAP   durations: 250ms, 10s, 5m, 1h", required: true);
 

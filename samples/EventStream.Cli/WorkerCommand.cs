@@ -57,6 +57,8 @@ public static class WorkerCommand
                     AggregateKind.Average => Build(args, redis, Aggregates.Average<ParsedEvent>(p => p.Number), r => Write(r, Json.WriteNumber)),
                     AggregateKind.Min => Build(args, redis, Aggregates.Min<ParsedEvent>(p => p.Number), r => Write(r, Json.WriteNumber)),
                     AggregateKind.Max => Build(args, redis, Aggregates.Max<ParsedEvent>(p => p.Number), r => Write(r, Json.WriteNumber)),
+                    AggregateKind.TopK => Build(args, redis, Aggregates.TopK<ParsedEvent, string>(args.Aggregate.K, p => p.Distinct!), r => Write(r, Json.WriteTopK)),
+                    AggregateKind.Percentiles => Build(args, redis, Aggregates.Percentiles<ParsedEvent>(p => p.Number, [.. args.Aggregate.Quantiles]), r => Write(r, Json.WritePercentiles)),
                     _ => Build(args, redis, Aggregates.DistinctCount<ParsedEvent, string>(p => p.Distinct!), r => Write(r, Json.WriteNumber)),
                 };
 

@@ -28,7 +28,7 @@ public sealed class ArgumentTests : IDisposable
 
     public static TheoryData<string, string> BadAggregates => new()
     {
-        { "count:data.v", "bad --agg 'count:data.v': expected count, sum:PATH, avg:PATH, min:PATH, max:PATH or distinct:PATH" },
+        { "count:data.v", "bad --agg 'count:data.v': expected count, sum:PATH, avg:PATH, min:PATH, max:PATH, distinct:PATH, topk:K:PATH or percentiles:Q1,Q2,...:PATH" },
         { "sum", "bad --agg 'sum': expected" },
         { "average:data.v", "bad --agg 'average:data.v': expected" },
         { "median:data.v", "bad --agg 'median:data.v': expected" },
