@@ -8,19 +8,8 @@ namespace EventStream.Windowing.State;
 /// </summary>
 internal static class StateVarint
 {
-    public static void Write(IBufferWriter<byte> output, ulong value)
-    {
-        var span = output.GetSpan(10);
-        var at = 0;
-        while (value >= 0x80)
-        {
-            span[at++] = (byte)(value | 0x80);
-            value >>= 7;
-        }
-
-        span[at++] = (byte)value;
-        output.Advance(at);
-    }
+    /// <summary>The window state's own varint (one encoding for all the state).</summary>
+    public static void Write(IBufferWriter<byte> output, ulong value) => WindowStateFormat.WriteVarint(output, value);
 
     public static void WriteSigned(IBufferWriter<byte> output, long value) => Write(output, (ulong)((value << 1) ^ (value >> 63)));
 
