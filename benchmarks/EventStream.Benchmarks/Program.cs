@@ -190,6 +190,18 @@ static int Throughput(string[] benchmarkArgs)
 
 // Prints the ratio report, writes it to benchmarks/results/ with BenchmarkDotNet's GitHub reports; exit code 0 met,
 // 1 a benchmark failed, 2 a target missed.
+/// <summary>The report's "Checks" section: one bullet per line the checks wrote.</summary>
+static void AppendChecks(System.Text.StringBuilder text, StringWriter checks)
+{
+    text.AppendLine();
+    text.AppendLine("## Checks (one run each, outside timing)");
+    text.AppendLine();
+    foreach (var line in checks.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+    {
+        text.AppendLine(CultureInfo.InvariantCulture, $"- {line}");
+    }
+}
+
 static int WriteReport(System.Text.StringBuilder text, string fileName, BenchmarkDotNet.Reports.Summary summary, string reports, bool passed)
 {
     Console.WriteLine();
@@ -243,13 +255,7 @@ static int Sketches(string[] benchmarkArgs)
         `Aggregates.Percentiles(e => e.LoadMs, 0.5, 0.95, 0.99)` (α = 1 %, exact up to 64 values); tumbling 5 min and
         sliding 5 min / 1 s. Count runs over the same `PageLoad` events, so each ratio is the aggregate's own cost.
         """);
-    text.AppendLine();
-    text.AppendLine("## Checks (one run each, outside timing)");
-    text.AppendLine();
-    foreach (var line in checks.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-    {
-        text.AppendLine(CultureInfo.InvariantCulture, $"- {line}");
-    }
+    AppendChecks(text, checks);
 
     text.AppendLine();
     text.AppendLine("## Medians and ratios to count");
@@ -323,13 +329,7 @@ static int Windows(string[] benchmarkArgs)
         - Hand-written loop: `Dictionary<(int key, long windowStart), long>` tumbling count over the 10k-key events, each window handed to the same sink once at the end (no watermark, no timers, no queue).
         - Sliding windows emit one result per window per key with data: up to size/slide = {WindowWorkload.TumblingSize.Ticks / WindowWorkload.SlidingSlide.Ticks}× as many as tumbling windows (every window of a key fires at its own end).
         """);
-    text.AppendLine();
-    text.AppendLine("## Checks (one run each, outside timing)");
-    text.AppendLine();
-    foreach (var line in checks.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-    {
-        text.AppendLine(CultureInfo.InvariantCulture, $"- {line}");
-    }
+    AppendChecks(text, checks);
 
     text.AppendLine();
     text.AppendLine("## Medians");
