@@ -113,13 +113,7 @@ public class SketchBenchmarks
     /// <summary>Same shape as <see cref="WindowBenchmarks.CreateConfig"/>: few, long iterations (one 1M-event run each), medians.</summary>
     public static IConfig CreateConfig(string artifactsPath) =>
         DefaultConfig.Instance
-            .AddJob(Job.Default
-                .WithId("1M-events")
-                .WithLaunchCount(1)
-                .WithWarmupCount(2)
-                .WithIterationCount(7)
-                .WithInvocationCount(1)
-                .WithUnrollFactor(1))
+            .AddJob(WindowBenchmarks.MillionEvents)
             .AddDiagnoser(MemoryDiagnoser.Default)
             .AddColumn(StatisticColumn.Median, BenchmarkColumns.EventsPerSecond(EventCount), BenchmarkColumns.BytesPerEvent(EventCount, "0.0 B"))
             .WithArtifactsPath(artifactsPath)

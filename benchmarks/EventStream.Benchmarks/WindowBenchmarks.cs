@@ -127,6 +127,15 @@ public class WindowBenchmarks
         Metrics = await WindowWorkload.RunAsync(EventsOf(name), assigner, _sink);
     }
 
+    /// <summary>The job of the 1M-event window workloads (window and sketch benchmarks): 2 warm-ups, 7 iterations of one run each.</summary>
+    internal static Job MillionEvents { get; } = Job.Default
+        .WithId("1M-events")
+        .WithLaunchCount(1)
+        .WithWarmupCount(2)
+        .WithIterationCount(7)
+        .WithInvocationCount(1)
+        .WithUnrollFactor(1);
+
     /// <summary>
     /// Few, long iterations for a noisy 2-core machine: each invocation is one full 1M-event run (no pilot stage, no
     /// unrolling); medians are reported. <see cref="SlowCase"/> (minutes per run) runs once, without warm-up, in a job of
@@ -134,13 +143,7 @@ public class WindowBenchmarks
     /// </summary>
     public static IConfig CreateConfig(string artifactsPath) =>
         DefaultConfig.Instance
-            .AddJob(Job.Default
-                .WithId("1M-events")
-                .WithLaunchCount(1)
-                .WithWarmupCount(2)
-                .WithIterationCount(7)
-                .WithInvocationCount(1)
-                .WithUnrollFactor(1))
+            .AddJob(MillionEvents)
             .AddJob(Job.Default
                 .WithId("1M-events-once")
                 .WithLaunchCount(1)
